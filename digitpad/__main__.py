@@ -1,0 +1,3 @@
+from digitpad.cli import main
+
+raise SystemExit(main())

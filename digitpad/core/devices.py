@@ -1,0 +1,51 @@
+"""Which device to train on: the accelerator when there is one, else the CPU."""
+
+from __future__ import annotations
+
+import torch
+
+DEVICE_CHOICES = ("auto", "cpu", "cuda", "mps")
+
+
+class DeviceError(ValueError):
+    """A device was named that this machine does not have."""
+
+
+def _available(kind: str) -> bool:
+    if kind == "cpu":
+        return True
+    if kind == "cuda":
+        return torch.cuda.is_available()
+    if kind == "mps":
+        return bool(getattr(torch.backends, "mps", None)) and torch.backends.mps.is_available()
+    return False
+
+
+def available_devices() -> list[str]:
+    """The device kinds usable here, CPU always last."""
+    return [k for k in ("cuda", "mps") if _available(k)] + ["cpu"]
+
+
+def resolve_device(name: str = "auto") -> torch.device:
+    """`auto` picks the current accelerator (CUDA, MPS, …) or the CPU; a named one must exist."""
+    if name == "auto":
+        accel = getattr(torch, "accelerator", None)
+        if accel is not None and accel.is_available():
+            return torch.device(accel.current_accelerator().type)
+        return torch.device(available_devices()[0])
+    kind = name.split(":")[0]
+    if kind not in DEVICE_CHOICES:
+        raise DeviceError(f"unknown device {name!r}; choose one of {', '.join(DEVICE_CHOICES)}")
+    if not _available(kind):
+        raise DeviceError(f"device {name!r} is not available on this machine; "
+                          f"available: {', '.join(available_devices())} (or use 'auto')")
+    return torch.device(name)
+
+
+def describe(device: torch.device) -> str:
+    """A human name for the status line, e.g. 'cuda (NVIDIA H100)' or 'cpu (2 threads)'."""
+    if device.type == "cuda":
+        return f"cuda ({torch.cuda.get_device_name(device)})"
+    if device.type == "cpu":
+        return f"cpu ({torch.get_num_threads()} threads)"
+    return device.type

@@ -1,0 +1,70 @@
+"""Classify one drawing or image with a trained model: the path shared by the canvas and `digitpad predict`."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image, UnidentifiedImageError
+
+from digitpad.core.checkpoints import TrainedModel
+from digitpad.core.preprocess import StrokeSet, mnist_pixels, stroke_pixels, to_tensor
+
+# Decompression bombs are refused by Pillow above this; a 10000×10000 scan of a digit is still fine.
+Image.MAX_IMAGE_PIXELS = 120_000_000
+
+
+class ImageError(ValueError):
+    """A file that cannot be read as an image; the message names it."""
+
+
+@dataclass(frozen=True)
+class Prediction:
+    label: int
+    probabilities: list[float]
+    logits: list[float]
+    pixels: np.ndarray  # the 28×28 input the network saw, in [0, 1]
+
+    @property
+    def confidence(self) -> float:
+        return self.probabilities[self.label]
+
+
+@torch.no_grad()
+def classify_pixels(trained: TrainedModel, pixels: np.ndarray) -> Prediction:
+    """Run the model on one MNIST-style 28×28 field, normalized with the model's own statistics."""
+    x = to_tensor(pixels, trained.meta.mean, trained.meta.std).unsqueeze(0)
+    logits = trained.model(x)[0].double()
+    probs = torch.softmax(logits, dim=0)
+    return Prediction(int(probs.argmax()), probs.tolist(), logits.tolist(), pixels)
+
+
+def classify_image(trained: TrainedModel, image: Image.Image | np.ndarray) -> Prediction | None:
+    """None when the image has no ink: an empty picture predicts nothing."""
+    pixels = mnist_pixels(image)
+    return None if pixels is None else classify_pixels(trained, pixels)
+
+
+def classify_strokes(trained: TrainedModel, strokes: StrokeSet) -> Prediction | None:
+    pixels = stroke_pixels(strokes)
+    return None if pixels is None else classify_pixels(trained, pixels)
+
+
+def open_image(path: str | os.PathLike) -> Image.Image:
+    """Open and fully decode an image file, turning every failure into an ImageError naming the file."""
+    path = Path(path)
+    try:
+        with Image.open(path) as im:
+            im.load()
+            return im.copy()
+    except FileNotFoundError:
+        raise ImageError(f"{path}: no such file") from None
+    except UnidentifiedImageError:
+        raise ImageError(f"{path}: not an image file (or a format Pillow cannot read)") from None
+    except Image.DecompressionBombError as exc:
+        raise ImageError(f"{path}: image is too large ({exc})") from None
+    except (OSError, SyntaxError, ValueError) as exc:
+        raise ImageError(f"{path}: image is corrupt or truncated ({exc})") from None

@@ -1,0 +1,249 @@
+"""Any picture of a digit → the 28×28 input an MNIST model expects, made the way MNIST was made.
+
+MNIST digits were cropped to their ink, scaled so the longer side is 20 px (anti-aliased,
+keeping the aspect ratio) and placed in a 28×28 field with their centre of mass at the
+centre. A model trained on that fails on a naive resize of a drawing (too large, off-centre,
+thin strokes), so the canvas, `digitpad predict` and the tests all come through here.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any, Sequence
+
+import numpy as np
+import torch
+from PIL import Image, ImageDraw
+
+FIELD = 28
+BOX = 20
+MAX_SIDE = 2048  # larger images are box-reduced first: a digit needs no more detail than this
+MAX_CANVAS = 10_000
+
+
+class StrokeError(ValueError):
+    """Stroke data that cannot describe a drawing (bad canvas size or pen width, wrong shape)."""
+
+
+# --- images → grey levels ---------------------------------------------------------------------
+
+def _composite_alpha(lum: np.ndarray, alpha: np.ndarray) -> np.ndarray:
+    """Flatten transparency onto the background that contrasts with the ink, so ink survives either way."""
+    if alpha.min() >= 1.0:
+        return lum
+    weight = alpha.sum()
+    ink_is_dark = weight == 0 or float((lum * alpha).sum() / weight) < 0.5
+    background = 1.0 if ink_is_dark else 0.0
+    return lum * alpha + background * (1.0 - alpha)
+
+
+def _array_to_unit(arr: np.ndarray) -> np.ndarray:
+    """Any numeric array → float in [0, 1] by the range its dtype implies."""
+    if arr.dtype == np.bool_:
+        return arr.astype(np.float64)
+    if np.issubdtype(arr.dtype, np.integer):
+        top = 255.0 if arr.dtype.itemsize == 1 or arr.max(initial=0) <= 255 else 65535.0
+        return np.clip(arr.astype(np.float64) / top, 0.0, 1.0)
+    out = np.nan_to_num(arr.astype(np.float64), nan=0.0, posinf=1.0, neginf=0.0)
+    peak = out.max(initial=0.0)
+    return np.clip(out / peak if peak > 1.0 else out, 0.0, 1.0)
+
+
+def _pil_to_gray(image: Image.Image) -> np.ndarray:
+    if max(image.size) > MAX_SIDE:
+        image = image.reduce(math.ceil(max(image.size) / MAX_SIDE))
+    if image.mode in ("I", "I;16", "I;16B", "I;16L", "I;16N", "F"):
+        return _array_to_unit(np.asarray(image))
+    rgba = np.asarray(image.convert("RGBA"), dtype=np.float64) / 255.0
+    lum = rgba[..., :3] @ np.array([0.299, 0.587, 0.114])
+    return _composite_alpha(lum, rgba[..., 3])
+
+
+def to_gray(image: Image.Image | np.ndarray) -> np.ndarray:
+    """A float H×W array in [0, 1] from a PIL image (any mode) or an array (H×W, H×W×3, H×W×4)."""
+    if isinstance(image, Image.Image):
+        return _pil_to_gray(image)
+    arr = np.asarray(image)
+    if arr.ndim == 3 and arr.shape[2] in (3, 4):
+        unit = _array_to_unit(arr)
+        lum = unit[..., :3] @ np.array([0.299, 0.587, 0.114])
+        return _composite_alpha(lum, unit[..., 3]) if arr.shape[2] == 4 else lum
+    if arr.ndim != 2 or arr.size == 0:
+        raise ValueError(f"expected an image (H×W or H×W×3/4 array), got shape {arr.shape}")
+    return _array_to_unit(arr)
+
+
+# --- grey levels → MNIST field ----------------------------------------------------------------
+
+def ink_map(gray: np.ndarray) -> np.ndarray | None:
+    """Ink as bright-on-black in [0, 1], whatever the polarity; None when there is no ink at all.
+
+    The background is the median of the border: MNIST-like (light on dark) is kept, a drawing or a
+    photo of paper (dark on light) is inverted. Paper texture and faint noise below a fifth of the
+    contrast are cut, and the strongest ink is stretched to 1.
+    """
+    border = np.concatenate([gray[0], gray[-1], gray[:, 0], gray[:, -1]])
+    background = float(np.median(border))
+    ink = 1.0 - gray if background > 0.5 else gray
+    low = min(background, 1.0 - background)
+    high = float(np.percentile(ink, 99.9)) if ink.size > 1000 else float(ink.max())
+    if high - low < 0.1:
+        return None
+    threshold = low + 0.2 * (high - low)
+    out = np.clip((ink - threshold) / (high - threshold), 0.0, 1.0)
+    return out if out.max() > 0 else None
+
+
+def _fit_box(ink: np.ndarray) -> np.ndarray:
+    """Crop to the ink and scale the longer side to 20 px, keeping the aspect (area-averaged when shrinking)."""
+    rows = np.flatnonzero(ink.any(axis=1))
+    cols = np.flatnonzero(ink.any(axis=0))
+    crop = ink[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1].astype(np.float32)
+    h, w = crop.shape
+    scale = BOX / max(h, w)
+    size = (max(1, round(w * scale)), max(1, round(h * scale)))
+    resample = Image.Resampling.BOX if scale < 1 else Image.Resampling.BILINEAR
+    small = np.asarray(Image.fromarray(crop, mode="F").resize(size, resample), dtype=np.float32)
+    small = np.clip(small, 0.0, None)
+    peak = small.max()
+    # Thin pens fade when area-averaged; MNIST strokes are saturated in their centre, so restore the peak.
+    return small / peak if peak > 0 else small
+
+
+def _centre_by_mass(patch: np.ndarray) -> np.ndarray:
+    """Place the patch in a 28×28 field so its centre of mass sits at the field's centre.
+
+    The shift is sub-pixel (bilinear), so a digit's position does not jump by a pixel when
+    its box is one pixel wider or narrower.
+    """
+    h, w = patch.shape
+    total = patch.sum()
+    cy = float((patch.sum(axis=1) * np.arange(h)).sum() / total)
+    cx = float((patch.sum(axis=0) * np.arange(w)).sum() / total)
+    oy, ox = (FIELD - 1) / 2 - cy, (FIELD - 1) / 2 - cx
+    top, left = math.floor(oy), math.floor(ox)
+    fy, fx = oy - top, ox - left
+    big = np.zeros((FIELD + 2 * BOX, FIELD + 2 * BOX), dtype=np.float32)  # room for any shift
+    y0, x0 = BOX + top, BOX + left
+    big[y0:y0 + h, x0:x0 + w] = patch
+    big = (1 - fy) * big + fy * np.roll(big, 1, axis=0)
+    big = (1 - fx) * big + fx * np.roll(big, 1, axis=1)
+    return np.ascontiguousarray(big[BOX:BOX + FIELD, BOX:BOX + FIELD])
+
+
+def mnist_pixels(image: Image.Image | np.ndarray) -> np.ndarray | None:
+    """28×28 float32 in [0, 1], ink bright, MNIST-style; None means "no ink: nothing to classify"."""
+    ink = ink_map(to_gray(image))
+    if ink is None:
+        return None
+    return _centre_by_mass(_fit_box(ink))
+
+
+def to_tensor(pixels: np.ndarray, mean: float, std: float) -> torch.Tensor:
+    """Pixels in [0, 1] → the 1×28×28 normalized tensor, with the model's own statistics."""
+    return (torch.from_numpy(np.ascontiguousarray(pixels, dtype=np.float32)).unsqueeze(0) - mean) / std
+
+
+# --- strokes → image --------------------------------------------------------------------------
+
+@dataclass
+class Stroke:
+    """A polyline; each point may carry a width factor (pen pressure × brush size / pen width)."""
+
+    points: list[tuple[float, float, float]]
+    erase: bool = False
+
+
+@dataclass
+class StrokeSet:
+    """A drawing as vectors, in canvas pixels: what the canvas keeps and `predict --strokes` reads."""
+
+    width: int
+    height: int
+    pen_width: float
+    strokes: list[Stroke] = field(default_factory=list)
+
+    @classmethod
+    def from_json(cls, data: Any) -> "StrokeSet":
+        """Parse the stroke JSON format; bad points (NaN, inf) are dropped, a bad canvas is an error."""
+        if not isinstance(data, dict):
+            raise StrokeError("stroke file must hold a JSON object with width, height, pen_width, strokes")
+        try:
+            width, height, pen = int(data["width"]), int(data["height"]), float(data["pen_width"])
+            raw_strokes = data["strokes"]
+        except (KeyError, TypeError, ValueError, OverflowError) as exc:
+            raise StrokeError(f"stroke file needs numeric width, height, pen_width and a strokes list ({exc})") from exc
+        if not (1 <= width <= MAX_CANVAS and 1 <= height <= MAX_CANVAS):
+            raise StrokeError(f"canvas size {width}×{height} is outside 1…{MAX_CANVAS} pixels")
+        if not (math.isfinite(pen) and 0 < pen <= max(width, height)):
+            raise StrokeError(f"pen_width {pen} must be a positive number no larger than the canvas")
+        if not isinstance(raw_strokes, list):
+            raise StrokeError("'strokes' must be a list of point lists")
+        return cls(width, height, pen, [_parse_stroke(s) for s in raw_strokes])
+
+    def to_json(self) -> dict:
+        def stroke_json(s: Stroke) -> Any:
+            pts = [[x, y, w] if w != 1.0 else [x, y] for x, y, w in s.points]
+            return {"points": pts, "erase": True} if s.erase else pts
+        return {"width": self.width, "height": self.height, "pen_width": self.pen_width,
+                "strokes": [stroke_json(s) for s in self.strokes]}
+
+
+def _parse_point(p: Any) -> tuple[float, float, float] | None:
+    if not isinstance(p, (list, tuple)) or len(p) not in (2, 3):
+        raise StrokeError(f"a point must be [x, y] or [x, y, width_factor], got {p!r}"[:200])
+    try:
+        vals = [float(v) for v in p] + ([1.0] if len(p) == 2 else [])
+    except (TypeError, ValueError) as exc:
+        raise StrokeError(f"a point must hold numbers, got {p!r}"[:200]) from exc
+    if not all(math.isfinite(v) for v in vals) or vals[2] <= 0:
+        return None
+    return vals[0], vals[1], vals[2]
+
+
+def _parse_stroke(raw: Any) -> Stroke:
+    erase = False
+    if isinstance(raw, dict):
+        erase = bool(raw.get("erase", False))
+        raw = raw.get("points", [])
+    if not isinstance(raw, list):
+        raise StrokeError("each stroke must be a list of points or {\"points\": [...], \"erase\": bool}")
+    points = [pt for pt in (_parse_point(p) for p in raw) if pt is not None]
+    return Stroke(points, erase)
+
+
+def rasterize_strokes(strokes: StrokeSet) -> np.ndarray:
+    """Draw the strokes as white ink on black (H×W uint8) with round caps and joins.
+
+    Coordinates far outside the canvas are clamped so nothing overflows; eraser strokes paint black.
+    """
+    w, h, pen = strokes.width, strokes.height, strokes.pen_width
+    image = Image.new("L", (w, h), 0)
+    draw = ImageDraw.Draw(image)
+    limit = 2 * max(w, h)
+
+    def clamp(v: float) -> float:
+        return min(max(v, -limit), limit)
+
+    for stroke in strokes.strokes:
+        colour = 0 if stroke.erase else 255
+        pts = [(clamp(x), clamp(y), min(f * pen, limit)) for x, y, f in stroke.points]
+        for (x0, y0, w0), (x1, y1, w1) in zip(pts, pts[1:]):
+            draw.line([(x0, y0), (x1, y1)], fill=colour, width=max(1, round((w0 + w1) / 2)))
+        for x, y, pw in pts:
+            r = pw / 2
+            draw.ellipse([x - r, y - r, x + r, y + r], fill=colour)
+    return np.asarray(image)
+
+
+def stroke_pixels(strokes: StrokeSet) -> np.ndarray | None:
+    """Strokes → MNIST 28×28 pixels (None when nothing is drawn); the canvas and the CLI share this."""
+    if not any(s.points for s in strokes.strokes):
+        return None
+    return mnist_pixels(rasterize_strokes(strokes))
+
+
+def as_points(seq: Sequence[Sequence[float]]) -> list[tuple[float, float, float]]:
+    """Build stroke points from [x, y] pairs (tests and scripted drawings)."""
+    return [(float(p[0]), float(p[1]), float(p[2]) if len(p) > 2 else 1.0) for p in seq]

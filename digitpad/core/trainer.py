@@ -1,0 +1,314 @@
+"""The one training engine: a generator of events that the CLI and the GUI both iterate.
+
+The data set lives on the training device as one float tensor; each epoch shuffles indices
+and slices batches out of it. Between batches the run checks its `RunControl`, so Stop and
+Pause act within one batch; progress is reported a few times a second, never per batch.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import threading
+import time
+from dataclasses import asdict, dataclass, field, replace
+from typing import Iterator, Union
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from digitpad.core.augment import augment_batch
+from digitpad.core.checkpoints import ModelMeta, TrainedModel
+from digitpad.core.datasets import DataError, Split, load_dataset
+from digitpad.core.devices import DeviceError, describe, resolve_device
+from digitpad.core.evaluation import EvalReport, build_report, normalize, predict_all
+from digitpad.core.models import build_model, linear_weight_templates, model_spec, parameter_count
+
+OPTIMIZERS = ("sgd", "momentum", "adam")
+SCHEDULES = ("constant", "onecycle")
+
+
+@dataclass
+class TrainConfig:
+    """Everything that defines a run. `for_model` fills in the course defaults of a model."""
+
+    dataset: str = "mnist"
+    model: str = "softmax"
+    epochs: int = 10
+    batch_size: int = 256
+    lr: float = 0.1
+    optimizer: str = "sgd"
+    momentum: float = 0.9
+    schedule: str = "constant"
+    augment: bool = False
+    seed: int = 0
+    device: str = "auto"
+    train_limit: int | None = None  # use only the first N training images (tests, quick demos)
+    test_limit: int | None = None
+    data_dir: str | None = None
+    idx_dir: str | None = None
+    report_interval_s: float = 0.25
+
+    @classmethod
+    def for_model(cls, model: str, **overrides) -> "TrainConfig":
+        d = model_spec(model).defaults
+        base = dict(model=model, epochs=d.epochs, batch_size=d.batch_size, lr=d.lr,
+                    optimizer=d.optimizer, momentum=d.momentum)
+        return cls(**{**base, **overrides})
+
+    def validate(self) -> None:
+        model_spec(self.model)
+        if self.optimizer not in OPTIMIZERS:
+            raise ValueError(f"unknown optimizer {self.optimizer!r}; choose one of {', '.join(OPTIMIZERS)}")
+        if self.schedule not in SCHEDULES:
+            raise ValueError(f"unknown schedule {self.schedule!r}; choose one of {', '.join(SCHEDULES)}")
+        if self.epochs < 1 or self.batch_size < 1 or not self.lr > 0:
+            raise ValueError("epochs and batch size must be at least 1 and the learning rate positive")
+
+
+# The fast preset: one epoch of the CNN with a one-cycle schedule reaches 99 % on MNIST.
+PRESETS: dict[str, dict] = {
+    "fast": dict(model="cnn", epochs=1, batch_size=64, lr=4e-3, optimizer="adam", schedule="onecycle"),
+}
+
+
+# --- events -----------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Started:
+    device: str
+    dataset_source: str
+    n_train: int
+    n_test: int
+    batches_per_epoch: int
+    parameters: int
+
+
+@dataclass(frozen=True)
+class Progress:
+    epoch: int  # 1-based
+    epochs: int
+    batch: int  # batches done in this epoch
+    batches: int
+    loss: float  # mean training loss since the previous Progress
+    accuracy: float  # running training accuracy in this epoch
+    samples_per_s: float
+    eta_s: float
+
+    @property
+    def fraction(self) -> float:
+        """Epochs done, with the current one counted in part: the x of the live loss curve."""
+        return (self.epoch - 1) + self.batch / self.batches
+
+
+@dataclass(frozen=True)
+class EpochEnd:
+    epoch: int
+    epochs: int
+    train_loss: float
+    train_accuracy: float
+    test_accuracy: float
+    seconds: float
+    report: EvalReport
+    snapshot: TrainedModel  # a CPU copy: the canvas never sees weights the optimizer is changing
+    weight_templates: torch.Tensor | None = None
+
+
+@dataclass(frozen=True)
+class Finished:
+    model: TrainedModel
+    stopped: bool  # True when Stop ended the run early
+    epochs_done: float
+
+
+@dataclass(frozen=True)
+class Failed:
+    message: str
+    kind: str  # "diverged", "data", "device", "oom", "config"
+
+
+Event = Union[Started, Progress, EpochEnd, Finished, Failed]
+
+
+class RunControl:
+    """Thread-safe Stop / Pause flags, checked by the trainer between batches."""
+
+    def __init__(self) -> None:
+        self._stop = threading.Event()
+        self._resume = threading.Event()
+        self._resume.set()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._resume.set()
+
+    def pause(self) -> None:
+        self._resume.clear()
+
+    def resume(self) -> None:
+        self._resume.set()
+
+    @property
+    def stopped(self) -> bool:
+        return self._stop.is_set()
+
+    @property
+    def paused(self) -> bool:
+        return not self._resume.is_set()
+
+    def wait_while_paused(self) -> float:
+        """Block while paused (Stop wakes it); return the seconds spent waiting."""
+        if self._resume.is_set():
+            return 0.0
+        start = time.perf_counter()
+        self._resume.wait()
+        return time.perf_counter() - start
+
+
+def _oom_error_types() -> tuple[type[BaseException], ...]:
+    return tuple({getattr(torch, "OutOfMemoryError", torch.cuda.OutOfMemoryError), torch.cuda.OutOfMemoryError})
+
+
+def make_optimizer(cfg: TrainConfig, params) -> torch.optim.Optimizer:
+    if cfg.optimizer == "adam":
+        return torch.optim.Adam(params, lr=cfg.lr)
+    return torch.optim.SGD(params, lr=cfg.lr, momentum=cfg.momentum if cfg.optimizer == "momentum" else 0.0)
+
+
+def to_pixels(split: Split, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
+    """uint8 N×28×28 → float N×1×28×28 in [0, 1] on the device, once per run."""
+    x = split.images.to(device).unsqueeze(1).float().div_(255)
+    return x, split.labels.to(device)
+
+
+class Trainer:
+    """Iterate `run()` to train; every yielded event is a safe point to stop iterating."""
+
+    def __init__(self, config: TrainConfig, control: RunControl | None = None) -> None:
+        self.config = config
+        self.control = control or RunControl()
+
+    def run(self) -> Iterator[Event]:
+        try:
+            self.config.validate()
+            yield from self._run()
+        except ValueError as exc:
+            yield Failed(str(exc), "device" if isinstance(exc, DeviceError) else "config")
+        except DataError as exc:
+            yield Failed(str(exc), "data")
+        except _oom_error_types():
+            yield Failed(f"Out of memory on the device with batch size {self.config.batch_size}. "
+                         "Try a smaller batch size (or the CPU).", "oom")
+        except RuntimeError as exc:
+            if "out of memory" not in str(exc).lower():
+                raise
+            yield Failed(f"Out of memory with batch size {self.config.batch_size}: {exc}. "
+                         "Try a smaller batch size.", "oom")
+
+    def _run(self) -> Iterator[Event]:
+        cfg, control = self.config, self.control
+        # A worker thread may start with a smaller intra-op pool than the main thread; ask for the full one.
+        torch.set_num_threads(torch.get_num_threads())
+        device = resolve_device(cfg.device)
+        data = load_dataset(cfg.dataset, data_dir=cfg.data_dir, idx_dir=cfg.idx_dir)
+        if control.stopped:
+            return
+        info = data.info
+        train, test = data.train.head(cfg.train_limit), data.test.head(cfg.test_limit)
+        x_train, y_train = to_pixels(train, device)
+        x_test, y_test = to_pixels(test, device)
+
+        torch.manual_seed(cfg.seed)
+        gen = torch.Generator().manual_seed(cfg.seed)
+        model = build_model(cfg.model)
+        if any(isinstance(m, nn.Conv2d) for m in model.modules()):
+            model = model.to(memory_format=torch.channels_last)
+        model = model.to(device)
+        optimizer = make_optimizer(cfg, model.parameters())
+        n = len(train)
+        batches = math.ceil(n / cfg.batch_size)
+        scheduler = (torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=cfg.lr, total_steps=cfg.epochs * batches)
+                     if cfg.schedule == "onecycle" else None)
+        yield Started(describe(device), data.source, n, len(test), batches, parameter_count(model))
+
+        def snapshot(test_acc: float | None, epochs_done: float) -> TrainedModel:
+            cpu_model = copy.deepcopy(model).to("cpu", memory_format=torch.contiguous_format).eval()
+            meta = ModelMeta(architecture=cfg.model, dataset=info.name, class_names=info.class_names,
+                             mean=info.mean, std=info.std, test_accuracy=test_acc, epochs=epochs_done,
+                             config={k: v for k, v in asdict(cfg).items() if k not in ("data_dir", "idx_dir")})
+            return TrainedModel(cpu_model, meta, name=f"{info.name}-{cfg.model} (trained)")
+
+        last_test_acc: float | None = None
+        for epoch in range(1, cfg.epochs + 1):
+            model.train()
+            epoch_start = time.perf_counter()
+            paused_in_epoch = 0.0
+            perm = torch.randperm(n, generator=gen).to(device)
+            loss_sum = torch.zeros((), device=device)
+            correct = torch.zeros((), device=device, dtype=torch.long)
+            window_loss, window_batches, seen = torch.zeros((), device=device), 0, 0
+            next_report = epoch_start + cfg.report_interval_s
+            for b in range(batches):
+                if control.paused:
+                    waited = control.wait_while_paused()
+                    paused_in_epoch += waited
+                    next_report += waited
+                if control.stopped:
+                    yield Finished(snapshot(last_test_acc, epoch - 1 + b / batches), True, epoch - 1 + b / batches)
+                    return
+                idx = perm[b * cfg.batch_size:(b + 1) * cfg.batch_size]
+                xb, yb = x_train[idx], y_train[idx]
+                if cfg.augment:
+                    xb = augment_batch(xb, gen)
+                logits = model(normalize(xb, info.mean, info.std))
+                loss = F.cross_entropy(logits, yb)
+                optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                optimizer.step()
+                if scheduler is not None:
+                    scheduler.step()
+                batch_loss = loss.detach() * yb.shape[0]
+                loss_sum += batch_loss
+                window_loss += batch_loss
+                window_batches += 1
+                correct += (logits.argmax(1) == yb).sum()
+                seen += yb.shape[0]
+                now = time.perf_counter()
+                # On the CPU .item() costs nothing, so divergence is caught at the very batch; on an
+                # accelerator the check waits for the next report to avoid a sync per batch.
+                check_now = device.type == "cpu" or now >= next_report or b == batches - 1
+                if check_now and not math.isfinite(loss.item()):
+                    yield Failed(f"The loss became {loss.item()} at epoch {epoch}, batch {b + 1}: training diverged. "
+                                 f"Try a lower learning rate than {cfg.lr:g}.", "diverged")
+                    return
+                if now >= next_report or b == batches - 1:
+                    window_seen = min(seen, window_batches * cfg.batch_size)
+                    elapsed = max(now - epoch_start - paused_in_epoch, 1e-9)
+                    rate = seen / elapsed
+                    remaining = (cfg.epochs - epoch) * n + (n - seen)
+                    yield Progress(epoch, cfg.epochs, b + 1, batches, window_loss.item() / window_seen,
+                                   correct.item() / seen, rate, remaining / rate)
+                    window_loss.zero_()
+                    window_batches = 0
+                    next_report = now + cfg.report_interval_s
+            train_loss, train_acc = loss_sum.item() / n, correct.item() / n
+            preds = predict_all(model, x_test, info.mean, info.std, should_stop=lambda: control.stopped)
+            if preds is None:
+                yield Finished(snapshot(last_test_acc, epoch), True, epoch)
+                return
+            report = build_report(y_test, *preds, images=test.images)
+            last_test_acc = report.accuracy
+            snap = snapshot(report.accuracy, epoch)
+            yield EpochEnd(epoch, cfg.epochs, train_loss, train_acc, report.accuracy,
+                           time.perf_counter() - epoch_start - paused_in_epoch, report, snap,
+                           linear_weight_templates(snap.model))
+        yield Finished(snapshot(last_test_acc, cfg.epochs), False, cfg.epochs)
+
+
+def config_with_preset(preset: str, **overrides) -> TrainConfig:
+    """A TrainConfig from a named preset, with explicit overrides on top."""
+    if preset not in PRESETS:
+        raise ValueError(f"unknown preset {preset!r}; choose one of {', '.join(PRESETS)}")
+    return replace(TrainConfig(**PRESETS[preset]), **overrides)
+
