@@ -37,6 +37,7 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--optimizer", choices=["sgd", "momentum", "adam"])
     t.add_argument("--momentum", type=float)
     t.add_argument("--schedule", choices=["constant", "onecycle"])
+    t.add_argument("--label-smoothing", type=float, help="cross-entropy label smoothing (e.g. 0.1)")
     t.add_argument("--augment", action="store_true", help="random affine + stroke thickness: robust to drawings")
     t.add_argument("--seed", type=int, default=0)
     t.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps")
@@ -71,7 +72,8 @@ def _train_config(args: argparse.Namespace):
         raise ValueError(f"--preset {args.preset} trains the {model}; leave out --model")
     given = {k: v for k, v in {
         "epochs": args.epochs, "batch_size": args.batch_size, "lr": args.lr, "optimizer": args.optimizer,
-        "momentum": args.momentum, "schedule": args.schedule}.items() if v is not None}
+        "momentum": args.momentum, "schedule": args.schedule,
+        "label_smoothing": args.label_smoothing}.items() if v is not None}
     run = dict(dataset=args.dataset, seed=args.seed, device=args.device, augment=args.augment,
                train_limit=args.train_limit, test_limit=args.test_limit, data_dir=args.data_dir,
                idx_dir=args.idx_dir)
@@ -98,7 +100,8 @@ def cmd_train(args: argparse.Namespace) -> int:
             if isinstance(ev, Started):
                 print(f"{cfg.dataset} · {cfg.model} ({ev.parameters:,} parameters) · {ev.n_train:,} train / "
                       f"{ev.n_test:,} test images · {ev.device} · data from {ev.dataset_source}", flush=True)
-                bar = tqdm(total=cfg.epochs * ev.batches_per_epoch, unit="batch", dynamic_ncols=True, leave=False)
+                bar = tqdm(total=cfg.epochs * ev.batches_per_epoch, unit="batch", dynamic_ncols=True, leave=False,
+                           disable=None)  # no bar when not a terminal
             elif isinstance(ev, Progress) and bar is not None:
                 bar.n = (ev.epoch - 1) * ev.batches + ev.batch
                 bar.set_postfix_str(f"epoch {ev.epoch}/{ev.epochs} loss {ev.loss:.4f} "

@@ -85,6 +85,8 @@ def _read_payload(path: Path) -> dict:
     try:
         payload = torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as exc:
+        if "global" not in str(exc).lower():
+            raise CheckpointError(f"{path}: not a readable PyTorch file (truncated or corrupt)") from exc
         raise CheckpointError(f"{path}: refused to load — it holds Python objects other than weights "
                               "(a pickle that could run code), so it is not a DigitPad checkpoint") from exc
     except (RuntimeError, EOFError, OSError, ValueError, zipfile.BadZipFile, KeyError) as exc:

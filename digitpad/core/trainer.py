@@ -14,6 +14,7 @@ import time
 from dataclasses import asdict, dataclass, field, replace
 from typing import Iterator, Union
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -42,6 +43,7 @@ class TrainConfig:
     momentum: float = 0.9
     schedule: str = "constant"
     augment: bool = False
+    label_smoothing: float = 0.0
     seed: int = 0
     device: str = "auto"
     train_limit: int | None = None  # use only the first N training images (tests, quick demos)
@@ -67,9 +69,11 @@ class TrainConfig:
             raise ValueError("epochs and batch size must be at least 1 and the learning rate positive")
 
 
-# The fast preset: one epoch of the CNN with a one-cycle schedule reaches 99 % on MNIST.
+# The fast preset: one epoch of the CNN reaches 99 % on MNIST. One-cycle Adam (warm-up, then
+# annealing to ~0) and label smoothing 0.1 each add ~0.1-0.2 % over a constant-rate epoch.
 PRESETS: dict[str, dict] = {
-    "fast": dict(model="cnn", epochs=1, batch_size=64, lr=4e-3, optimizer="adam", schedule="onecycle"),
+    "fast": dict(model="cnn", epochs=1, batch_size=64, lr=8e-3, optimizer="adam", schedule="onecycle",
+                 label_smoothing=0.1),
 }
 
 
@@ -112,7 +116,7 @@ class EpochEnd:
     seconds: float
     report: EvalReport
     snapshot: TrainedModel  # a CPU copy: the canvas never sees weights the optimizer is changing
-    weight_templates: torch.Tensor | None = None
+    weight_templates: np.ndarray | None = None  # softmax regression's 10×28×28 weights
 
 
 @dataclass(frozen=True)
@@ -262,7 +266,7 @@ class Trainer:
                 if cfg.augment:
                     xb = augment_batch(xb, gen)
                 logits = model(normalize(xb, info.mean, info.std))
-                loss = F.cross_entropy(logits, yb)
+                loss = F.cross_entropy(logits, yb, label_smoothing=cfg.label_smoothing)
                 optimizer.zero_grad(set_to_none=True)
                 loss.backward()
                 optimizer.step()
@@ -302,8 +306,13 @@ class Trainer:
             snap = snapshot(report.accuracy, epoch)
             yield EpochEnd(epoch, cfg.epochs, train_loss, train_acc, report.accuracy,
                            time.perf_counter() - epoch_start - paused_in_epoch, report, snap,
-                           linear_weight_templates(snap.model))
+                           _templates(snap.model))
         yield Finished(snapshot(last_test_acc, cfg.epochs), False, cfg.epochs)
+
+
+def _templates(model: nn.Module) -> np.ndarray | None:
+    weights = linear_weight_templates(model)
+    return None if weights is None else weights.numpy()
 
 
 def config_with_preset(preset: str, **overrides) -> TrainConfig:

@@ -1,0 +1,257 @@
+"""The Canvas tab: draw a digit, see the 28×28 input the network gets and its ten softmax probabilities."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import numpy as np
+import pyqtgraph as pg
+from PIL import Image
+from PySide6.QtCore import QSettings, Qt, QTimer, Signal
+from PySide6.QtGui import QImage, QKeySequence, QShortcut
+from PySide6.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QHBoxLayout, QLabel, QPushButton, QSlider,
+                               QVBoxLayout, QWidget)
+
+from digitpad.core.checkpoints import TrainedModel
+from digitpad.core.inference import ImageError, Prediction, classify_image, classify_strokes, open_image
+from digitpad.gui.canvas_widget import DrawingCanvas
+from digitpad.gui.images import gray_image, scaled_pixmap
+from digitpad.gui.model_library import ModelLibrary
+from digitpad.gui.results import short_names
+
+LIVE_INTERVAL_MS = 60  # re-classify at most this often while the pen moves
+BAR = "#8fb3d9"
+TOP_BAR = "#d9534f"
+
+
+class ProbabilityChart(pg.PlotWidget):
+    """Ten bars, the top class in red; probabilities (0…1) or, on request, the raw logits."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.setMenuEnabled(False)
+        self.setMouseEnabled(False, False)
+        self.hideButtons()
+        self.bars = pg.BarGraphItem(x=np.arange(10), height=np.zeros(10), width=0.7, brush=BAR)
+        self.addItem(self.bars)
+        self.show_logits = False
+        self.heights = np.zeros(10)
+        self.setXRange(-0.5, 9.5, padding=0.02)
+        self.set_class_names([str(d) for d in range(10)])
+        self.clear_bars()
+
+    def set_class_names(self, names) -> None:
+        self.getAxis("bottom").setTicks([list(enumerate(short_names(names)))])
+
+    def clear_bars(self) -> None:
+        self.heights = np.zeros(10)
+        self.bars.setVisible(False)
+        self.setLabel("left", "logit" if self.show_logits else "probability")
+        self.setYRange(0, 1, padding=0.02)
+
+    def show_prediction(self, pred: Prediction) -> None:
+        values = np.asarray(pred.logits if self.show_logits else pred.probabilities)
+        self.heights = values
+        brushes = [TOP_BAR if k == pred.label else BAR for k in range(10)]
+        self.bars.setOpts(height=values, brushes=brushes)
+        self.bars.setVisible(True)
+        self.setLabel("left", "logit" if self.show_logits else "probability")
+        if self.show_logits:
+            low, high = min(0.0, float(values.min())), max(0.0, float(values.max()))
+            self.setYRange(low, high, padding=0.05)
+        else:
+            self.setYRange(0, 1, padding=0.02)
+
+
+class CanvasTab(QWidget):
+    prediction_changed = Signal(object)  # Prediction | None
+
+    def __init__(self, library: ModelLibrary, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.library = library
+        self.prediction: Prediction | None = None
+        self.picture: Image.Image | None = None  # an opened image being classified instead of strokes
+        self.last_latency_ms = 0.0
+        self._live_timer = QTimer(self, singleShot=True, interval=LIVE_INTERVAL_MS)
+        self._live_timer.timeout.connect(self.classify)
+        self._build()
+        library.models_changed.connect(self._refresh_models)
+        library.active_changed.connect(self._on_active_changed)
+        self._refresh_models()
+
+    def _build(self) -> None:
+        self.canvas = DrawingCanvas()
+        self.canvas.stroke_moved.connect(self._on_stroke_moved)
+        self.canvas.stroke_finished.connect(self._on_stroke_finished)
+        self.canvas.image_dropped.connect(self.open_image_file)
+
+        self.brush = QSlider(Qt.Orientation.Horizontal, minimum=4, maximum=48)
+        self.brush.setValue(int(QSettings().value("canvas/brush", 18)))
+        self.brush.valueChanged.connect(self._on_brush)
+        self.canvas.set_brush(self.brush.value())
+        self.eraser = QCheckBox("Eraser")
+        self.eraser.toggled.connect(lambda on: setattr(self.canvas, "eraser", on))
+        self.undo_button = QPushButton("Undo")
+        self.clear_button = QPushButton("Clear")
+        self.open_button = QPushButton("Open image…")
+        self.undo_button.clicked.connect(self.canvas.undo)
+        self.clear_button.clicked.connect(self.clear)
+        self.open_button.clicked.connect(self.choose_image)
+        self.undo_button.setToolTip("Undo the last stroke (Ctrl+Z)")
+        self.clear_button.setToolTip("Clear the canvas (Esc)")
+        QShortcut(QKeySequence.StandardKey.Undo, self, activated=self.canvas.undo)
+        QShortcut(QKeySequence(Qt.Key.Key_Escape), self, activated=self.clear)
+
+        tools = QHBoxLayout()
+        tools.addWidget(QLabel("Brush"))
+        tools.addWidget(self.brush, stretch=1)
+        for w in (self.eraser, self.undo_button, self.clear_button, self.open_button):
+            tools.addWidget(w)
+        left = QVBoxLayout()
+        left.addWidget(self.canvas, stretch=1)
+        left.addLayout(tools)
+
+        self.model_picker = QComboBox()
+        self.model_picker.currentIndexChanged.connect(self._on_pick_model)
+        self.answer = QLabel()
+        font = self.answer.font()
+        font.setPointSize(28)
+        font.setBold(True)
+        self.answer.setFont(font)
+        self.answer.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.detail = QLabel()
+        self.detail.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.chart = ProbabilityChart()
+        self.chart.setMinimumHeight(220)
+        self.logits_box = QCheckBox("Show logits (before softmax)")
+        self.logits_box.toggled.connect(self._on_logits_toggled)
+        self.preview = QLabel()
+        self.preview.setFixedSize(168, 168)
+        self.preview.setStyleSheet("background: black; border: 1px solid #888;")
+        self.preview.setToolTip("The 28×28 input the network sees: cropped to the ink, scaled to 20 px, "
+                                "centred by centre of mass, as MNIST digits were made")
+        preview_box = QVBoxLayout()
+        preview_box.addWidget(QLabel("What the network sees (28×28)"))
+        preview_box.addWidget(self.preview)
+        preview_box.addStretch(1)
+        top = QHBoxLayout()
+        top.addLayout(preview_box)
+        answer_box = QVBoxLayout()
+        answer_box.addStretch(1)
+        answer_box.addWidget(self.answer)
+        answer_box.addWidget(self.detail)
+        answer_box.addStretch(1)
+        top.addLayout(answer_box, stretch=1)
+
+        right = QVBoxLayout()
+        picker_row = QHBoxLayout()
+        picker_row.addWidget(QLabel("Model"))
+        picker_row.addWidget(self.model_picker, stretch=1)
+        right.addLayout(picker_row)
+        right.addLayout(top)
+        right.addWidget(self.chart, stretch=1)
+        right.addWidget(self.logits_box)
+
+        layout = QHBoxLayout(self)
+        layout.addLayout(left, stretch=5)
+        layout.addLayout(right, stretch=4)
+        self._show(None)
+
+    # --- models ------------------------------------------------------------------------------
+
+    def _refresh_models(self) -> None:
+        self.model_picker.blockSignals(True)
+        self.model_picker.clear()
+        for m in self.library.models:
+            self.model_picker.addItem(f"{m.title} · {m.parameters:,} params")
+        self.model_picker.setCurrentIndex(self.library.active_index)
+        self.model_picker.blockSignals(False)
+
+    def _on_pick_model(self, index: int) -> None:
+        self.library.set_active(index)
+
+    def _on_active_changed(self, model: TrainedModel | None) -> None:
+        self.model_picker.blockSignals(True)
+        self.model_picker.setCurrentIndex(self.library.active_index)
+        self.model_picker.blockSignals(False)
+        if model is not None:
+            self.chart.set_class_names(model.meta.class_names)
+        self.classify()
+
+    # --- drawing events ----------------------------------------------------------------------
+
+    def _on_brush(self, value: int) -> None:
+        self.canvas.set_brush(value)
+        QSettings().setValue("canvas/brush", value)
+
+    def _on_stroke_moved(self) -> None:
+        self.picture = None
+        if not self._live_timer.isActive():
+            self._live_timer.start()
+
+    def _on_stroke_finished(self) -> None:
+        self._live_timer.stop()
+        self.classify()
+
+    def _on_logits_toggled(self, on: bool) -> None:
+        self.chart.show_logits = on
+        self._show(self.prediction)
+
+    def clear(self) -> None:
+        self.picture = None
+        self.canvas.clear()
+
+    # --- images ------------------------------------------------------------------------------
+
+    def choose_image(self) -> None:
+        folder = str(QSettings().value("files/last_image_folder", str(Path.home())))
+        path, _ = QFileDialog.getOpenFileName(self, "Open an image of a digit", folder,
+                                              "Images (*.png *.jpg *.jpeg *.bmp *.gif *.tif *.tiff *.webp)")
+        if path:
+            QSettings().setValue("files/last_image_folder", str(Path(path).parent))
+            self.open_image_file(path)
+
+    def open_image_file(self, path: str) -> None:
+        try:
+            picture = open_image(path)
+        except ImageError as exc:
+            self.detail.setText(str(exc))
+            return
+        self.picture = picture
+        rgba = picture.convert("RGBA")
+        qimage = QImage(rgba.tobytes(), rgba.width, rgba.height, 4 * rgba.width, QImage.Format.Format_RGBA8888).copy()
+        self.canvas.show_picture(qimage)
+        self.classify()
+
+    # --- classifying -------------------------------------------------------------------------
+
+    def classify(self) -> None:
+        """Preprocess and classify what is on the canvas; with nothing there, show nothing."""
+        model = self.library.active
+        if model is None:
+            self._show(None, "No model loaded: train one or open a checkpoint.")
+            return
+        start = time.perf_counter()
+        if self.picture is not None:
+            pred = classify_image(model, self.picture)
+        else:
+            pred = classify_strokes(model, self.canvas.stroke_set())
+        self.last_latency_ms = (time.perf_counter() - start) * 1000
+        self._show(pred)
+
+    def _show(self, pred: Prediction | None, message: str = "") -> None:
+        self.prediction = pred
+        model = self.library.active
+        if pred is None:
+            self.chart.clear_bars()
+            self.answer.setText("Draw a digit" if not message else "")
+            self.detail.setText(message or "The network's answer appears as you draw.")
+            self.preview.clear()
+        else:
+            name = model.meta.class_names[pred.label] if model else str(pred.label)
+            self.chart.show_prediction(pred)
+            self.answer.setText(f"{name}  ·  {pred.confidence:.1%}")
+            self.detail.setText(f"{model.name if model else ''} · {self.last_latency_ms:.1f} ms")
+            self.preview.setPixmap(scaled_pixmap(gray_image(pred.pixels), self.preview.width() - 2))
+        self.prediction_changed.emit(pred)

@@ -1,0 +1,65 @@
+"""Live training curves: loss several times per epoch, train and test accuracy per epoch, one epoch axis."""
+
+from __future__ import annotations
+
+import pyqtgraph as pg
+from PySide6.QtCore import QSize
+
+LOSS_COLOUR = "#1f77b4"
+TRAIN_COLOUR = "#d62728"
+TEST_COLOUR = "#2ca02c"
+
+
+class LiveCharts(pg.GraphicsLayoutWidget):
+    """Two plots sharing the epoch axis, like the course's plot of the three curves."""
+
+    def __init__(self, smoothing: float = 0.3) -> None:
+        super().__init__()
+        self.smoothing = smoothing
+        self.loss_plot = self.addPlot(row=0, col=0)
+        self.acc_plot = self.addPlot(row=1, col=0)
+        self.acc_plot.setXLink(self.loss_plot)
+        self.loss_plot.setLabel("left", "train loss")
+        self.acc_plot.setLabel("left", "accuracy")
+        self.acc_plot.setLabel("bottom", "epoch")
+        for plot in (self.loss_plot, self.acc_plot):
+            plot.showGrid(x=True, y=True, alpha=0.25)
+            plot.setMenuEnabled(False)
+        self.loss_plot.addLegend(offset=(-10, 10))
+        self.acc_plot.addLegend(offset=(-10, -10))
+        self.raw_loss = self.loss_plot.plot(pen=pg.mkPen("#9ecae1", width=1), name="per report")
+        self.smooth_loss = self.loss_plot.plot(pen=pg.mkPen(LOSS_COLOUR, width=2.5), name="smoothed")
+        self.train_acc = self.acc_plot.plot(pen=pg.mkPen(TRAIN_COLOUR, width=2.5), symbol="o", symbolSize=7,
+                                            symbolBrush=TRAIN_COLOUR, name="train acc")
+        self.test_acc = self.acc_plot.plot(pen=pg.mkPen(TEST_COLOUR, width=2.5), symbol="s", symbolSize=7,
+                                           symbolBrush=TEST_COLOUR, name="test acc")
+        self.clear_curves()
+
+    def sizeHint(self) -> QSize:
+        return QSize(640, 420)
+
+    def clear_curves(self, epochs: int = 1) -> None:
+        self.loss_x: list[float] = []
+        self.loss_y: list[float] = []
+        self.loss_smooth: list[float] = []
+        self.epoch_x: list[float] = []
+        self.train_y: list[float] = []
+        self.test_y: list[float] = []
+        for curve in (self.raw_loss, self.smooth_loss, self.train_acc, self.test_acc):
+            curve.setData([], [])
+        self.loss_plot.setXRange(0, max(epochs, 1), padding=0.02)
+
+    def add_loss(self, epoch_fraction: float, loss: float) -> None:
+        previous = self.loss_smooth[-1] if self.loss_smooth else loss
+        self.loss_x.append(epoch_fraction)
+        self.loss_y.append(loss)
+        self.loss_smooth.append(previous + self.smoothing * (loss - previous))
+        self.raw_loss.setData(self.loss_x, self.loss_y)
+        self.smooth_loss.setData(self.loss_x, self.loss_smooth)
+
+    def add_epoch(self, epoch: int, train_accuracy: float, test_accuracy: float) -> None:
+        self.epoch_x.append(float(epoch))
+        self.train_y.append(train_accuracy)
+        self.test_y.append(test_accuracy)
+        self.train_acc.setData(self.epoch_x, self.train_y)
+        self.test_acc.setData(self.epoch_x, self.test_y)

@@ -1,0 +1,35 @@
+"""numpy arrays → QImage/QPixmap for previews, galleries and weight templates."""
+
+from __future__ import annotations
+
+import numpy as np
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QImage, QPixmap
+
+
+def gray_image(pixels: np.ndarray, invert: bool = False) -> QImage:
+    """A float [0, 1] or uint8 array as a greyscale QImage (ink bright, or dark with invert=True)."""
+    arr = pixels if pixels.dtype == np.uint8 else (np.clip(pixels, 0, 1) * 255).round().astype(np.uint8)
+    if invert:
+        arr = 255 - arr
+    arr = np.ascontiguousarray(arr)
+    h, w = arr.shape
+    return QImage(arr.data, w, h, w, QImage.Format.Format_Grayscale8).copy()
+
+
+def diverging_image(weights: np.ndarray) -> QImage:
+    """Signed weights as red (positive) / white (0) / blue (negative), symmetric around zero."""
+    scale = float(np.abs(weights).max()) or 1.0
+    t = np.clip(weights / scale, -1, 1)[..., None]
+    white = np.array([255.0, 255.0, 255.0])
+    red, blue = np.array([200.0, 30.0, 40.0]), np.array([30.0, 70.0, 200.0])
+    rgb = np.where(t >= 0, white + t * (red - white), white - t * (blue - white))
+    rgb = np.ascontiguousarray(rgb.round().astype(np.uint8))
+    h, w = weights.shape
+    return QImage(rgb.data, w, h, 3 * w, QImage.Format.Format_RGB888).copy()
+
+
+def scaled_pixmap(image: QImage, size: int) -> QPixmap:
+    """Scale up without smoothing: each model pixel stays a visible square."""
+    return QPixmap.fromImage(image.scaled(size, size, Qt.AspectRatioMode.KeepAspectRatio,
+                                          Qt.TransformationMode.FastTransformation))

@@ -1,0 +1,76 @@
+"""The main window: Training and Canvas tabs over one model library; closing stops training cleanly."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QSettings, QTimer
+from PySide6.QtGui import QCloseEvent
+from PySide6.QtWidgets import QMainWindow, QMessageBox, QTabWidget
+
+from digitpad.core.checkpoints import CheckpointError, TrainedModel
+from digitpad.gui.canvas_tab import CanvasTab
+from digitpad.gui.model_library import ModelLibrary
+from digitpad.gui.training_tab import TrainingTab
+
+
+class MainWindow(QMainWindow):
+    def __init__(self) -> None:
+        super().__init__()
+        self.library = ModelLibrary(self)
+        self.training = TrainingTab()
+        self.canvas = CanvasTab(self.library)
+        self.tabs = QTabWidget()
+        self.tabs.addTab(self.training, "Training")
+        self.tabs.addTab(self.canvas, "Canvas")
+        self.setCentralWidget(self.tabs)
+        self.training.snapshot_ready.connect(lambda m: self.library.put(m, activate=False))
+        self.training.model_trained.connect(self._on_model_trained)
+        self.training.model_loaded_request.connect(self.open_checkpoint)
+        self.library.active_changed.connect(self._update_title)
+        self.resize(1280, 800)
+        geometry = QSettings().value("window/geometry")
+        if geometry is not None:
+            self.restoreGeometry(geometry)
+        self.tabs.setCurrentIndex(int(QSettings().value("window/tab", 0)))
+        self._update_title(None)
+        # Load the shipped models right after the window is up, so it appears without waiting.
+        QTimer.singleShot(0, self._load_shipped)
+
+    def _load_shipped(self) -> None:
+        self.library.load_shipped()
+        if self.library.load_errors:
+            self.statusBar().showMessage("Some pretrained models could not be loaded: "
+                                         + "; ".join(self.library.load_errors), 15000)
+
+    def _on_model_trained(self, model: TrainedModel) -> None:
+        self.library.put(model, activate=True)
+        self.statusBar().showMessage(f"The canvas now uses {model.title}.", 8000)
+
+    def open_checkpoint(self, path: str) -> None:
+        try:
+            model = self.library.open_file(path)
+        except CheckpointError as exc:
+            QMessageBox.warning(self, "Cannot open model", f"{exc}\n\nThe model in use is unchanged.")
+            return
+        self.statusBar().showMessage(f"Loaded {model.title}; the canvas uses it now.", 8000)
+
+    def _update_title(self, _model=None) -> None:
+        active = self.library.active
+        self.setWindowTitle(f"DigitPad — {active.title}" if active else "DigitPad")
+
+    def confirm_stop_on_close(self) -> bool:
+        answer = QMessageBox.question(self, "Training is running",
+                                      "A model is still training. Stop it and quit?",
+                                      QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
+                                      QMessageBox.StandardButton.No)
+        return answer == QMessageBox.StandardButton.Yes
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        if self.training.is_running() and not self.confirm_stop_on_close():
+            event.ignore()
+            return
+        self.training.shutdown()
+        self.training.save_settings()
+        settings = QSettings()
+        settings.setValue("window/geometry", self.saveGeometry())
+        settings.setValue("window/tab", self.tabs.currentIndex())
+        event.accept()

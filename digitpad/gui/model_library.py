@@ -1,0 +1,75 @@
+"""The models the app knows: the shipped ones, those trained in this session and those opened from files.
+
+Both tabs share one library: the Training tab adds what it trains, the Canvas tab classifies
+with the active model and offers the rest in its selector.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import QObject, Signal
+
+from digitpad.core.checkpoints import CheckpointError, TrainedModel, load_checkpoint, shipped_models
+
+
+class ModelLibrary(QObject):
+    models_changed = Signal()
+    active_changed = Signal(object)  # TrainedModel | None
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._models: list[TrainedModel] = []
+        self._active: int = -1
+        self.load_errors: list[str] = []
+
+    def load_shipped(self) -> None:
+        """Load the pretrained models; a broken one is reported, the rest still load."""
+        for path in shipped_models():
+            try:
+                self._models.append(load_checkpoint(path))
+            except CheckpointError as exc:
+                self.load_errors.append(str(exc))
+        self.models_changed.emit()
+        if self._models and self._active < 0:
+            self.set_active(0)
+
+    @property
+    def models(self) -> list[TrainedModel]:
+        return list(self._models)
+
+    @property
+    def active(self) -> TrainedModel | None:
+        return self._models[self._active] if 0 <= self._active < len(self._models) else None
+
+    @property
+    def active_index(self) -> int:
+        return self._active
+
+    def set_active(self, index: int) -> None:
+        if 0 <= index < len(self._models) and index != self._active:
+            self._active = index
+            self.active_changed.emit(self.active)
+
+    def put(self, model: TrainedModel, activate: bool = True) -> None:
+        """Add a model, replacing one of the same name (each epoch's snapshot replaces the last)."""
+        names = [m.name for m in self._models]
+        if model.name in names:
+            index = names.index(model.name)
+            self._models[index] = model
+            self.models_changed.emit()
+            if index == self._active:
+                self.active_changed.emit(model)
+            elif activate:
+                self.set_active(index)
+        else:
+            self._models.append(model)
+            self.models_changed.emit()
+            if activate:
+                self.set_active(len(self._models) - 1)
+
+    def open_file(self, path: str | Path) -> TrainedModel:
+        """Load a checkpoint and make it active; on CheckpointError the model in use stays."""
+        model = load_checkpoint(path)
+        self.put(model)
+        return model

@@ -1,0 +1,136 @@
+"""What a run learned: confusion matrix, per-class accuracy, mistakes, and the linear model's weights."""
+
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QGridLayout, QLabel, QScrollArea, QTabWidget, QVBoxLayout, QWidget
+
+from digitpad.core.evaluation import EvalReport
+from digitpad.gui.images import diverging_image, gray_image, scaled_pixmap
+
+
+def short_names(class_names: tuple[str, ...] | list[str]) -> list[str]:
+    return [n if len(n) <= 8 else n[:7] + "…" for n in class_names]
+
+
+class ConfusionMatrixView(pg.PlotWidget):
+    """A 10×10 heat map of counts, true class down, predicted class across."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.setMenuEnabled(False)
+        self.setMouseEnabled(False, False)
+        self.hideButtons()
+        self.image = pg.ImageItem(axisOrder="row-major")
+        self.image.setColorMap(pg.colormap.get("CET-L12"))
+        self.addItem(self.image)
+        self.getViewBox().invertY(True)
+        self.setLabel("left", "true class")
+        self.setLabel("bottom", "predicted class")
+        self.labels: list[pg.TextItem] = []
+        self.matrix = np.zeros((10, 10), dtype=np.int64)
+        self.show_matrix(self.matrix.tolist(), tuple(str(d) for d in range(10)))
+
+    def show_matrix(self, confusion: list[list[int]], class_names: tuple[str, ...]) -> None:
+        self.matrix = np.asarray(confusion, dtype=np.int64)
+        # Log scale: the diagonal holds ~1000 per class, the interesting mistakes a handful.
+        self.image.setImage(np.log1p(self.matrix).astype(np.float32), levels=(0, float(np.log1p(self.matrix.max() or 1))))
+        for item in self.labels:
+            self.removeItem(item)
+        self.labels = []
+        top = self.matrix.max() or 1
+        for (i, j), v in np.ndenumerate(self.matrix):
+            if v == 0:
+                continue
+            colour = "w" if np.log1p(v) > 0.6 * np.log1p(top) else "k"
+            text = pg.TextItem(str(v), color=colour, anchor=(0.5, 0.5))
+            text.setPos(j + 0.5, i + 0.5)
+            self.addItem(text)
+            self.labels.append(text)
+        ticks = [(k + 0.5, name) for k, name in enumerate(short_names(class_names))]
+        self.getAxis("bottom").setTicks([ticks])
+        self.getAxis("left").setTicks([ticks])
+        self.setRange(xRange=(0, 10), yRange=(0, 10), padding=0)
+
+
+class PerClassAccuracyView(pg.PlotWidget):
+    def __init__(self) -> None:
+        super().__init__()
+        self.setMenuEnabled(False)
+        self.setMouseEnabled(False, False)
+        self.hideButtons()
+        self.bars = pg.BarGraphItem(x=np.arange(10), height=np.zeros(10), width=0.7, brush="#4a7ab5")
+        self.addItem(self.bars)
+        self.setLabel("left", "test accuracy")
+        self.setYRange(0, 1, padding=0.02)
+        self.setXRange(-0.5, 9.5, padding=0.02)
+        self.values = np.zeros(10)
+
+    def show_accuracy(self, per_class: list[float], class_names: tuple[str, ...]) -> None:
+        self.values = np.asarray(per_class)
+        self.bars.setOpts(height=self.values)
+        self.getAxis("bottom").setTicks([list(enumerate(short_names(class_names)))])
+        low = max(0.0, float(self.values.min()) - 0.05)
+        self.setYRange(low, 1.0, padding=0.02)
+
+
+class ImageGrid(QScrollArea):
+    """A grid of captioned images (mistakes, weight templates)."""
+
+    def __init__(self, columns: int) -> None:
+        super().__init__()
+        self.columns = columns
+        self.setWidgetResizable(True)
+        self._inner = QWidget()
+        self._grid = QGridLayout(self._inner)
+        self._grid.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
+        self.setWidget(self._inner)
+        self.count = 0
+
+    def set_items(self, items: list[tuple[object, str]], size: int = 72) -> None:
+        while self._grid.count():
+            widget = self._grid.takeAt(0).widget()
+            if widget is not None:
+                widget.deleteLater()
+        for k, (image, caption) in enumerate(items):
+            cell = QWidget()
+            box = QVBoxLayout(cell)
+            box.setContentsMargins(2, 2, 2, 2)
+            picture = QLabel()
+            picture.setPixmap(scaled_pixmap(image, size))
+            text = QLabel(caption)
+            text.setAlignment(Qt.AlignmentFlag.AlignCenter)
+            box.addWidget(picture, alignment=Qt.AlignmentFlag.AlignCenter)
+            box.addWidget(text)
+            self._grid.addWidget(cell, k // self.columns, k % self.columns)
+        self.count = len(items)
+
+
+class ResultsPanel(QTabWidget):
+    """The latest run's evaluation, refreshed at each epoch end."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.confusion = ConfusionMatrixView()
+        self.per_class = PerClassAccuracyView()
+        self.mistakes = ImageGrid(columns=8)
+        self.weights = ImageGrid(columns=5)
+        self.addTab(self.confusion, "Confusion matrix")
+        self.addTab(self.per_class, "Per-class accuracy")
+        self.addTab(self.mistakes, "Mistakes")
+        self.weights_index = self.addTab(self.weights, "Weights (softmax)")
+        self.setTabToolTip(self.weights_index, "Softmax regression's ten weight vectors as 28×28 images: "
+                                               "red pixels vote for the class, blue against it")
+
+    def show_report(self, report: EvalReport, class_names: tuple[str, ...], weights: np.ndarray | None) -> None:
+        self.confusion.show_matrix(report.confusion, class_names)
+        self.per_class.show_accuracy(report.per_class_accuracy, class_names)
+        names = short_names(class_names)
+        self.mistakes.set_items([(gray_image(m.image, invert=True),
+                                  f"{names[m.true]} → {names[m.predicted]}\n{m.confidence:.0%}")
+                                 for m in report.mistakes], size=64)
+        self.setTabEnabled(self.weights_index, weights is not None)
+        if weights is not None:
+            self.weights.set_items([(diverging_image(w), names[k]) for k, w in enumerate(weights)], size=112)

@@ -1,0 +1,343 @@
+"""The Training tab: choose data, model and hyperparameters, then Start / Pause / Stop and watch it learn."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from PySide6.QtCore import QSettings, Qt, Signal
+from PySide6.QtWidgets import (QComboBox, QDoubleSpinBox, QFileDialog, QFormLayout, QGroupBox, QHBoxLayout, QLabel,
+                               QMessageBox, QPlainTextEdit, QProgressBar, QPushButton, QSpinBox, QSplitter,
+                               QVBoxLayout, QWidget)
+
+from digitpad.core.checkpoints import TrainedModel, save_checkpoint
+from digitpad.core.datasets import DATASETS
+from digitpad.core.devices import available_devices
+from digitpad.core.models import MODELS, parameter_count_of
+from digitpad.core.trainer import EpochEnd, Finished, Progress, Started, TrainConfig
+from digitpad.gui.charts import LiveCharts
+from digitpad.gui.results import ResultsPanel
+from digitpad.gui.training_run import TrainingRun
+
+OPTIMIZER_TITLES = {"sgd": "SGD", "momentum": "SGD + momentum", "adam": "Adam"}
+SUBSETS = [(None, "all"), (10_000, "10,000"), (2_000, "2,000"), (500, "500")]
+
+
+def format_duration(seconds: float) -> str:
+    seconds = max(0, int(round(seconds)))
+    return f"{seconds // 60}:{seconds % 60:02d}"
+
+
+class TrainingTab(QWidget):
+    model_trained = Signal(object)  # TrainedModel, when a run ends with a model
+    snapshot_ready = Signal(object)  # TrainedModel, at every epoch end
+    model_loaded_request = Signal(str)  # a checkpoint path the user chose to open
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.run: TrainingRun | None = None
+        self.last_model: TrainedModel | None = None
+        self.test_limit: int | None = None  # tests shrink the test set; the GUI always uses all of it
+        self.started_at = 0.0
+        self._param_counts = {name: parameter_count_of(name) for name in MODELS}
+        self._build()
+        self._restore_settings()
+        self._set_running(False)
+
+    # --- layout ------------------------------------------------------------------------------
+
+    def _build(self) -> None:
+        self.dataset = QComboBox()
+        for info in DATASETS.values():
+            self.dataset.addItem(info.title, info.name)
+        self.model = QComboBox()
+        for spec in MODELS.values():
+            self.model.addItem(f"{spec.title} — {self._param_counts[spec.name]:,} params", spec.name)
+            self.model.setItemData(self.model.count() - 1, spec.note, Qt.ItemDataRole.ToolTipRole)
+        self.model.currentIndexChanged.connect(self._apply_model_defaults)
+        self.subset = QComboBox()
+        for value, title in SUBSETS:
+            self.subset.addItem(title, value)
+        self.subset.setToolTip("Train on fewer images for a quicker demo; the test set is always complete")
+        self.epochs = QSpinBox(minimum=1, maximum=200)
+        self.batch_size = QSpinBox(minimum=1, maximum=65536)
+        self.lr = QDoubleSpinBox(decimals=4, minimum=0.0001, maximum=1000.0, singleStep=0.001)
+        self.optimizer = QComboBox()
+        for key, title in OPTIMIZER_TITLES.items():
+            self.optimizer.addItem(title, key)
+        self.optimizer.currentIndexChanged.connect(self._update_momentum_enabled)
+        self.momentum = QDoubleSpinBox(decimals=2, minimum=0.0, maximum=0.99, singleStep=0.05)
+        self.seed = QSpinBox(minimum=0, maximum=2**31 - 1)
+        self.device = QComboBox()
+        available = available_devices()
+        for name in ("auto", "cpu", "cuda", "mps"):
+            self.device.addItem(name, name)
+            if name not in ("auto", *available):
+                self.device.model().item(self.device.count() - 1).setEnabled(False)
+
+        form = QFormLayout()
+        form.addRow("Data set", self.dataset)
+        form.addRow("Training images", self.subset)
+        form.addRow("Model", self.model)
+        form.addRow("Epochs", self.epochs)
+        form.addRow("Batch size", self.batch_size)
+        form.addRow("Learning rate", self.lr)
+        form.addRow("Optimizer", self.optimizer)
+        form.addRow("Momentum", self.momentum)
+        form.addRow("Seed", self.seed)
+        form.addRow("Device", self.device)
+        setup = QGroupBox("Setup")
+        setup.setLayout(form)
+
+        self.start_button = QPushButton("Start")
+        self.pause_button = QPushButton("Pause")
+        self.stop_button = QPushButton("Stop")
+        self.start_button.setDefault(True)
+        self.start_button.clicked.connect(self.start_training)
+        self.pause_button.clicked.connect(self.toggle_pause)
+        self.stop_button.clicked.connect(self.stop_training)
+        buttons = QHBoxLayout()
+        for b in (self.start_button, self.pause_button, self.stop_button):
+            buttons.addWidget(b)
+
+        self.save_button = QPushButton("Save model…")
+        self.load_button = QPushButton("Open model…")
+        self.save_button.clicked.connect(self.save_model)
+        self.load_button.clicked.connect(self.open_model)
+        files = QHBoxLayout()
+        files.addWidget(self.save_button)
+        files.addWidget(self.load_button)
+
+        self.progress = QProgressBar()
+        self.progress.setRange(0, 1000)
+        self.progress.setFormat("ready")
+        self.status = QLabel("Choose a model and press Start.")
+        self.status.setWordWrap(True)
+        self.device_label = QLabel("")
+        self.log = QPlainTextEdit()
+        self.log.setReadOnly(True)
+        self.log.setMaximumBlockCount(2000)
+        self.log.setPlaceholderText("One line per epoch appears here.")
+
+        left = QVBoxLayout()
+        left.addWidget(setup)
+        left.addLayout(buttons)
+        left.addLayout(files)
+        left.addWidget(self.progress)
+        left.addWidget(self.status)
+        left.addWidget(self.device_label)
+        left.addWidget(self.log, stretch=1)
+        left_panel = QWidget()
+        left_panel.setLayout(left)
+        left_panel.setMinimumWidth(300)
+        left_panel.setMaximumWidth(380)
+
+        self.charts = LiveCharts()
+        self.results = ResultsPanel()
+        right = QSplitter(Qt.Orientation.Vertical)
+        right.addWidget(self.charts)
+        right.addWidget(self.results)
+        right.setStretchFactor(0, 3)
+        right.setStretchFactor(1, 2)
+
+        layout = QHBoxLayout(self)
+        layout.addWidget(left_panel)
+        layout.addWidget(right, stretch=1)
+
+    # --- configuration -----------------------------------------------------------------------
+
+    def _apply_model_defaults(self) -> None:
+        """Changing the model loads the course's hyperparameters for it."""
+        d = MODELS[self.model.currentData()].defaults
+        self.epochs.setValue(d.epochs)
+        self.batch_size.setValue(d.batch_size)
+        self.lr.setValue(d.lr)
+        self.optimizer.setCurrentIndex(self.optimizer.findData(d.optimizer))
+        self.momentum.setValue(d.momentum)
+
+    def _update_momentum_enabled(self) -> None:
+        self.momentum.setEnabled(self.optimizer.currentData() == "momentum" and not self.is_running())
+
+    def config(self) -> TrainConfig:
+        return TrainConfig(dataset=self.dataset.currentData(), model=self.model.currentData(),
+                           epochs=self.epochs.value(), batch_size=self.batch_size.value(), lr=self.lr.value(),
+                           optimizer=self.optimizer.currentData(), momentum=self.momentum.value(),
+                           seed=self.seed.value(), device=self.device.currentData(),
+                           train_limit=self.subset.currentData(), test_limit=self.test_limit)
+
+    def _restore_settings(self) -> None:
+        s = QSettings()
+        self._select(self.dataset, s.value("training/dataset", "mnist"))
+        self._select(self.model, s.value("training/model", "softmax"))
+        self._apply_model_defaults()
+        if s.contains("training/epochs"):
+            self.epochs.setValue(int(s.value("training/epochs")))
+            self.batch_size.setValue(int(s.value("training/batch_size")))
+            self.lr.setValue(float(s.value("training/lr")))
+            self._select(self.optimizer, s.value("training/optimizer"))
+            self.momentum.setValue(float(s.value("training/momentum")))
+            self.seed.setValue(int(s.value("training/seed")))
+            self._select(self.device, s.value("training/device", "auto"))
+        self._update_momentum_enabled()
+
+    def save_settings(self) -> None:
+        s = QSettings()
+        cfg = self.config()
+        for key in ("dataset", "model", "epochs", "batch_size", "lr", "optimizer", "momentum", "seed", "device"):
+            s.setValue(f"training/{key}", getattr(cfg, key))
+
+    @staticmethod
+    def _select(combo: QComboBox, value) -> None:
+        index = combo.findData(value)
+        if index >= 0 and combo.model().item(index).isEnabled():
+            combo.setCurrentIndex(index)
+
+    # --- running -----------------------------------------------------------------------------
+
+    def is_running(self) -> bool:
+        return self.run is not None
+
+    def _set_running(self, running: bool) -> None:
+        for w in (self.dataset, self.subset, self.model, self.epochs, self.batch_size, self.lr, self.optimizer,
+                  self.seed, self.device, self.start_button, self.load_button):
+            w.setEnabled(not running)
+        self.pause_button.setEnabled(running)
+        self.stop_button.setEnabled(running)
+        self.save_button.setEnabled(not running and self.last_model is not None)
+        self.pause_button.setText("Pause")
+        self._update_momentum_enabled()
+
+    def start_training(self) -> None:
+        if self.run is not None:
+            return
+        cfg = self.config()
+        self.save_settings()
+        self.charts.clear_curves(cfg.epochs)
+        self.progress.setValue(0)
+        self.progress.setFormat("loading data…")
+        self.status.setText(f"Loading {DATASETS[cfg.dataset].title}…")
+        self.log.appendPlainText(f"— {DATASETS[cfg.dataset].title} · {MODELS[cfg.model].title} · {cfg.epochs} epochs · "
+                                 f"batch {cfg.batch_size} · lr {cfg.lr:g} · {OPTIMIZER_TITLES[cfg.optimizer]} · "
+                                 f"seed {cfg.seed}")
+        self.started_at = time.perf_counter()
+        self.run = TrainingRun(cfg, self)
+        w = self.run.worker
+        w.started.connect(self._on_started)
+        w.progress.connect(self._on_progress)
+        w.epoch_ended.connect(self._on_epoch_end)
+        w.finished.connect(self._on_finished)
+        w.failed.connect(self._on_failed)
+        self.run.ended.connect(self._on_run_ended)
+        self._set_running(True)
+        self.run.start()
+
+    def toggle_pause(self) -> None:
+        if self.run is None:
+            return
+        if self.run.paused:
+            self.run.resume()
+            self.pause_button.setText("Pause")
+            self.status.setText("Resumed.")
+        else:
+            self.run.pause()
+            self.pause_button.setText("Resume")
+            self.status.setText("Paused — press Resume to go on, or Stop.")
+
+    def stop_training(self) -> None:
+        if self.run is not None:
+            self.run.stop()
+            self.stop_button.setEnabled(False)
+            self.pause_button.setEnabled(False)
+            self.status.setText("Stopping…")
+
+    def shutdown(self) -> bool:
+        """Stop any run and wait for its thread (window closing); True when nothing is left running."""
+        if self.run is None:
+            return True
+        return self.run.shutdown()
+
+    # --- engine events -----------------------------------------------------------------------
+
+    def _on_started(self, ev: Started) -> None:
+        self.device_label.setText(f"Device: {ev.device}")
+        self.status.setText(f"Training on {ev.n_train:,} images ({ev.parameters:,} parameters); "
+                            f"testing on {ev.n_test:,}. Data: {ev.dataset_source}")
+        self.progress.setFormat("epoch 1, starting…")
+
+    def _on_progress(self, ev: Progress) -> None:
+        self.charts.add_loss(ev.fraction, ev.loss)
+        self.progress.setValue(round(1000 * ev.fraction / ev.epochs))
+        self.progress.setFormat(f"epoch {ev.epoch}/{ev.epochs} · batch {ev.batch}/{ev.batches} · "
+                                f"{ev.samples_per_s:,.0f} img/s · ETA {format_duration(ev.eta_s)}")
+
+    def _on_epoch_end(self, ev: EpochEnd) -> None:
+        self.charts.add_epoch(ev.epoch, ev.train_accuracy, ev.test_accuracy)
+        self.log.appendPlainText(f"epoch {ev.epoch}/{ev.epochs}  loss {ev.train_loss:.4f}  train "
+                                 f"{ev.train_accuracy:.2%}  test {ev.test_accuracy:.2%}  {ev.seconds:.1f} s")
+        self.results.show_report(ev.report, ev.snapshot.meta.class_names, ev.weight_templates)
+        self.snapshot_ready.emit(ev.snapshot)
+
+    def _on_finished(self, ev: Finished) -> None:
+        self.last_model = ev.model
+        acc = ev.model.meta.test_accuracy
+        acc_text = f"test accuracy {acc:.2%}" if acc is not None else "no test evaluation yet"
+        elapsed = format_duration(time.perf_counter() - self.started_at)
+        if ev.stopped:
+            self.status.setText(f"Stopped after {ev.epochs_done:.2f} epochs ({acc_text}). "
+                                "The model so far is on the Canvas tab.")
+            self.progress.setFormat(f"stopped · {elapsed}")
+        else:
+            self.progress.setValue(1000)
+            self.progress.setFormat(f"done · {acc_text} · {elapsed}")
+            self.status.setText(f"Finished: {acc_text}. Draw a digit on the Canvas tab to try it.")
+        self.log.appendPlainText(f"— {'stopped' if ev.stopped else 'finished'}: {acc_text}, {elapsed}")
+        self.model_trained.emit(ev.model)
+
+    def _on_failed(self, message: str, kind: str) -> None:
+        self.progress.setFormat("failed")
+        self.status.setText(message)
+        self.log.appendPlainText(f"— failed: {message}")
+        titles = {"diverged": "Training diverged", "data": "Data set missing", "oom": "Out of memory"}
+        box = QMessageBox(QMessageBox.Icon.Warning, titles.get(kind, "Training failed"), message,
+                          QMessageBox.StandardButton.Ok, self)
+        box.setModal(False)
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        box.show()
+        self.failure_box = box
+
+    def _on_run_ended(self) -> None:
+        self.run = None
+        self._set_running(False)
+
+    # --- files -------------------------------------------------------------------------------
+
+    def _last_folder(self) -> str:
+        return str(QSettings().value("files/last_folder", str(Path.home())))
+
+    def _remember_folder(self, path: str) -> None:
+        QSettings().setValue("files/last_folder", str(Path(path).parent))
+
+    def save_model(self) -> None:
+        if self.last_model is None:
+            return
+        meta = self.last_model.meta
+        suggested = str(Path(self._last_folder()) / f"{meta.dataset}-{meta.architecture}.pt")
+        path, _ = QFileDialog.getSaveFileName(self, "Save model", suggested, "DigitPad checkpoints (*.pt)")
+        if path:
+            self.save_model_to(path)
+
+    def save_model_to(self, path: str) -> None:
+        try:
+            save_checkpoint(self.last_model, path)
+        except OSError as exc:
+            QMessageBox.warning(self, "Could not save", f"{path}: {exc}")
+            return
+        self._remember_folder(path)
+        self.status.setText(f"Saved {path}")
+
+    def open_model(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Open model", self._last_folder(), "DigitPad checkpoints (*.pt)")
+        if path:
+            self._remember_folder(path)
+            self.model_loaded_request.emit(path)
+

@@ -1,0 +1,133 @@
+"""The training engine: events, reproducibility, stop/pause within a batch, failures as events."""
+
+import threading
+import time
+
+import pytest
+import torch
+
+from digitpad.core import trainer as trainer_mod
+from digitpad.core.datasets import DataError
+from digitpad.core.trainer import (EpochEnd, Failed, Finished, Progress, RunControl, Started, TrainConfig, Trainer,
+                                   config_with_preset)
+
+
+def small(model="softmax", **kw) -> TrainConfig:
+    base = dict(train_limit=1024, test_limit=500, epochs=2, device="cpu", report_interval_s=0.0)
+    return TrainConfig.for_model(model, **{**base, **kw})
+
+
+def events(cfg, control=None):
+    return list(Trainer(cfg, control).run())
+
+
+def test_event_stream_of_a_short_run(mnist):
+    evs = events(small(batch_size=256))
+    assert isinstance(evs[0], Started) and evs[0].n_train == 1024 and evs[0].batches_per_epoch == 4
+    ends = [e for e in evs if isinstance(e, EpochEnd)]
+    assert [e.epoch for e in ends] == [1, 2]
+    assert all(0 <= e.test_accuracy <= 1 and e.train_loss > 0 for e in ends)
+    assert sum(map(sum, ends[-1].report.confusion)) == 500
+    assert ends[-1].weight_templates.shape == (10, 28, 28)
+    progress = [e for e in evs if isinstance(e, Progress)]
+    assert len(progress) == 8 and progress[-1].fraction == pytest.approx(2.0)
+    assert isinstance(evs[-1], Finished) and not evs[-1].stopped
+    assert evs[-1].model.meta.test_accuracy == ends[-1].test_accuracy
+
+
+def test_epoch_snapshot_is_a_copy_not_the_live_model(mnist):
+    evs = events(small(epochs=2))
+    first, second = [e.snapshot for e in evs if isinstance(e, EpochEnd)]
+    assert not torch.equal(first.model[1].weight, second.model[1].weight)
+    assert first.model[1].weight.device.type == "cpu" and not first.model.training
+
+
+def test_same_seed_same_numbers_on_cpu(mnist):
+    def numbers(seed):
+        return [(e.train_loss, e.test_accuracy) for e in events(small("mlp", seed=seed, augment=True))
+                if isinstance(e, EpochEnd)]
+    assert numbers(3) == numbers(3)
+    assert numbers(3) != numbers(4)
+
+
+def test_stop_takes_effect_within_one_batch(mnist):
+    control = RunControl()
+    run = Trainer(small(batch_size=32, epochs=5), control).run()
+    batches_seen = 0
+    for ev in run:
+        if isinstance(ev, Progress):
+            batches_seen = ev.batch
+            if ev.batch == 3:
+                control.stop()
+        if isinstance(ev, Finished):
+            break
+    assert ev.stopped and batches_seen == 3 and ev.epochs_done == pytest.approx(3 / 32)
+
+
+def test_pause_holds_training_until_resume(mnist):
+    control = RunControl()
+    seen: list[tuple[float, int]] = []
+
+    def consume():
+        for ev in Trainer(small(batch_size=32, epochs=3), control).run():
+            if isinstance(ev, Progress):
+                seen.append((time.perf_counter(), ev.batch))
+                if ev.batch == 2 and ev.epoch == 1:
+                    control.pause()
+
+    thread = threading.Thread(target=consume)
+    thread.start()
+    time.sleep(0.6)
+    count_while_paused = len(seen)
+    time.sleep(0.4)
+    assert len(seen) == count_while_paused == 2 and control.paused
+    control.resume()
+    thread.join(timeout=30)
+    assert len(seen) == 3 * 32
+
+
+def test_diverging_loss_fails_with_a_hint(mnist):
+    evs = events(small("mlp", lr=1e3, optimizer="sgd", epochs=3))
+    assert isinstance(evs[-1], Failed) and evs[-1].kind == "diverged"
+    assert "lower learning rate" in evs[-1].message
+    assert not any(isinstance(e, Finished) for e in evs)
+
+
+def test_missing_data_is_a_failure_event(monkeypatch):
+    def missing(*a, **k):
+        raise DataError("MNIST was not found. Looked in: …")
+    monkeypatch.setattr(trainer_mod, "load_dataset", missing)
+    evs = events(small())
+    assert evs == [Failed("MNIST was not found. Looked in: …", "data")]
+
+
+def test_out_of_memory_suggests_a_smaller_batch(mnist, monkeypatch):
+    real_build = trainer_mod.build_model
+
+    def oom_model(name):
+        model = real_build(name)
+        model.register_forward_hook(lambda *a: (_ for _ in ()).throw(torch.OutOfMemoryError("CUDA out of memory")))
+        return model
+    monkeypatch.setattr(trainer_mod, "build_model", oom_model)
+    evs = events(small(batch_size=4096))
+    assert isinstance(evs[-1], Failed) and evs[-1].kind == "oom"
+    assert "smaller batch size" in evs[-1].message and "4096" in evs[-1].message
+
+
+def test_bad_config_and_device_are_failure_events():
+    assert events(small(optimizer="rmsprop"))[-1].kind == "config"
+    if not torch.cuda.is_available():
+        evs = events(small(device="cuda"))
+        assert evs[-1].kind == "device" and "not available" in evs[-1].message
+
+
+def test_presets_fill_a_config():
+    cfg = config_with_preset("fast", seed=5)
+    assert (cfg.model, cfg.epochs, cfg.schedule, cfg.seed) == ("cnn", 1, "onecycle", 5)
+
+
+@pytest.mark.slow
+def test_softmax_regression_one_epoch_on_real_mnist_reaches_85_percent(mnist):
+    evs = events(TrainConfig.for_model("softmax", epochs=1, train_limit=20000, device="cpu"))
+    end = next(e for e in evs if isinstance(e, EpochEnd))
+    assert end.report.n == 10000 and end.test_accuracy >= 0.85
