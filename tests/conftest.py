@@ -28,3 +28,43 @@ def shipped_cnn():
     from digitpad.core.checkpoints import DEFAULT_MODEL, load_checkpoint
 
     return load_checkpoint(DEFAULT_MODEL)
+
+
+@pytest.fixture(autouse=True)
+def isolated_qsettings(request, tmp_path):
+    """QSettings go to a temp INI file: tests never read or change the user's real settings."""
+    if "qapp" not in request.fixturenames and "qtbot" not in request.fixturenames:
+        yield
+        return
+    from PySide6.QtCore import QCoreApplication, QSettings
+
+    QCoreApplication.setOrganizationName("DigitPadTests")
+    QCoreApplication.setApplicationName("DigitPadTests")
+    QSettings.setDefaultFormat(QSettings.Format.IniFormat)
+    QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, str(tmp_path / "settings"))
+    yield
+
+
+@pytest.fixture(autouse=True)
+def no_training_thread_left(request):
+    """Fail any test that leaves a training QThread running."""
+    yield
+    if "qtbot" in request.fixturenames:
+        from digitpad.gui.training_run import running_threads
+
+        assert running_threads() == [], "a training thread is still running after the test"
+
+
+@pytest.fixture
+def window(qtbot):
+    import pyqtgraph as pg
+
+    from digitpad.gui.main_window import MainWindow
+
+    pg.setConfigOptions(antialias=True, background="w", foreground="k")
+    win = MainWindow()
+    qtbot.addWidget(win)
+    win.show()
+    qtbot.waitUntil(lambda: len(win.library.models) > 0, timeout=10_000)
+    yield win
+    win.training.shutdown()

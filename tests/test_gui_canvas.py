@@ -1,0 +1,146 @@
+"""The Canvas tab driven with real mouse events: draw, undo, clear, drop an image."""
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from PIL import Image
+from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
+from PySide6.QtGui import QDragEnterEvent, QDropEvent, QMouseEvent
+from PySide6.QtWidgets import QApplication
+
+from drawing import digit_strokes, transform
+
+
+def send_mouse(widget, kind, pos: QPointF, buttons):
+    button = Qt.MouseButton.LeftButton
+    event = QMouseEvent(kind, pos, widget.mapToGlobal(pos), button if kind != QMouseEvent.Type.MouseMove
+                        else Qt.MouseButton.NoButton, buttons, Qt.KeyboardModifier.NoModifier)
+    QApplication.sendEvent(widget, event)
+
+
+def drag(qtbot, canvas, stroke):
+    """Drag the mouse through the stroke's points, given in the canvas's 280×280 space."""
+    sq = canvas.square()
+    scale = sq.width() / 280
+    pts = [QPointF(sq.left() + x * scale, sq.top() + y * scale) for x, y in stroke]
+    left = Qt.MouseButton.LeftButton
+    send_mouse(canvas, QMouseEvent.Type.MouseButtonPress, pts[0], left)
+    for p in pts[1:]:
+        send_mouse(canvas, QMouseEvent.Type.MouseMove, p, left)
+    send_mouse(canvas, QMouseEvent.Type.MouseButtonRelease, pts[-1], Qt.MouseButton.NoButton)
+
+
+def draw(qtbot, canvas_tab, digit, **kw):
+    for stroke in transform(digit_strokes(digit), **kw):
+        drag(qtbot, canvas_tab.canvas, stroke)
+    return canvas_tab.prediction
+
+
+@pytest.fixture
+def canvas_tab(window):
+    window.tabs.setCurrentWidget(window.canvas)
+    assert window.library.active.name == "mnist-cnn"
+    return window.canvas
+
+
+@pytest.mark.parametrize("digit", [1, 0, 7])
+def test_drawn_digits_are_recognised(qtbot, canvas_tab, digit):
+    pred = draw(qtbot, canvas_tab, digit)
+    assert pred is not None and pred.label == digit
+    assert canvas_tab.answer.text().startswith(str(digit))
+    assert canvas_tab.chart.bars.isVisible() and canvas_tab.chart.heights.argmax() == digit
+    assert canvas_tab.preview.pixmap() is not None and not canvas_tab.preview.pixmap().isNull()
+
+
+def test_small_off_centre_digit_is_recognised(qtbot, canvas_tab):
+    assert draw(qtbot, canvas_tab, 4, scale=0.35, dx=-80, dy=70).label == 4
+
+
+def test_live_prediction_while_the_pen_moves(qtbot, canvas_tab):
+    canvas = canvas_tab.canvas
+    stroke = transform(digit_strokes(7))[0]
+    sq = canvas.square()
+    scale = sq.width() / 280
+    pts = [QPointF(sq.left() + x * scale, sq.top() + y * scale) for x, y in stroke]
+    send_mouse(canvas, QMouseEvent.Type.MouseButtonPress, pts[0], Qt.MouseButton.LeftButton)
+    for p in pts[1:]:
+        send_mouse(canvas, QMouseEvent.Type.MouseMove, p, Qt.MouseButton.LeftButton)
+    with qtbot.waitSignal(canvas_tab.prediction_changed, timeout=1000):
+        pass  # the throttled live update arrives without releasing the button
+    assert canvas_tab.prediction is not None
+    send_mouse(canvas, QMouseEvent.Type.MouseButtonRelease, pts[-1], Qt.MouseButton.NoButton)
+
+
+def test_undo_restores_the_previous_prediction_and_clear_empties_the_chart(qtbot, canvas_tab):
+    first = draw(qtbot, canvas_tab, 1)
+    drag(qtbot, canvas_tab.canvas, [(60, 60), (100, 60), (140, 60)])  # a bar over the 1
+    assert canvas_tab.prediction.probabilities != first.probabilities
+    qtbot.keyClick(canvas_tab, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    np.testing.assert_allclose(canvas_tab.prediction.probabilities, first.probabilities, atol=1e-9)
+    qtbot.mouseClick(canvas_tab.clear_button, Qt.MouseButton.LeftButton)
+    assert canvas_tab.prediction is None and not canvas_tab.chart.bars.isVisible()
+    assert canvas_tab.answer.text() == "Draw a digit" and canvas_tab.canvas.is_empty()
+
+
+def test_empty_canvas_predicts_nothing(qtbot, canvas_tab):
+    canvas_tab.classify()
+    assert canvas_tab.prediction is None and canvas_tab.answer.text() == "Draw a digit"
+
+
+def test_eraser_removes_ink(qtbot, canvas_tab):
+    draw(qtbot, canvas_tab, 1)
+    canvas_tab.eraser.setChecked(True)
+    canvas_tab.brush.setValue(48)
+    drag(qtbot, canvas_tab.canvas, [(150, 20), (150, 140), (150, 260)])
+    assert canvas_tab.prediction is None  # everything erased: no ink left
+
+
+def test_logits_toggle_shows_raw_scores(qtbot, canvas_tab):
+    pred = draw(qtbot, canvas_tab, 7)
+    canvas_tab.logits_box.setChecked(True)
+    np.testing.assert_allclose(canvas_tab.chart.heights, pred.logits)
+    canvas_tab.logits_box.setChecked(False)
+    np.testing.assert_allclose(canvas_tab.chart.heights, pred.probabilities)
+
+
+def test_a_dropped_png_is_classified(qtbot, canvas_tab, tmp_path):
+    from digitpad.core.preprocess import StrokeSet, as_points, rasterize_strokes, Stroke
+
+    strokes = StrokeSet(280, 280, 18, [Stroke(as_points(s)) for s in digit_strokes(3)])
+    path = tmp_path / "three.png"
+    Image.fromarray(255 - rasterize_strokes(strokes)).save(path)  # dark ink on white paper
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(path))])
+    centre = canvas_tab.canvas.rect().center()
+    args = (Qt.DropAction.CopyAction, mime, Qt.MouseButton.NoButton, Qt.KeyboardModifier.NoModifier)
+    enter = QDragEnterEvent(centre, *args)
+    QApplication.sendEvent(canvas_tab.canvas, enter)
+    assert enter.isAccepted()
+    QApplication.sendEvent(canvas_tab.canvas, QDropEvent(QPointF(centre), *args))
+    assert canvas_tab.prediction is not None and canvas_tab.prediction.label == 3
+    assert canvas_tab.canvas.picture is not None
+
+
+def test_canvas_and_cli_give_the_same_probabilities(qtbot, canvas_tab, tmp_path):
+    pred = draw(qtbot, canvas_tab, 2, scale=0.8, dx=15)
+    path = tmp_path / "two.json"
+    path.write_text(json.dumps(canvas_tab.canvas.stroke_set().to_json()))
+    out = subprocess.run([sys.executable, "-m", "digitpad", "predict", "--strokes", str(path)],
+                         capture_output=True, text=True, check=True)
+    answer = json.loads(out.stdout)
+    assert answer["prediction"] == pred.label == 2
+    np.testing.assert_allclose(answer["probabilities"], pred.probabilities, atol=1e-5)
+
+
+def test_a_model_trained_elsewhere_shows_its_own_class_names(qtbot, window):
+    names = [m.meta.dataset for m in window.library.models]
+    fashion = names.index("fashion-mnist") if "fashion-mnist" in names else None
+    if fashion is None:
+        pytest.skip("no Fashion-MNIST model shipped")
+    window.library.set_active(fashion)
+    ticks = window.canvas.chart.getAxis("bottom")._tickLevels[0]
+    assert [t[1] for t in ticks][:2] == ["T-shirt…", "Trouser"]
+    assert window.canvas.model_picker.currentIndex() == fashion

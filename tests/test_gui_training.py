@@ -1,0 +1,137 @@
+"""The Training tab driven through its real widgets, offscreen."""
+
+import time
+
+import pytest
+from PySide6.QtCore import Qt
+
+from digitpad.gui.training_run import running_threads
+from digitpad.gui.training_tab import TrainingTab
+
+
+def setup_run(tab: TrainingTab, model="softmax", epochs=2, subset="500", test_limit=300, **values):
+    tab.model.setCurrentIndex(tab.model.findData(model))
+    tab.subset.setCurrentIndex(tab.subset.findText(subset))
+    tab.epochs.setValue(epochs)
+    tab.device.setCurrentIndex(tab.device.findData("cpu"))
+    tab.test_limit = test_limit
+    for name, value in values.items():
+        widget = getattr(tab, name)
+        if hasattr(widget, "findData"):
+            widget.setCurrentIndex(widget.findData(value))
+        else:
+            widget.setValue(value)
+
+
+def click(qtbot, button):
+    qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
+
+
+def test_a_short_run_draws_curves_fills_results_and_feeds_the_canvas(qtbot, window, mnist):
+    tab = window.training
+    setup_run(tab, batch_size=50)
+    with qtbot.waitSignal(tab.model_trained, timeout=60_000) as finished:
+        click(qtbot, tab.start_button)
+        assert not tab.model.isEnabled() and tab.stop_button.isEnabled()
+    qtbot.waitUntil(lambda: not tab.is_running(), timeout=10_000)
+    assert len(tab.charts.loss_x) >= 2 and tab.charts.epoch_x == [1.0, 2.0]
+    assert len(tab.charts.test_y) == 2 and all(0 < v <= 1 for v in tab.charts.test_y)
+    assert tab.progress.value() == tab.progress.maximum()
+    assert tab.results.confusion.matrix.sum() == 300
+    assert tab.results.weights.count == 10 and tab.results.mistakes.count > 0
+    assert tab.log.toPlainText().count("epoch ") >= 2
+    trained = finished.args[0]
+    assert window.library.active is trained and trained.name in window.windowTitle()
+    assert tab.model.isEnabled() and tab.save_button.isEnabled()
+
+
+def test_changing_the_model_sets_its_course_defaults(qtbot, window):
+    tab = window.training
+    tab.model.setCurrentIndex(tab.model.findData("mlp"))
+    assert (tab.epochs.value(), tab.batch_size.value(), tab.lr.value()) == (10, 64, 0.01)
+    assert tab.optimizer.currentData() == "momentum" and tab.momentum.value() == 0.5
+    tab.model.setCurrentIndex(tab.model.findData("softmax"))
+    assert (tab.batch_size.value(), tab.lr.value(), tab.optimizer.currentData()) == (256, 0.1, "sgd")
+    assert "7,850" in tab.model.currentText()
+
+
+def test_stop_mid_run_ends_within_a_second(qtbot, window, mnist):
+    tab = window.training
+    setup_run(tab, model="cnn", epochs=5, subset="all", test_limit=None)
+    click(qtbot, tab.start_button)
+    qtbot.waitUntil(lambda: len(tab.charts.loss_x) >= 1, timeout=30_000)
+    stopped_at = time.perf_counter()
+    click(qtbot, tab.stop_button)
+    qtbot.waitUntil(lambda: not tab.is_running(), timeout=5_000)
+    assert time.perf_counter() - stopped_at < 1.0
+    assert "Stopped" in tab.status.text()
+    assert running_threads() == []
+
+
+def test_pause_holds_the_batch_counter_still(qtbot, window, mnist):
+    tab = window.training
+    setup_run(tab, model="cnn", epochs=3, subset="all", test_limit=None)
+    click(qtbot, tab.start_button)
+    qtbot.waitUntil(lambda: len(tab.charts.loss_x) >= 1, timeout=30_000)
+    click(qtbot, tab.pause_button)
+    assert tab.pause_button.text() == "Resume"
+    qtbot.wait(400)  # a report already on its way may still land
+    held = (tab.progress.format(), len(tab.charts.loss_x))
+    qtbot.wait(800)
+    assert (tab.progress.format(), len(tab.charts.loss_x)) == held
+    click(qtbot, tab.pause_button)
+    qtbot.waitUntil(lambda: len(tab.charts.loss_x) > held[1], timeout=10_000)
+    click(qtbot, tab.stop_button)
+    qtbot.waitUntil(lambda: not tab.is_running(), timeout=5_000)
+
+
+def test_closing_the_window_mid_run_stops_the_worker(qtbot, window, mnist, monkeypatch):
+    tab = window.training
+    setup_run(tab, model="cnn", epochs=5, subset="all", test_limit=None)
+    click(qtbot, tab.start_button)
+    qtbot.waitUntil(lambda: len(tab.charts.loss_x) >= 1, timeout=30_000)
+    asked = []
+    monkeypatch.setattr(window, "confirm_stop_on_close", lambda: asked.append(1) or True)
+    assert window.close()
+    assert asked == [1] and running_threads() == [] and not window.isVisible()
+
+
+def test_closing_can_be_cancelled(qtbot, window, mnist, monkeypatch):
+    tab = window.training
+    setup_run(tab, model="cnn", epochs=5, subset="all", test_limit=None)
+    click(qtbot, tab.start_button)
+    qtbot.waitUntil(lambda: len(tab.charts.loss_x) >= 1, timeout=30_000)
+    monkeypatch.setattr(window, "confirm_stop_on_close", lambda: False)
+    assert not window.close()
+    assert tab.is_running() and window.isVisible()
+    click(qtbot, tab.stop_button)
+    qtbot.waitUntil(lambda: not tab.is_running(), timeout=5_000)
+
+
+def test_a_diverging_run_reports_failure_and_the_next_run_starts_clean(qtbot, window, mnist):
+    tab = window.training
+    setup_run(tab, model="mlp", epochs=3, lr=1000.0, optimizer="sgd")
+    click(qtbot, tab.start_button)
+    qtbot.waitUntil(lambda: not tab.is_running(), timeout=30_000)
+    assert "diverged" in tab.status.text() and "lower learning rate" in tab.status.text()
+    assert tab.failure_box.isVisible()
+    tab.failure_box.close()
+    setup_run(tab, model="softmax", epochs=1)
+    with qtbot.waitSignal(tab.model_trained, timeout=60_000):
+        click(qtbot, tab.start_button)
+    qtbot.waitUntil(lambda: not tab.is_running(), timeout=10_000)
+    assert "Finished" in tab.status.text() and len(tab.charts.loss_x) >= 1
+
+
+def test_settings_persist_between_sessions(qtbot):
+    first = TrainingTab()
+    qtbot.addWidget(first)
+    first.model.setCurrentIndex(first.model.findData("mlp"))
+    first.dataset.setCurrentIndex(first.dataset.findData("fashion-mnist"))
+    first.epochs.setValue(3)
+    first.seed.setValue(42)
+    first.save_settings()
+    second = TrainingTab()
+    qtbot.addWidget(second)
+    assert second.model.currentData() == "mlp" and second.dataset.currentData() == "fashion-mnist"
+    assert second.epochs.value() == 3 and second.seed.value() == 42
