@@ -5,7 +5,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 D=${DIGITPAD:-.venv/bin/digitpad}
 OUT=digitpad/assets/models
-$D train --dataset mnist --model softmax --out $OUT/mnist-softmax.pt
+# The course recipe (SGD, batch 256, 10 epochs) with a one-cycle schedule peaking at 0.2: ~92.4 %.
+$D train --dataset mnist --model softmax --schedule onecycle --lr 0.2 --out $OUT/mnist-softmax.pt
 $D train --dataset mnist --model mlp --optimizer adam --lr 2e-3 --schedule onecycle --epochs 15 --batch-size 128 \
   --label-smoothing 0.1 --augment --out $OUT/mnist-mlp.pt
 $D train --dataset mnist --model cnn --optimizer adam --lr 8e-3 --schedule onecycle --epochs 15 --batch-size 64 \
