@@ -106,6 +106,7 @@ def test_logits_toggle_shows_raw_scores(qtbot, canvas_tab):
     np.testing.assert_allclose(canvas_tab.chart.heights, pred.probabilities)
 
 
+@pytest.mark.filterwarnings("ignore:Function.*QDragEnterEvent:DeprecationWarning")
 def test_a_dropped_png_is_classified(qtbot, canvas_tab, tmp_path):
     from digitpad.core.preprocess import StrokeSet, as_points, rasterize_strokes, Stroke
 

@@ -24,6 +24,8 @@ class LiveCharts(pg.GraphicsLayoutWidget):
         self.acc_plot.setLabel("bottom", "epoch")
         for plot in (self.loss_plot, self.acc_plot):
             plot.showGrid(x=True, y=True, alpha=0.25)
+            for side in ("left", "bottom"):
+                plot.getAxis(side).enableAutoSIPrefix(False)  # no "(x0.001)" on accuracy or loss
             plot.setMenuEnabled(False)
         self.loss_plot.addLegend(offset=(-10, 10))
         self.acc_plot.addLegend(offset=(-10, -10))

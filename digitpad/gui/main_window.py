@@ -43,7 +43,7 @@ class MainWindow(QMainWindow):
 
     def _on_model_trained(self, model: TrainedModel) -> None:
         self.library.put(model, activate=True)
-        self.statusBar().showMessage(f"The canvas now uses {model.title}.", 8000)
+        self.statusBar().showMessage(f"Training done: the canvas now uses {model.title}.")
 
     def open_checkpoint(self, path: str) -> None:
         try:
@@ -51,10 +51,11 @@ class MainWindow(QMainWindow):
         except CheckpointError as exc:
             QMessageBox.warning(self, "Cannot open model", f"{exc}\n\nThe model in use is unchanged.")
             return
-        self.statusBar().showMessage(f"Loaded {model.title}; the canvas uses it now.", 8000)
+        self.statusBar().showMessage(f"Loaded {model.title}; the canvas uses it now.")
 
     def _update_title(self, _model=None) -> None:
         active = self.library.active
+        self.statusBar().showMessage(f"Canvas model: {active.title}" if active else "No model loaded")
         self.setWindowTitle(f"DigitPad — {active.title}" if active else "DigitPad")
 
     def confirm_stop_on_close(self) -> bool:

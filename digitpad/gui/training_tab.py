@@ -6,6 +6,7 @@ import time
 from pathlib import Path
 
 from PySide6.QtCore import QSettings, Qt, Signal
+from PySide6.QtGui import QFontDatabase
 from PySide6.QtWidgets import (QComboBox, QDoubleSpinBox, QFileDialog, QFormLayout, QGroupBox, QHBoxLayout, QLabel,
                                QMessageBox, QPlainTextEdit, QProgressBar, QPushButton, QSpinBox, QSplitter,
                                QVBoxLayout, QWidget)
@@ -21,6 +22,10 @@ from digitpad.gui.training_run import TrainingRun
 
 OPTIMIZER_TITLES = {"sgd": "SGD", "momentum": "SGD + momentum", "adam": "Adam"}
 SUBSETS = [(None, "all"), (10_000, "10,000"), (2_000, "2,000"), (500, "500")]
+
+
+def compact_count(n: int) -> str:
+    return f"{n / 1e6:.1f}M" if n >= 1e6 else f"{n / 1e3:.0f}k" if n >= 1e4 else f"{n / 1e3:.1f}k"
 
 
 def format_duration(seconds: float) -> str:
@@ -52,8 +57,10 @@ class TrainingTab(QWidget):
             self.dataset.addItem(info.title, info.name)
         self.model = QComboBox()
         for spec in MODELS.values():
-            self.model.addItem(f"{spec.title} — {self._param_counts[spec.name]:,} params", spec.name)
-            self.model.setItemData(self.model.count() - 1, spec.note, Qt.ItemDataRole.ToolTipRole)
+            count = self._param_counts[spec.name]
+            self.model.addItem(f"{spec.title} · {compact_count(count)} params", spec.name)
+            self.model.setItemData(self.model.count() - 1, f"{spec.note}; {count:,} parameters",
+                                   Qt.ItemDataRole.ToolTipRole)
         self.model.currentIndexChanged.connect(self._apply_model_defaults)
         self.subset = QComboBox()
         for value, title in SUBSETS:
@@ -111,6 +118,7 @@ class TrainingTab(QWidget):
         self.progress = QProgressBar()
         self.progress.setRange(0, 1000)
         self.progress.setFormat("ready")
+        self.speed = QLabel("")
         self.status = QLabel("Choose a model and press Start.")
         self.status.setWordWrap(True)
         self.device_label = QLabel("")
@@ -118,12 +126,15 @@ class TrainingTab(QWidget):
         self.log.setReadOnly(True)
         self.log.setMaximumBlockCount(2000)
         self.log.setPlaceholderText("One line per epoch appears here.")
+        self.log.setLineWrapMode(QPlainTextEdit.LineWrapMode.NoWrap)
+        self.log.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
 
         left = QVBoxLayout()
         left.addWidget(setup)
         left.addLayout(buttons)
         left.addLayout(files)
         left.addWidget(self.progress)
+        left.addWidget(self.speed)
         left.addWidget(self.status)
         left.addWidget(self.device_label)
         left.addWidget(self.log, stretch=1)
@@ -216,9 +227,9 @@ class TrainingTab(QWidget):
         self.progress.setValue(0)
         self.progress.setFormat("loading data…")
         self.status.setText(f"Loading {DATASETS[cfg.dataset].title}…")
-        self.log.appendPlainText(f"— {DATASETS[cfg.dataset].title} · {MODELS[cfg.model].title} · {cfg.epochs} epochs · "
-                                 f"batch {cfg.batch_size} · lr {cfg.lr:g} · {OPTIMIZER_TITLES[cfg.optimizer]} · "
-                                 f"seed {cfg.seed}")
+        self.log.appendPlainText(f"— {DATASETS[cfg.dataset].title} · {cfg.model} · {cfg.epochs} epochs\n"
+                                 f"  batch {cfg.batch_size} · lr {cfg.lr:g} · {OPTIMIZER_TITLES[cfg.optimizer]} · "
+                                 f"seed {cfg.seed}\nepoch  loss    train   test    time")
         self.started_at = time.perf_counter()
         self.run = TrainingRun(cfg, self)
         w = self.run.worker
@@ -267,13 +278,13 @@ class TrainingTab(QWidget):
     def _on_progress(self, ev: Progress) -> None:
         self.charts.add_loss(ev.fraction, ev.loss)
         self.progress.setValue(round(1000 * ev.fraction / ev.epochs))
-        self.progress.setFormat(f"epoch {ev.epoch}/{ev.epochs} · batch {ev.batch}/{ev.batches} · "
-                                f"{ev.samples_per_s:,.0f} img/s · ETA {format_duration(ev.eta_s)}")
+        self.progress.setFormat(f"epoch {ev.epoch}/{ev.epochs} · batch {ev.batch}/{ev.batches}")
+        self.speed.setText(f"{ev.samples_per_s:,.0f} images/s · ETA {format_duration(ev.eta_s)}")
 
     def _on_epoch_end(self, ev: EpochEnd) -> None:
         self.charts.add_epoch(ev.epoch, ev.train_accuracy, ev.test_accuracy)
-        self.log.appendPlainText(f"epoch {ev.epoch}/{ev.epochs}  loss {ev.train_loss:.4f}  train "
-                                 f"{ev.train_accuracy:.2%}  test {ev.test_accuracy:.2%}  {ev.seconds:.1f} s")
+        self.log.appendPlainText(f"{ev.epoch:>5}  {ev.train_loss:.4f}  {ev.train_accuracy:6.2%}  "
+                                 f"{ev.test_accuracy:6.2%}  {ev.seconds:4.1f}s")
         self.results.show_report(ev.report, ev.snapshot.meta.class_names, ev.weight_templates)
         self.snapshot_ready.emit(ev.snapshot)
 
@@ -288,7 +299,7 @@ class TrainingTab(QWidget):
             self.progress.setFormat(f"stopped · {elapsed}")
         else:
             self.progress.setValue(1000)
-            self.progress.setFormat(f"done · {acc_text} · {elapsed}")
+            self.progress.setFormat(f"done · {elapsed}")
             self.status.setText(f"Finished: {acc_text}. Draw a digit on the Canvas tab to try it.")
         self.log.appendPlainText(f"— {'stopped' if ev.stopped else 'finished'}: {acc_text}, {elapsed}")
         self.model_trained.emit(ev.model)

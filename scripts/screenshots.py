@@ -1,0 +1,111 @@
+"""Drive the real app on a (virtual) screen and save what it shows: training mid-run and after, the canvas.
+
+Run through scripts/screenshots.sh, which starts Xvfb at 1280×800. Each shot is the whole screen,
+grabbed from the X server, so it shows the real window as a person would see it.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+import pyqtgraph as pg
+from PySide6.QtCore import QPointF, Qt
+from PySide6.QtGui import QGuiApplication, QMouseEvent
+from PySide6.QtWidgets import QApplication
+
+from digitpad.core.sample_digits import digit_strokes, transform
+from digitpad.gui.main_window import MainWindow
+
+OUT = Path(sys.argv[1] if len(sys.argv) > 1 else "docs/images")
+
+
+def wait_until(condition, timeout: float = 120.0) -> None:
+    end = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > end:
+            raise TimeoutError("the app did not get there in time")
+        QApplication.processEvents()
+        time.sleep(0.02)
+
+
+def pause(seconds: float) -> None:
+    wait_until(lambda end=time.monotonic() + seconds: time.monotonic() > end)
+
+
+def shot(name: str) -> None:
+    pause(0.4)  # let charts repaint
+    path = OUT / f"{name}.png"
+    QGuiApplication.primaryScreen().grabWindow(0).save(str(path))
+    print(f"saved {path}")
+
+
+def drag(canvas, stroke) -> None:
+    sq = canvas.square()
+    scale = sq.width() / 280
+    pts = [QPointF(sq.left() + x * scale, sq.top() + y * scale) for x, y in stroke]
+    left, none = Qt.MouseButton.LeftButton, Qt.MouseButton.NoButton
+    for kind, p, button, buttons in ([(QMouseEvent.Type.MouseButtonPress, pts[0], left, left)]
+                                     + [(QMouseEvent.Type.MouseMove, p, none, left) for p in pts[1:]]
+                                     + [(QMouseEvent.Type.MouseButtonRelease, pts[-1], left, none)]):
+        QApplication.sendEvent(canvas, QMouseEvent(kind, p, canvas.mapToGlobal(p), button, buttons,
+                                                   Qt.KeyboardModifier.NoModifier))
+        QApplication.processEvents()
+
+
+def draw(window: MainWindow, digit: int, **placement) -> None:
+    window.canvas.clear()
+    for stroke in transform(digit_strokes(digit), **placement):
+        drag(window.canvas.canvas, stroke)
+
+
+def main() -> int:
+    OUT.mkdir(parents=True, exist_ok=True)
+    app = QApplication(sys.argv)
+    app.setOrganizationName("DigitPadScreenshots")
+    app.setApplicationName("DigitPadScreenshots")
+    pg.setConfigOptions(antialias=True, background="w", foreground="k")
+    window = MainWindow()
+    window.setGeometry(0, 0, 1280, 800)
+    window.show()
+    wait_until(lambda: window.library.active is not None)
+
+    tab = window.training
+    window.tabs.setCurrentWidget(tab)
+    tab.model.setCurrentIndex(tab.model.findData("cnn"))
+    tab.subset.setCurrentIndex(tab.subset.findText("10,000"))
+    tab.epochs.setValue(6)
+    tab.start_button.click()
+    wait_until(lambda: len(tab.charts.epoch_x) >= 3, timeout=300)
+    pause(1.0)
+    shot("training-mid-run")
+    wait_until(lambda: not tab.is_running(), timeout=300)
+    shot("training-done")
+
+    tab.model.setCurrentIndex(tab.model.findData("softmax"))
+    tab.subset.setCurrentIndex(tab.subset.findText("all"))
+    tab.start_button.click()
+    wait_until(lambda: not tab.is_running(), timeout=300)
+    tab.results.setCurrentIndex(tab.results.weights_index)
+    shot("training-softmax-weights")
+    tab.results.setCurrentWidget(tab.results.mistakes)
+    shot("training-mistakes")
+
+    window.tabs.setCurrentWidget(window.canvas)
+    window.library.set_active(0)  # the shipped MNIST CNN
+    for name, digit, placement in [("canvas", 7, {}),
+                                   ("canvas-small-corner-4", 4, dict(scale=0.35, dx=-80, dy=70)),
+                                   ("canvas-tilted-2", 2, dict(scale=0.8, angle_deg=15)),
+                                   ("canvas-large-8", 8, dict(scale=1.1))]:
+        draw(window, digit, **placement)
+        shot(name)
+    window.canvas.logits_box.setChecked(True)
+    shot("canvas-logits")
+    window.canvas.logits_box.setChecked(False)
+    window.close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
