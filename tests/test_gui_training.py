@@ -52,7 +52,7 @@ def test_changing_the_model_sets_its_course_defaults(qtbot, window):
     assert tab.optimizer.currentData() == "momentum" and tab.momentum.value() == 0.5
     tab.model.setCurrentIndex(tab.model.findData("softmax"))
     assert (tab.batch_size.value(), tab.lr.value(), tab.optimizer.currentData()) == (256, 0.1, "sgd")
-    assert "7,850" in tab.model.currentText()
+    assert "7.8k params" in tab.model.currentText()
 
 
 def test_stop_mid_run_ends_within_a_second(qtbot, window, mnist):

@@ -80,7 +80,7 @@ def ink_map(gray: np.ndarray) -> np.ndarray | None:
     """Ink as bright-on-black in [0, 1], whatever the polarity; None when there is no ink at all.
 
     The background is the median of the border: MNIST-like (light on dark) is kept, a drawing or a
-    photo of paper (dark on light) is inverted. Paper texture and faint noise below a fifth of the
+    photo of paper (dark on light) is inverted. Paper texture, shadows and noise below 40 % of the
     contrast are cut, and the strongest ink is stretched to 1.
     """
     border = np.concatenate([gray[0], gray[-1], gray[:, 0], gray[:, -1]])
@@ -90,7 +90,7 @@ def ink_map(gray: np.ndarray) -> np.ndarray | None:
     high = float(np.percentile(ink, 99.9)) if ink.size > 1000 else float(ink.max())
     if high - low < 0.1:
         return None
-    threshold = low + 0.2 * (high - low)
+    threshold = low + 0.4 * (high - low)
     out = np.clip((ink - threshold) / (high - threshold), 0.0, 1.0)
     return out if out.max() > 0 else None
 

@@ -113,7 +113,8 @@ class EpochEnd:
     train_loss: float
     train_accuracy: float
     test_accuracy: float
-    seconds: float
+    seconds: float  # the whole epoch, test evaluation included, pauses excluded
+    train_seconds: float  # the training loop alone
     report: EvalReport
     snapshot: TrainedModel  # a CPU copy: the canvas never sees weights the optimizer is changing
     weight_templates: np.ndarray | None = None  # softmax regression's 10×28×28 weights
@@ -297,6 +298,7 @@ class Trainer:
                     window_batches = 0
                     next_report = now + cfg.report_interval_s
             train_loss, train_acc = loss_sum.item() / n, correct.item() / n
+            train_seconds = time.perf_counter() - epoch_start - paused_in_epoch
             preds = predict_all(model, x_test, info.mean, info.std, should_stop=lambda: control.stopped)
             if preds is None:
                 yield Finished(snapshot(last_test_acc, epoch), True, epoch)
@@ -305,7 +307,7 @@ class Trainer:
             last_test_acc = report.accuracy
             snap = snapshot(report.accuracy, epoch)
             yield EpochEnd(epoch, cfg.epochs, train_loss, train_acc, report.accuracy,
-                           time.perf_counter() - epoch_start - paused_in_epoch, report, snap,
+                           time.perf_counter() - epoch_start - paused_in_epoch, train_seconds, report, snap,
                            _templates(snap.model))
         yield Finished(snapshot(last_test_acc, cfg.epochs), False, cfg.epochs)
 

@@ -9,6 +9,7 @@ from PySide6.QtWidgets import QMainWindow, QMessageBox, QTabWidget
 from digitpad.core.checkpoints import CheckpointError, TrainedModel
 from digitpad.gui.canvas_tab import CanvasTab
 from digitpad.gui.model_library import ModelLibrary
+from digitpad.gui.dialogs import show_warning
 from digitpad.gui.training_tab import TrainingTab
 
 
@@ -49,7 +50,7 @@ class MainWindow(QMainWindow):
         try:
             model = self.library.open_file(path)
         except CheckpointError as exc:
-            QMessageBox.warning(self, "Cannot open model", f"{exc}\n\nThe model in use is unchanged.")
+            self.error_box = show_warning(self, "Cannot open model", f"{exc}\n\nThe model in use is unchanged.")
             return
         self.statusBar().showMessage(f"Loaded {model.title}; the canvas uses it now.")
 

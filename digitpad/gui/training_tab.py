@@ -8,7 +8,7 @@ from pathlib import Path
 from PySide6.QtCore import QSettings, Qt, Signal
 from PySide6.QtGui import QFontDatabase
 from PySide6.QtWidgets import (QComboBox, QDoubleSpinBox, QFileDialog, QFormLayout, QGroupBox, QHBoxLayout, QLabel,
-                               QMessageBox, QPlainTextEdit, QProgressBar, QPushButton, QSpinBox, QSplitter,
+                               QPlainTextEdit, QProgressBar, QPushButton, QSpinBox, QSplitter,
                                QVBoxLayout, QWidget)
 
 from digitpad.core.checkpoints import TrainedModel, save_checkpoint
@@ -17,6 +17,7 @@ from digitpad.core.devices import available_devices
 from digitpad.core.models import MODELS, parameter_count_of
 from digitpad.core.trainer import EpochEnd, Finished, Progress, Started, TrainConfig
 from digitpad.gui.charts import LiveCharts
+from digitpad.gui.dialogs import show_warning
 from digitpad.gui.results import ResultsPanel
 from digitpad.gui.training_run import TrainingRun
 
@@ -309,14 +310,11 @@ class TrainingTab(QWidget):
         self.status.setText(message)
         self.log.appendPlainText(f"— failed: {message}")
         titles = {"diverged": "Training diverged", "data": "Data set missing", "oom": "Out of memory"}
-        box = QMessageBox(QMessageBox.Icon.Warning, titles.get(kind, "Training failed"), message,
-                          QMessageBox.StandardButton.Ok, self)
-        box.setModal(False)
-        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        box.show()
-        self.failure_box = box
+        self.failure_box = show_warning(self, titles.get(kind, "Training failed"), message)
 
     def _on_run_ended(self) -> None:
+        """The thread has finished and been joined: release the run's Qt objects."""
+        self.run.deleteLater()
         self.run = None
         self._set_running(False)
 
@@ -341,7 +339,7 @@ class TrainingTab(QWidget):
         try:
             save_checkpoint(self.last_model, path)
         except OSError as exc:
-            QMessageBox.warning(self, "Could not save", f"{path}: {exc}")
+            self.failure_box = show_warning(self, "Could not save", f"{path}: {exc}")
             return
         self._remember_folder(path)
         self.status.setText(f"Saved {path}")

@@ -1,0 +1,82 @@
+"""From a finished stroke to updated probabilities, p50/p95 over 200 drawings, per shipped model.
+
+Core: rasterize + preprocess + inference (what `classify_strokes` does). GUI: the Canvas tab's
+whole update, chart and preview painted (offscreen). Baseline in the same run: the naive
+pipeline (resize the whole canvas, then inference), which skips the MNIST-style steps.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from pathlib import Path
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import pct, table  # noqa: E402
+from drawn_digits import naive_pixels  # noqa: E402
+
+from digitpad.core.checkpoints import load_checkpoint, shipped_models  # noqa: E402
+from digitpad.core.inference import classify_pixels, classify_strokes  # noqa: E402
+from digitpad.core.sample_digits import drawn_digit_set  # noqa: E402
+
+N = 200
+
+
+def timed(fn, items) -> list[float]:
+    out = []
+    for item in items:
+        start = time.perf_counter()
+        fn(item)
+        out.append((time.perf_counter() - start) * 1000)
+    return out
+
+
+def gui_times(model, strokes_list) -> list[float]:
+    import pyqtgraph as pg
+    from PySide6.QtWidgets import QApplication
+
+    from digitpad.gui.canvas_tab import CanvasTab
+    from digitpad.gui.model_library import ModelLibrary
+
+    app = QApplication.instance() or QApplication([])
+    pg.setConfigOptions(antialias=True, background="w", foreground="k")
+    library = ModelLibrary()
+    library.put(model)
+    tab = CanvasTab(library)
+    tab.resize(1280, 760)
+    tab.show()
+    app.processEvents()
+
+    def update(strokes):
+        tab.canvas.strokes = list(strokes.strokes)
+        tab.classify()
+        tab.chart.repaint()
+        tab.preview.repaint()
+    times = timed(update, strokes_list)
+    tab.close()
+    return times
+
+
+def main() -> str:
+    drawings = [s for _, s, _ in drawn_digit_set()][::3][:N]
+    rows = []
+    for path in shipped_models():
+        model = load_checkpoint(path)
+        classify_strokes(model, drawings[0])  # warm-up
+        naive = timed(lambda s: classify_pixels(model, naive_pixels(s)), drawings)
+        core = timed(lambda s: classify_strokes(model, s), drawings)
+        gui = gui_times(model, drawings)
+        rows.append([path.stem, f"{pct(naive, 50):.2f} / {pct(naive, 95):.2f}",
+                     f"{pct(core, 50):.2f} / {pct(core, 95):.2f}", f"{pct(gui, 50):.2f} / {pct(gui, 95):.2f}"])
+    out = (f"### Canvas latency, stroke end → probabilities, ms p50 / p95 over {len(drawings)} drawings\n\n"
+           + table(["model", "naive resize + inference (baseline)", "core: rasterize + preprocess + inference",
+                    "GUI: + chart and preview painted"], rows)
+           + "\n\nGoals: p95 ≤ 5 ms for the core path, ≤ 16 ms with the chart (one frame at 60 Hz).")
+    print(out, flush=True)
+    return out
+
+
+if __name__ == "__main__":
+    main()

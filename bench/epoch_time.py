@@ -1,0 +1,85 @@
+"""One training epoch: the course's textbook pipeline vs DigitPad's engine, same model, optimizer, device.
+
+Textbook: torchvision MNIST + ToTensor + Normalize + DataLoader(batch 256, shuffle) — the loop of
+every introductory notebook. Engine: the whole set as one tensor on the device, shuffled index
+slices. Both train the same freshly seeded model with the same optimizer for one epoch.
+"""
+
+from __future__ import annotations
+
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import table  # noqa: E402
+
+from digitpad.core.datasets import cache_root, load_dataset  # noqa: E402
+from digitpad.core.models import build_model  # noqa: E402
+from digitpad.core.trainer import EpochEnd, TrainConfig, Trainer, make_optimizer  # noqa: E402
+
+BATCH = 256
+
+
+def textbook_epoch(model_name: str, cfg: TrainConfig, root: Path, device: torch.device) -> float:
+    from torch.utils.data import DataLoader
+    from torchvision import datasets, transforms
+
+    tf = transforms.Compose([transforms.ToTensor(), transforms.Normalize((0.1307,), (0.3081,))])
+    train = datasets.MNIST(str(root), train=True, download=False, transform=tf)
+    loader = DataLoader(train, batch_size=BATCH, shuffle=True)
+    torch.manual_seed(0)
+    model = build_model(model_name).to(device)
+    optimizer = make_optimizer(cfg, model.parameters())
+    model.train()
+    start = time.perf_counter()
+    for x, y in loader:
+        x, y = x.to(device), y.to(device)
+        loss = F.cross_entropy(model(x), y)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+    return time.perf_counter() - start
+
+
+def engine_epoch(cfg: TrainConfig) -> float:
+    for ev in Trainer(cfg).run():
+        if isinstance(ev, EpochEnd):
+            return ev.train_seconds
+    raise RuntimeError("the engine did not finish an epoch")
+
+
+def torchvision_root() -> Path:
+    """A torchvision-shaped folder (MNIST/raw) pointing at DigitPad's verified cache, so both read the same files."""
+    load_dataset("mnist")  # fills the cache if needed
+    root = Path(tempfile.mkdtemp(prefix="digitpad-bench-"))
+    (root / "MNIST").mkdir()
+    (root / "MNIST" / "raw").symlink_to(cache_root() / "mnist", target_is_directory=True)
+    return root
+
+
+def main(device_name: str = "auto") -> str:
+    from digitpad.core.devices import resolve_device
+
+    device = resolve_device(device_name)
+    root = torchvision_root()
+    rows = []
+    for name in ("softmax", "mlp", "cnn"):
+        cfg = TrainConfig.for_model(name, epochs=1, batch_size=BATCH, device=device.type)
+        base = textbook_epoch(name, cfg, root, device)
+        ours = engine_epoch(cfg)
+        rows.append([name, f"{cfg.optimizer} lr {cfg.lr:g}", f"{base:.2f} s", f"{ours:.2f} s", f"{base / ours:.1f}×"])
+    out = (f"### Epoch time on {device.type}: textbook DataLoader loop vs engine (batch {BATCH})\n\n"
+           + table(["model", "optimizer", "textbook (baseline)", "DigitPad engine", "speed-up"], rows))
+    print(out, flush=True)
+    return out
+
+
+if __name__ == "__main__":
+    main(sys.argv[1] if len(sys.argv) > 1 else "auto")

@@ -1,0 +1,70 @@
+"""Process start → main window shown (cold: the first start in this run; warm: median of the next
+three), against the bare imports it cannot avoid; and peak RSS of `digitpad train` on the CNN."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import median, table  # noqa: E402
+
+SHOW_WINDOW = """
+import sys
+from PySide6.QtCore import QTimer
+from PySide6.QtWidgets import QApplication
+import pyqtgraph as pg
+from digitpad.gui.main_window import MainWindow
+app = QApplication(sys.argv)
+app.setOrganizationName("DigitPadBench"); app.setApplicationName("DigitPadBench")
+pg.setConfigOptions(antialias=True, background="w", foreground="k")
+w = MainWindow(); w.show()
+QTimer.singleShot(0, lambda: (print("shown", flush=True), app.quit()))
+app.exec()
+"""
+
+
+def wall(code: str, env=None) -> float:
+    start = time.perf_counter()
+    subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, env=env)
+    return time.perf_counter() - start
+
+
+def peak_rss_mb(args: list[str]) -> float:
+    proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    _, status, usage = os.wait4(proc.pid, 0)
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    if proc.returncode != 0:
+        raise RuntimeError(f"{args} failed")
+    return usage.ru_maxrss / 1024
+
+
+def main() -> str:
+    env = {**os.environ, "QT_QPA_PLATFORM": os.environ.get("QT_QPA_PLATFORM", "offscreen")}
+    cold = wall(SHOW_WINDOW, env)
+    warm = median([wall(SHOW_WINDOW, env) for _ in range(3)])
+    bare = median([wall("pass") for _ in range(3)])
+    torch_only = median([wall("import torch") for _ in range(3)])
+    torch_tv = median([wall("import torch, torchvision") for _ in range(3)])
+    rows = [["python -c pass", f"{bare:.2f} s"], ["import torch (baseline)", f"{torch_only:.2f} s"],
+            ["import torch, torchvision", f"{torch_tv:.2f} s"],
+            ["DigitPad window shown, cold (first start in this run)", f"{cold:.2f} s"],
+            ["DigitPad window shown, warm (median of 3)", f"{warm:.2f} s"]]
+    with tempfile.TemporaryDirectory() as tmp:
+        rss_torch = peak_rss_mb([sys.executable, "-c", "import torch"])
+        rss_train = peak_rss_mb([sys.executable, "-m", "digitpad", "train", "--model", "cnn", "--epochs", "1",
+                                 "--out", f"{tmp}/cnn.pt"])
+    rows += [["peak RSS: import torch (baseline)", f"{rss_torch:,.0f} MB"],
+             ["peak RSS: digitpad train --model cnn --epochs 1", f"{rss_train:,.0f} MB"]]
+    out = ("### Start-up and memory\n\n" + table(["what", "measured"], rows)
+           + "\n\nGoals: window ≤ 3 s warm; RSS ≤ 1.3 GB while training the CNN.")
+    print(out, flush=True)
+    return out
+
+
+if __name__ == "__main__":
+    main()
