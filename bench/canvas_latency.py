@@ -35,6 +35,7 @@ def timed(fn, items) -> list[float]:
 
 def gui_times(model, strokes_list) -> list[float]:
     import pyqtgraph as pg
+    from PySide6.QtCore import QEvent
     from PySide6.QtWidgets import QApplication
 
     from digitpad.gui.canvas_tab import CanvasTab
@@ -56,6 +57,9 @@ def gui_times(model, strokes_list) -> list[float]:
         tab.preview.repaint()
     times = timed(update, strokes_list)
     tab.close()
+    tab.deleteLater()
+    library.deleteLater()
+    app.sendPostedEvents(None, QEvent.Type.DeferredDelete)
     return times
 
 

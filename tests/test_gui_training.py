@@ -38,6 +38,9 @@ def test_a_short_run_draws_curves_fills_results_and_feeds_the_canvas(qtbot, wind
     assert len(tab.charts.test_y) == 2 and all(0 < v <= 1 for v in tab.charts.test_y)
     assert tab.progress.value() == tab.progress.maximum()
     assert tab.results.confusion.matrix.sum() == 300
+    assert tab.results.mistakes.count == 0  # pages out of view are drawn when opened
+    tab.results.setCurrentWidget(tab.results.mistakes)
+    tab.results.setCurrentWidget(tab.results.weights)
     assert tab.results.weights.count == 10 and tab.results.mistakes.count > 0
     assert "    2  " in tab.log.toPlainText() and "finished" in tab.log.toPlainText()
     trained = finished.args[0]
@@ -135,3 +138,13 @@ def test_settings_persist_between_sessions(qtbot):
     qtbot.addWidget(second)
     assert second.model.currentData() == "mlp" and second.dataset.currentData() == "fashion-mnist"
     assert second.epochs.value() == 3 and second.seed.value() == 42
+
+
+def test_fast_preset_fills_the_controls(qtbot, window):
+    tab = window.training
+    qtbot.mouseClick(tab.fast_button, Qt.MouseButton.LeftButton)
+    cfg = tab.config()
+    assert (cfg.model, cfg.epochs, cfg.schedule, cfg.optimizer, cfg.label_smoothing) == ("cnn", 1, "onecycle",
+                                                                                         "adam", 0.1)
+    tab.model.setCurrentIndex(tab.model.findData("softmax"))
+    assert (tab.config().schedule, tab.config().label_smoothing) == ("constant", 0.0)

@@ -175,6 +175,16 @@ def _oom_error_types() -> tuple[type[BaseException], ...]:
     return tuple({getattr(torch, "OutOfMemoryError", torch.cuda.OutOfMemoryError), torch.cuda.OutOfMemoryError})
 
 
+def preload_training_modules() -> None:
+    """Import what the first optimizer step would import lazily (torch._dynamo, ~1 s of Python).
+
+    The app calls this on a background thread once its window is up: otherwise that import runs
+    inside the training worker at the first batch, holding the GIL in long stretches and making the
+    window stutter just as the user clicks Start.
+    """
+    import torch._dynamo  # noqa: F401
+
+
 def make_optimizer(cfg: TrainConfig, params) -> torch.optim.Optimizer:
     if cfg.optimizer == "adam":
         return torch.optim.Adam(params, lr=cfg.lr)

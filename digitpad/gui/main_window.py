@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import threading
+
 from PySide6.QtCore import QSettings, QTimer
 from PySide6.QtGui import QCloseEvent
 from PySide6.QtWidgets import QMainWindow, QMessageBox, QTabWidget
 
 from digitpad.core.checkpoints import CheckpointError, TrainedModel
+from digitpad.core.trainer import preload_training_modules
 from digitpad.gui.canvas_tab import CanvasTab
 from digitpad.gui.model_library import ModelLibrary
 from digitpad.gui.dialogs import show_warning
@@ -37,6 +40,7 @@ class MainWindow(QMainWindow):
         QTimer.singleShot(0, self._load_shipped)
 
     def _load_shipped(self) -> None:
+        threading.Thread(target=preload_training_modules, name="digitpad-preload", daemon=True).start()
         self.library.load_shipped()
         if self.library.load_errors:
             self.statusBar().showMessage("Some pretrained models could not be loaded: "

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QPointF, QRectF, Qt
+from PySide6.QtGui import QColor, QPainter
 from PySide6.QtWidgets import QGridLayout, QLabel, QScrollArea, QTabWidget, QVBoxLayout, QWidget
 
 from digitpad.core.evaluation import EvalReport
@@ -13,6 +14,32 @@ from digitpad.gui.images import diverging_image, gray_image, scaled_pixmap
 
 def short_names(class_names: tuple[str, ...] | list[str]) -> list[str]:
     return [n if len(n) <= 8 else n[:7] + "…" for n in class_names]
+
+
+class CellCounts(pg.GraphicsObject):
+    """The count in each cell, drawn in one paint call at screen size (100 TextItems cost ~50 ms)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.matrix = np.zeros((10, 10), dtype=np.int64)
+
+    def set_matrix(self, matrix: np.ndarray) -> None:
+        self.matrix = matrix
+        self.update()
+
+    def boundingRect(self) -> QRectF:
+        return QRectF(0, 0, 10, 10)
+
+    def paint(self, painter: QPainter, *_args) -> None:
+        to_screen = painter.transform()
+        painter.resetTransform()
+        light = float(np.log1p(self.matrix.max() or 1)) * 0.6
+        for (i, j), v in np.ndenumerate(self.matrix):
+            if v == 0:
+                continue
+            centre = to_screen.map(QPointF(j + 0.5, i + 0.5))
+            painter.setPen(QColor("white" if np.log1p(v) > light else "black"))
+            painter.drawText(QRectF(centre.x() - 40, centre.y() - 12, 80, 24), Qt.AlignmentFlag.AlignCenter, str(v))
 
 
 class ConfusionMatrixView(pg.PlotWidget):
@@ -29,26 +56,17 @@ class ConfusionMatrixView(pg.PlotWidget):
         self.getViewBox().invertY(True)
         self.setLabel("left", "true class")
         self.setLabel("bottom", "predicted class")
-        self.labels: list[pg.TextItem] = []
+        self.counts = CellCounts()
+        self.addItem(self.counts)
         self.matrix = np.zeros((10, 10), dtype=np.int64)
         self.show_matrix(self.matrix.tolist(), tuple(str(d) for d in range(10)))
 
     def show_matrix(self, confusion: list[list[int]], class_names: tuple[str, ...]) -> None:
         self.matrix = np.asarray(confusion, dtype=np.int64)
         # Log scale: the diagonal holds ~1000 per class, the interesting mistakes a handful.
-        self.image.setImage(np.log1p(self.matrix).astype(np.float32), levels=(0, float(np.log1p(self.matrix.max() or 1))))
-        for item in self.labels:
-            self.removeItem(item)
-        self.labels = []
-        top = self.matrix.max() or 1
-        for (i, j), v in np.ndenumerate(self.matrix):
-            if v == 0:
-                continue
-            colour = "w" if np.log1p(v) > 0.6 * np.log1p(top) else "k"
-            text = pg.TextItem(str(v), color=colour, anchor=(0.5, 0.5))
-            text.setPos(j + 0.5, i + 0.5)
-            self.addItem(text)
-            self.labels.append(text)
+        top = float(np.log1p(self.matrix.max() or 1))
+        self.image.setImage(np.log1p(self.matrix).astype(np.float32), levels=(0, top))
+        self.counts.set_matrix(self.matrix)
         ticks = [(k + 0.5, name) for k, name in enumerate(short_names(class_names))]
         self.getAxis("bottom").setTicks([ticks])
         self.getAxis("left").setTicks([ticks])
@@ -77,7 +95,7 @@ class PerClassAccuracyView(pg.PlotWidget):
 
 
 class ImageGrid(QScrollArea):
-    """A grid of captioned images (mistakes, weight templates)."""
+    """A grid of captioned images (mistakes, weight templates); cells are made once and reused."""
 
     def __init__(self, columns: int) -> None:
         super().__init__()
@@ -87,24 +105,31 @@ class ImageGrid(QScrollArea):
         self._grid = QGridLayout(self._inner)
         self._grid.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
         self.setWidget(self._inner)
+        self._cells: list[tuple[QWidget, QLabel, QLabel]] = []
         self.count = 0
 
-    def set_items(self, items: list[tuple[object, str]], size: int = 72) -> None:
-        while self._grid.count():
-            widget = self._grid.takeAt(0).widget()
-            if widget is not None:
-                widget.deleteLater()
-        for k, (image, caption) in enumerate(items):
+    def _cell(self, k: int) -> tuple[QWidget, QLabel, QLabel]:
+        while len(self._cells) <= k:
             cell = QWidget()
             box = QVBoxLayout(cell)
             box.setContentsMargins(2, 2, 2, 2)
-            picture = QLabel()
-            picture.setPixmap(scaled_pixmap(image, size))
-            text = QLabel(caption)
+            picture, text = QLabel(), QLabel()
             text.setAlignment(Qt.AlignmentFlag.AlignCenter)
             box.addWidget(picture, alignment=Qt.AlignmentFlag.AlignCenter)
             box.addWidget(text)
-            self._grid.addWidget(cell, k // self.columns, k % self.columns)
+            n = len(self._cells)
+            self._grid.addWidget(cell, n // self.columns, n % self.columns)
+            self._cells.append((cell, picture, text))
+        return self._cells[k]
+
+    def set_items(self, items: list[tuple[object, str]], size: int = 72) -> None:
+        for k, (image, caption) in enumerate(items):
+            cell, picture, text = self._cell(k)
+            picture.setPixmap(scaled_pixmap(image, size))
+            text.setText(caption)
+            cell.show()
+        for cell, _, _ in self._cells[len(items):]:
+            cell.hide()
         self.count = len(items)
 
 
@@ -121,16 +146,33 @@ class ResultsPanel(QTabWidget):
         self.addTab(self.per_class, "Per-class accuracy")
         self.addTab(self.mistakes, "Mistakes")
         self.weights_index = self.addTab(self.weights, "Weights (softmax)")
+        self._latest: tuple[EvalReport, tuple[str, ...], np.ndarray | None] | None = None
+        self._stale: set[int] = set()
+        self.currentChanged.connect(self._refresh)
         self.setTabToolTip(self.weights_index, "Softmax regression's ten weight vectors as 28×28 images: "
                                                "red pixels vote for the class, blue against it")
 
     def show_report(self, report: EvalReport, class_names: tuple[str, ...], weights: np.ndarray | None) -> None:
-        self.confusion.show_matrix(report.confusion, class_names)
-        self.per_class.show_accuracy(report.per_class_accuracy, class_names)
-        names = short_names(class_names)
-        self.mistakes.set_items([(gray_image(m.image, invert=True),
-                                  f"{names[m.true]} → {names[m.predicted]}\n{m.confidence:.0%}")
-                                 for m in report.mistakes], size=64)
+        """Keep the report; draw only the page in view (the others when they are opened)."""
+        self._latest = (report, class_names, weights)
+        self._stale = set(range(self.count()))
         self.setTabEnabled(self.weights_index, weights is not None)
-        if weights is not None:
+        self._refresh(self.currentIndex())
+
+    def _refresh(self, index: int) -> None:
+        if self._latest is None or index not in self._stale:
+            return
+        self._stale.discard(index)
+        report, class_names, weights = self._latest
+        names = short_names(class_names)
+        page = self.widget(index)
+        if page is self.confusion:
+            self.confusion.show_matrix(report.confusion, class_names)
+        elif page is self.per_class:
+            self.per_class.show_accuracy(report.per_class_accuracy, class_names)
+        elif page is self.mistakes:
+            self.mistakes.set_items([(gray_image(m.image, invert=True),
+                                      f"{names[m.true]} → {names[m.predicted]}\n{m.confidence:.0%}")
+                                     for m in report.mistakes], size=64)
+        elif page is self.weights and weights is not None:
             self.weights.set_items([(diverging_image(w), names[k]) for k, w in enumerate(weights)], size=112)

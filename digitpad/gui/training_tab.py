@@ -15,7 +15,7 @@ from digitpad.core.checkpoints import TrainedModel, save_checkpoint
 from digitpad.core.datasets import DATASETS
 from digitpad.core.devices import available_devices
 from digitpad.core.models import MODELS, parameter_count_of
-from digitpad.core.trainer import EpochEnd, Finished, Progress, Started, TrainConfig
+from digitpad.core.trainer import PRESETS, EpochEnd, Finished, Progress, Started, TrainConfig
 from digitpad.gui.charts import LiveCharts
 from digitpad.gui.dialogs import show_warning
 from digitpad.gui.results import ResultsPanel
@@ -75,6 +75,11 @@ class TrainingTab(QWidget):
             self.optimizer.addItem(title, key)
         self.optimizer.currentIndexChanged.connect(self._update_momentum_enabled)
         self.momentum = QDoubleSpinBox(decimals=2, minimum=0.0, maximum=0.99, singleStep=0.05)
+        self.schedule = QComboBox()
+        self.schedule.addItem("constant", "constant")
+        self.schedule.addItem("one-cycle (warm up, then anneal)", "onecycle")
+        self.label_smoothing = QDoubleSpinBox(decimals=2, minimum=0.0, maximum=0.5, singleStep=0.05)
+        self.label_smoothing.setToolTip("Cross-entropy against softened targets: 0 is the course's plain loss")
         self.seed = QSpinBox(minimum=0, maximum=2**31 - 1)
         self.device = QComboBox()
         available = available_devices()
@@ -92,6 +97,8 @@ class TrainingTab(QWidget):
         form.addRow("Learning rate", self.lr)
         form.addRow("Optimizer", self.optimizer)
         form.addRow("Momentum", self.momentum)
+        form.addRow("LR schedule", self.schedule)
+        form.addRow("Label smoothing", self.label_smoothing)
         form.addRow("Seed", self.seed)
         form.addRow("Device", self.device)
         setup = QGroupBox("Setup")
@@ -107,6 +114,9 @@ class TrainingTab(QWidget):
         buttons = QHBoxLayout()
         for b in (self.start_button, self.pause_button, self.stop_button):
             buttons.addWidget(b)
+
+        self.fast_button = QPushButton("Fast preset: CNN to 99 % in one epoch")
+        self.fast_button.clicked.connect(self.apply_fast_preset)
 
         self.save_button = QPushButton("Save model…")
         self.load_button = QPushButton("Open model…")
@@ -132,6 +142,7 @@ class TrainingTab(QWidget):
 
         left = QVBoxLayout()
         left.addWidget(setup)
+        left.addWidget(self.fast_button)
         left.addLayout(buttons)
         left.addLayout(files)
         left.addWidget(self.progress)
@@ -166,6 +177,19 @@ class TrainingTab(QWidget):
         self.lr.setValue(d.lr)
         self.optimizer.setCurrentIndex(self.optimizer.findData(d.optimizer))
         self.momentum.setValue(d.momentum)
+        self.schedule.setCurrentIndex(self.schedule.findData("constant"))
+        self.label_smoothing.setValue(0.0)
+
+    def apply_fast_preset(self) -> None:
+        preset = PRESETS["fast"]
+        self._select(self.model, preset["model"])
+        self.epochs.setValue(preset["epochs"])
+        self.batch_size.setValue(preset["batch_size"])
+        self.lr.setValue(preset["lr"])
+        self._select(self.optimizer, preset["optimizer"])
+        self._select(self.schedule, preset["schedule"])
+        self.label_smoothing.setValue(preset["label_smoothing"])
+        self.subset.setCurrentIndex(0)
 
     def _update_momentum_enabled(self) -> None:
         self.momentum.setEnabled(self.optimizer.currentData() == "momentum" and not self.is_running())
@@ -174,6 +198,7 @@ class TrainingTab(QWidget):
         return TrainConfig(dataset=self.dataset.currentData(), model=self.model.currentData(),
                            epochs=self.epochs.value(), batch_size=self.batch_size.value(), lr=self.lr.value(),
                            optimizer=self.optimizer.currentData(), momentum=self.momentum.value(),
+                           schedule=self.schedule.currentData(), label_smoothing=self.label_smoothing.value(),
                            seed=self.seed.value(), device=self.device.currentData(),
                            train_limit=self.subset.currentData(), test_limit=self.test_limit)
 
@@ -188,6 +213,8 @@ class TrainingTab(QWidget):
             self.lr.setValue(float(s.value("training/lr")))
             self._select(self.optimizer, s.value("training/optimizer"))
             self.momentum.setValue(float(s.value("training/momentum")))
+            self._select(self.schedule, s.value("training/schedule", "constant"))
+            self.label_smoothing.setValue(float(s.value("training/label_smoothing", 0.0)))
             self.seed.setValue(int(s.value("training/seed")))
             self._select(self.device, s.value("training/device", "auto"))
         self._update_momentum_enabled()
@@ -195,7 +222,8 @@ class TrainingTab(QWidget):
     def save_settings(self) -> None:
         s = QSettings()
         cfg = self.config()
-        for key in ("dataset", "model", "epochs", "batch_size", "lr", "optimizer", "momentum", "seed", "device"):
+        for key in ("dataset", "model", "epochs", "batch_size", "lr", "optimizer", "momentum", "schedule",
+                    "label_smoothing", "seed", "device"):
             s.setValue(f"training/{key}", getattr(cfg, key))
 
     @staticmethod
@@ -211,7 +239,8 @@ class TrainingTab(QWidget):
 
     def _set_running(self, running: bool) -> None:
         for w in (self.dataset, self.subset, self.model, self.epochs, self.batch_size, self.lr, self.optimizer,
-                  self.seed, self.device, self.start_button, self.load_button):
+                  self.schedule, self.label_smoothing, self.seed, self.device, self.start_button, self.load_button,
+                  self.fast_button):
             w.setEnabled(not running)
         self.pause_button.setEnabled(running)
         self.stop_button.setEnabled(running)
