@@ -8,7 +8,6 @@ and the app's peak memory (RSS) after training.
 from __future__ import annotations
 
 import os
-import resource
 import sys
 import time
 from pathlib import Path
@@ -45,6 +44,11 @@ def heartbeat_gaps(seconds: float | None, until=None) -> list[float]:
     return gaps[1:]
 
 
+def peak_rss_of_this_process_mb() -> float:
+    line = next(l for l in open("/proc/self/status") if l.startswith("VmHWM"))
+    return int(line.split()[1]) / 1024
+
+
 def cli_rate(cfg: TrainConfig) -> float:
     rates = [ev.samples_per_s for ev in Trainer(cfg).run() if isinstance(ev, Progress)]
     return median(rates[len(rates) // 2:])
@@ -76,7 +80,7 @@ def main() -> str:
     tab.run.worker.progress.connect(lambda ev: rates.append(ev.samples_per_s))
     busy = heartbeat_gaps(None, until=lambda: not tab.is_running())
     app_rate = median(rates[len(rates) // 2:])
-    rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    rss_mb = peak_rss_of_this_process_mb()
     cfg = tab.config()
     window.close()
     window.deleteLater()

@@ -142,3 +142,28 @@ def test_a_model_trained_elsewhere_shows_its_own_class_names(qtbot, window):
     ticks = window.canvas.chart.getAxis("bottom")._tickLevels[0]
     assert [t[1] for t in ticks][:2] == ["T-shirt…", "Trouser"]
     assert window.canvas.model_picker.currentIndex() == fashion
+
+
+def test_a_tablet_pen_draws_with_pressure(qtbot, canvas_tab):
+    from PySide6.QtGui import QPointingDevice, QTabletEvent
+
+    canvas = canvas_tab.canvas
+    sq = canvas.square()
+    scale = sq.width() / 280
+    stroke = [(150, 45 + 10 * k) for k in range(20)]
+    device = QPointingDevice.primaryPointingDevice()
+
+    def tablet(kind, x, y, pressure, buttons):
+        pos = QPointF(sq.left() + x * scale, sq.top() + y * scale)
+        event = QTabletEvent(kind, device, pos, canvas.mapToGlobal(pos), pressure, 0.0, 0.0, 0.0, 0.0, 0.0,
+                             Qt.KeyboardModifier.NoModifier, Qt.MouseButton.LeftButton, buttons)
+        QApplication.sendEvent(canvas, event)
+
+    left = Qt.MouseButton.LeftButton
+    tablet(QTabletEvent.Type.TabletPress, *stroke[0], 0.2, left)
+    for k, (x, y) in enumerate(stroke[1:], start=1):
+        tablet(QTabletEvent.Type.TabletMove, x, y, 0.2 + 0.04 * k, left)
+    tablet(QTabletEvent.Type.TabletRelease, *stroke[-1], 0.9, Qt.MouseButton.NoButton)
+    widths = {round(f, 3) for _, _, f in canvas.strokes[-1].points}
+    assert len(canvas.strokes) == 1 and len(widths) > 5  # pressure varies the width along the stroke
+    assert canvas_tab.prediction is not None and canvas_tab.prediction.label == 1

@@ -17,4 +17,6 @@ def run_app(argv: list[str] | None = None) -> int:
     pg.setConfigOptions(antialias=True, background="w", foreground="k")
     window = MainWindow()
     window.show()
-    return app.exec()
+    status = app.exec()
+    window.finish_background_work()
+    return status

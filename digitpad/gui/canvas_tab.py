@@ -16,6 +16,7 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QHBoxLayout, Q
 from digitpad.core.checkpoints import TrainedModel
 from digitpad.core.inference import ImageError, Prediction, classify_image, classify_strokes, open_image
 from digitpad.gui.canvas_widget import DrawingCanvas
+from digitpad.gui.charts import StaticPlot
 from digitpad.gui.images import gray_image, scaled_pixmap
 from digitpad.gui.model_library import ModelLibrary
 from digitpad.gui.results import short_names
@@ -25,14 +26,11 @@ BAR = "#8fb3d9"
 TOP_BAR = "#d9534f"
 
 
-class ProbabilityChart(pg.PlotWidget):
+class ProbabilityChart(StaticPlot):
     """Ten bars, the top class in red; probabilities (0…1) or, on request, the raw logits."""
 
     def __init__(self) -> None:
         super().__init__()
-        self.setMenuEnabled(False)
-        self.setMouseEnabled(False, False)
-        self.hideButtons()
         self.bars = pg.BarGraphItem(x=np.arange(10), height=np.zeros(10), width=0.7, brush=BAR)
         self.addItem(self.bars)
         self.show_logits = False

@@ -10,6 +10,16 @@ TRAIN_COLOUR = "#d62728"
 TEST_COLOUR = "#2ca02c"
 
 
+class StaticPlot(pg.PlotWidget):
+    """A plot that shows, not explores: no context menu, no mouse pan/zoom, no auto-range button."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.setMenuEnabled(False)
+        self.setMouseEnabled(False, False)
+        self.hideButtons()
+
+
 class LiveCharts(pg.GraphicsLayoutWidget):
     """Two plots sharing the epoch axis, like the course's plot of the three curves."""
 

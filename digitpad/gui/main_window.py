@@ -36,12 +36,20 @@ class MainWindow(QMainWindow):
             self.restoreGeometry(geometry)
         self.tabs.setCurrentIndex(int(QSettings().value("window/tab", 0)))
         self._update_title(None)
-        # Load the shipped models right after the window is up, so it appears without waiting.
-        QTimer.singleShot(0, self._load_shipped)
+        # The window appears at once; the pretrained models and the training modules load behind it.
+        self.library.shipped_ready.connect(self._on_shipped_ready)
+        self.library.load_shipped_in_background()
+        self._preload = threading.Thread(target=preload_training_modules, name="digitpad-preload")
+        QTimer.singleShot(0, self._preload.start)
 
-    def _load_shipped(self) -> None:
-        threading.Thread(target=preload_training_modules, name="digitpad-preload", daemon=True).start()
-        self.library.load_shipped()
+    def finish_background_work(self) -> None:
+        """Stop training and join every helper thread: nothing may outlive the window's Qt objects."""
+        self.training.shutdown()
+        self.library.wait_for_loading()
+        if self._preload.is_alive():
+            self._preload.join(30.0)
+
+    def _on_shipped_ready(self) -> None:
         if self.library.load_errors:
             self.statusBar().showMessage("Some pretrained models could not be loaded: "
                                          + "; ".join(self.library.load_errors), 15000)
@@ -74,7 +82,7 @@ class MainWindow(QMainWindow):
         if self.training.is_running() and not self.confirm_stop_on_close():
             event.ignore()
             return
-        self.training.shutdown()
+        self.finish_background_work()
         self.training.save_settings()
         settings = QSettings()
         settings.setValue("window/geometry", self.saveGeometry())

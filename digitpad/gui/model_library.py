@@ -6,6 +6,7 @@ with the active model and offers the rest in its selector.
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 from PySide6.QtCore import QObject, Signal
@@ -16,23 +17,47 @@ from digitpad.core.checkpoints import CheckpointError, TrainedModel, load_checkp
 class ModelLibrary(QObject):
     models_changed = Signal()
     active_changed = Signal(object)  # TrainedModel | None
+    shipped_ready = Signal()  # the pretrained models are in (load_errors says which failed)
+    _shipped_loaded = Signal(list, list)  # from the loading thread: models, errors
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self._models: list[TrainedModel] = []
         self._active: int = -1
         self.load_errors: list[str] = []
+        self._loader: threading.Thread | None = None
+        self._shipped_loaded.connect(self._add_shipped)  # queued: it is emitted from another thread
 
-    def load_shipped(self) -> None:
-        """Load the pretrained models; a broken one is reported, the rest still load."""
+    def load_shipped_in_background(self) -> None:
+        """Read the pretrained checkpoints off the GUI thread; they arrive through a queued signal."""
+        self._loader = threading.Thread(target=self._read_shipped, name="digitpad-models")
+        self._loader.start()
+
+    def wait_for_loading(self, timeout: float = 30.0) -> None:
+        """Join the loading thread (before the app exits, so it never outlives the Qt objects)."""
+        if self._loader is not None:
+            self._loader.join(timeout)
+
+    def _read_shipped(self) -> None:
+        models, errors = [], []
         for path in shipped_models():
             try:
-                self._models.append(load_checkpoint(path))
-            except CheckpointError as exc:
-                self.load_errors.append(str(exc))
+                models.append(load_checkpoint(path))
+            except CheckpointError as exc:  # a broken one is reported, the rest still load
+                errors.append(str(exc))
+        self._shipped_loaded.emit(models, errors)
+
+    def _add_shipped(self, models: list[TrainedModel], errors: list[str]) -> None:
+        active = self.active
+        self._models = models + self._models
+        self.load_errors = errors
         self.models_changed.emit()
-        if self._models and self._active < 0:
+        if active is None:
             self.set_active(0)
+        else:
+            self._active = self._models.index(active)
+            self.models_changed.emit()
+        self.shipped_ready.emit()
 
     @property
     def models(self) -> list[TrainedModel]:

@@ -9,6 +9,7 @@ from PySide6.QtGui import QColor, QPainter
 from PySide6.QtWidgets import QGridLayout, QLabel, QScrollArea, QTabWidget, QVBoxLayout, QWidget
 
 from digitpad.core.evaluation import EvalReport
+from digitpad.gui.charts import StaticPlot
 from digitpad.gui.images import diverging_image, gray_image, scaled_pixmap
 
 
@@ -42,14 +43,11 @@ class CellCounts(pg.GraphicsObject):
             painter.drawText(QRectF(centre.x() - 40, centre.y() - 12, 80, 24), Qt.AlignmentFlag.AlignCenter, str(v))
 
 
-class ConfusionMatrixView(pg.PlotWidget):
+class ConfusionMatrixView(StaticPlot):
     """A 10×10 heat map of counts, true class down, predicted class across."""
 
     def __init__(self) -> None:
         super().__init__()
-        self.setMenuEnabled(False)
-        self.setMouseEnabled(False, False)
-        self.hideButtons()
         self.image = pg.ImageItem(axisOrder="row-major")
         self.image.setColorMap(pg.colormap.get("CET-L12"))
         self.addItem(self.image)
@@ -73,12 +71,9 @@ class ConfusionMatrixView(pg.PlotWidget):
         self.setRange(xRange=(0, 10), yRange=(0, 10), padding=0)
 
 
-class PerClassAccuracyView(pg.PlotWidget):
+class PerClassAccuracyView(StaticPlot):
     def __init__(self) -> None:
         super().__init__()
-        self.setMenuEnabled(False)
-        self.setMouseEnabled(False, False)
-        self.hideButtons()
         self.bars = pg.BarGraphItem(x=np.arange(10), height=np.zeros(10), width=0.7, brush="#4a7ab5")
         self.addItem(self.bars)
         self.setLabel("left", "test accuracy")

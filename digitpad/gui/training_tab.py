@@ -89,18 +89,12 @@ class TrainingTab(QWidget):
                 self.device.model().item(self.device.count() - 1).setEnabled(False)
 
         form = QFormLayout()
-        form.addRow("Data set", self.dataset)
-        form.addRow("Training images", self.subset)
-        form.addRow("Model", self.model)
-        form.addRow("Epochs", self.epochs)
-        form.addRow("Batch size", self.batch_size)
-        form.addRow("Learning rate", self.lr)
-        form.addRow("Optimizer", self.optimizer)
-        form.addRow("Momentum", self.momentum)
-        form.addRow("LR schedule", self.schedule)
-        form.addRow("Label smoothing", self.label_smoothing)
-        form.addRow("Seed", self.seed)
-        form.addRow("Device", self.device)
+        for label, widget in [("Data set", self.dataset), ("Training images", self.subset), ("Model", self.model),
+                              ("Epochs", self.epochs), ("Batch size", self.batch_size), ("Learning rate", self.lr),
+                              ("Optimizer", self.optimizer), ("Momentum", self.momentum),
+                              ("LR schedule", self.schedule), ("Label smoothing", self.label_smoothing),
+                              ("Seed", self.seed), ("Device", self.device)]:
+            form.addRow(label, widget)
         setup = QGroupBox("Setup")
         setup.setLayout(form)
 
