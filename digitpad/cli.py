@@ -188,7 +188,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
     from digitpad.core.datasets import DataError, load_dataset
     from digitpad.core.evaluation import build_report, predict_all
-    from digitpad.core.trainer import to_pixels
+    from digitpad.core.trainer import split_on_device
 
     trained = _load_model_or_exit(args.model)
     if trained is None:
@@ -200,7 +200,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
         print(f"digitpad eval: {exc}", file=sys.stderr)
         return EXIT_FAILED
     test = data.test.head(args.limit)
-    pixels, labels = to_pixels(test, torch.device("cpu"))
+    pixels, labels = split_on_device(test, torch.device("cpu"))
     preds, confs = predict_all(trained.model, pixels, trained.meta.mean, trained.meta.std)
     report = build_report(labels, preds, confs)
     if args.json:

@@ -7,7 +7,7 @@ from digitpad.core.datasets import load_dataset
 from digitpad.core.evaluation import predict_all
 from digitpad.core.inference import classify_strokes
 from digitpad.core.sample_digits import drawn_digit_set
-from digitpad.core.trainer import to_pixels
+from digitpad.core.trainer import split_on_device
 
 import torch
 
@@ -18,7 +18,7 @@ SPEC = {"mnist-softmax": 0.92, "mnist-mlp": 0.98, "mnist-cnn": 0.992, "fashion-m
 def test_shipped_model_reaches_the_spec_accuracy(name, minimum):
     trained = load_checkpoint(ASSETS_DIR / f"{name}.pt")
     data = load_dataset(trained.meta.dataset)
-    pixels, labels = to_pixels(data.test, torch.device("cpu"))
+    pixels, labels = split_on_device(data.test, torch.device("cpu"))
     preds, _ = predict_all(trained.model, pixels, trained.meta.mean, trained.meta.std)
     accuracy = (preds == labels).double().mean().item()
     assert accuracy >= minimum

@@ -34,6 +34,11 @@ class EvalReport:
                 "confusion": self.confusion}
 
 
+def unit_float(images: torch.Tensor) -> torch.Tensor:
+    """uint8 0–255 → float 0–1, one batch at a time: data sets stay uint8 on the device (4× less memory)."""
+    return images.float().div_(255)
+
+
 def normalize(x: torch.Tensor, mean: float, std: float) -> torch.Tensor:
     """Pixels in [0, 1] → the standardized input the model was trained on."""
     return (x - mean) / std
@@ -42,7 +47,7 @@ def normalize(x: torch.Tensor, mean: float, std: float) -> torch.Tensor:
 @torch.no_grad()
 def predict_all(model: nn.Module, pixels: torch.Tensor, mean: float, std: float, batch_size: int = 1000,
                 should_stop: Callable[[], bool] = lambda: False) -> tuple[torch.Tensor, torch.Tensor] | None:
-    """Predicted class and its probability for every image (N×1×28×28 in [0, 1]); None when stopped."""
+    """Predicted class and its probability for every image (uint8 N×1×28×28); None when stopped."""
     was_training = model.training
     model.eval()
     preds, confs = [], []
@@ -50,7 +55,8 @@ def predict_all(model: nn.Module, pixels: torch.Tensor, mean: float, std: float,
         for start in range(0, pixels.shape[0], batch_size):
             if should_stop():
                 return None
-            probs = torch.softmax(model(normalize(pixels[start:start + batch_size], mean, std)), dim=1)
+            batch = unit_float(pixels[start:start + batch_size])
+            probs = torch.softmax(model(normalize(batch, mean, std)), dim=1)
             conf, pred = probs.max(dim=1)
             preds.append(pred)
             confs.append(conf)

@@ -1,7 +1,7 @@
 """The one training engine: a generator of events that the CLI and the GUI both iterate.
 
-The data set lives on the training device as one float tensor; each epoch shuffles indices
-and slices batches out of it. Between batches the run checks its `RunControl`, so Stop and
+The data set lives on the training device as one uint8 tensor; each epoch shuffles indices
+and slices batches out of it, turning each batch into floats as it goes. Between batches the run checks its `RunControl`, so Stop and
 Pause act within one batch; progress is reported a few times a second, never per batch.
 """
 
@@ -23,7 +23,7 @@ from digitpad.core.augment import augment_batch
 from digitpad.core.checkpoints import ModelMeta, TrainedModel
 from digitpad.core.datasets import DataError, Split, load_dataset
 from digitpad.core.devices import DeviceError, describe, resolve_device
-from digitpad.core.evaluation import EvalReport, build_report, normalize, predict_all
+from digitpad.core.evaluation import EvalReport, build_report, normalize, predict_all, unit_float
 from digitpad.core.models import build_model, linear_weight_templates, model_spec, parameter_count
 
 OPTIMIZERS = ("sgd", "momentum", "adam")
@@ -191,10 +191,9 @@ def make_optimizer(cfg: TrainConfig, params) -> torch.optim.Optimizer:
     return torch.optim.SGD(params, lr=cfg.lr, momentum=cfg.momentum if cfg.optimizer == "momentum" else 0.0)
 
 
-def to_pixels(split: Split, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
-    """uint8 N×28×28 → float N×1×28×28 in [0, 1] on the device, once per run."""
-    x = split.images.to(device).unsqueeze(1).float().div_(255)
-    return x, split.labels.to(device)
+def split_on_device(split: Split, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
+    """Images as uint8 N×1×28×28 and labels on the device, once per run; batches become float as sliced."""
+    return split.images.to(device).unsqueeze(1), split.labels.to(device)
 
 
 class Trainer:
@@ -231,8 +230,8 @@ class Trainer:
             return
         info = data.info
         train, test = data.train.head(cfg.train_limit), data.test.head(cfg.test_limit)
-        x_train, y_train = to_pixels(train, device)
-        x_test, y_test = to_pixels(test, device)
+        x_train, y_train = split_on_device(train, device)
+        x_test, y_test = split_on_device(test, device)
 
         torch.manual_seed(cfg.seed)
         gen = torch.Generator().manual_seed(cfg.seed)
@@ -273,7 +272,7 @@ class Trainer:
                     yield Finished(snapshot(last_test_acc, epoch - 1 + b / batches), True, epoch - 1 + b / batches)
                     return
                 idx = perm[b * cfg.batch_size:(b + 1) * cfg.batch_size]
-                xb, yb = x_train[idx], y_train[idx]
+                xb, yb = unit_float(x_train[idx]), y_train[idx]
                 if cfg.augment:
                     xb = augment_batch(xb, gen)
                 logits = model(normalize(xb, info.mean, info.std))
