@@ -12,7 +12,7 @@ import math
 import threading
 import time
 from dataclasses import asdict, dataclass, field, replace
-from typing import Iterator, Union
+from typing import Generator, Iterator, Union
 
 import numpy as np
 import torch
@@ -228,97 +228,118 @@ class Trainer:
         data = load_dataset(cfg.dataset, data_dir=cfg.data_dir, idx_dir=cfg.idx_dir)
         if control.stopped:
             return
-        info = data.info
-        train, test = data.train.head(cfg.train_limit), data.test.head(cfg.test_limit)
-        x_train, y_train = split_on_device(train, device)
-        x_test, y_test = split_on_device(test, device)
-
+        self.info = data.info
+        self.train, self.test = data.train.head(cfg.train_limit), data.test.head(cfg.test_limit)
+        self.x_train, self.y_train = split_on_device(self.train, device)
+        self.x_test, self.y_test = split_on_device(self.test, device)
         torch.manual_seed(cfg.seed)
-        gen = torch.Generator().manual_seed(cfg.seed)
-        model = build_model(cfg.model)
-        if any(isinstance(m, nn.Conv2d) for m in model.modules()):
-            model = model.to(memory_format=torch.channels_last)
-        model = model.to(device)
-        optimizer = make_optimizer(cfg, model.parameters())
-        n = len(train)
-        batches = math.ceil(n / cfg.batch_size)
-        scheduler = (torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=cfg.lr, total_steps=cfg.epochs * batches)
-                     if cfg.schedule == "onecycle" else None)
-        yield Started(describe(device), data.source, n, len(test), batches, parameter_count(model))
+        self.gen = torch.Generator().manual_seed(cfg.seed)
+        self.model = build_model(cfg.model)
+        if any(isinstance(m, nn.Conv2d) for m in self.model.modules()):
+            self.model = self.model.to(memory_format=torch.channels_last)
+        self.model = self.model.to(device)
+        self.device = device
+        self.optimizer = make_optimizer(cfg, self.model.parameters())
+        self.batches = math.ceil(len(self.train) / cfg.batch_size)
+        self.scheduler = (torch.optim.lr_scheduler.OneCycleLR(self.optimizer, max_lr=cfg.lr,
+                                                              total_steps=cfg.epochs * self.batches)
+                          if cfg.schedule == "onecycle" else None)
+        yield Started(describe(device), data.source, len(self.train), len(self.test), self.batches,
+                      parameter_count(self.model))
 
-        def snapshot(test_acc: float | None, epochs_done: float) -> TrainedModel:
-            cpu_model = copy.deepcopy(model).to("cpu", memory_format=torch.contiguous_format).eval()
-            meta = ModelMeta(architecture=cfg.model, dataset=info.name, class_names=info.class_names,
-                             mean=info.mean, std=info.std, test_accuracy=test_acc, epochs=epochs_done,
-                             config={k: v for k, v in asdict(cfg).items() if k not in ("data_dir", "idx_dir")})
-            return TrainedModel(cpu_model, meta, name=f"{info.name}-{cfg.model} (trained)")
-
-        last_test_acc: float | None = None
+        test_acc: float | None = None
         for epoch in range(1, cfg.epochs + 1):
-            model.train()
-            epoch_start = time.perf_counter()
-            paused_in_epoch = 0.0
-            perm = torch.randperm(n, generator=gen).to(device)
-            loss_sum = torch.zeros((), device=device)
-            correct = torch.zeros((), device=device, dtype=torch.long)
-            window_loss, window_batches, seen = torch.zeros((), device=device), 0, 0
-            next_report = epoch_start + cfg.report_interval_s
-            for b in range(batches):
-                if control.paused:
-                    waited = control.wait_while_paused()
-                    paused_in_epoch += waited
-                    next_report += waited
-                if control.stopped:
-                    yield Finished(snapshot(last_test_acc, epoch - 1 + b / batches), True, epoch - 1 + b / batches)
-                    return
-                idx = perm[b * cfg.batch_size:(b + 1) * cfg.batch_size]
-                xb, yb = unit_float(x_train[idx]), y_train[idx]
-                if cfg.augment:
-                    xb = augment_batch(xb, gen)
-                logits = model(normalize(xb, info.mean, info.std))
-                loss = F.cross_entropy(logits, yb, label_smoothing=cfg.label_smoothing)
-                optimizer.zero_grad(set_to_none=True)
-                loss.backward()
-                optimizer.step()
-                if scheduler is not None:
-                    scheduler.step()
-                batch_loss = loss.detach() * yb.shape[0]
-                loss_sum += batch_loss
-                window_loss += batch_loss
-                window_batches += 1
-                correct += (logits.argmax(1) == yb).sum()
-                seen += yb.shape[0]
-                now = time.perf_counter()
-                # On the CPU .item() costs nothing, so divergence is caught at the very batch; on an
-                # accelerator the check waits for the next report to avoid a sync per batch.
-                check_now = device.type == "cpu" or now >= next_report or b == batches - 1
-                if check_now and not math.isfinite(loss.item()):
-                    yield Failed(f"The loss became {loss.item()} at epoch {epoch}, batch {b + 1}: training diverged. "
-                                 f"Try a lower learning rate than {cfg.lr:g}.", "diverged")
-                    return
-                if now >= next_report or b == batches - 1:
-                    window_seen = min(seen, window_batches * cfg.batch_size)
-                    elapsed = max(now - epoch_start - paused_in_epoch, 1e-9)
-                    rate = seen / elapsed
-                    remaining = (cfg.epochs - epoch) * n + (n - seen)
-                    yield Progress(epoch, cfg.epochs, b + 1, batches, window_loss.item() / window_seen,
-                                   correct.item() / seen, rate, remaining / rate)
-                    window_loss.zero_()
-                    window_batches = 0
-                    next_report = now + cfg.report_interval_s
-            train_loss, train_acc = loss_sum.item() / n, correct.item() / n
-            train_seconds = time.perf_counter() - epoch_start - paused_in_epoch
-            preds = predict_all(model, x_test, info.mean, info.std, should_stop=lambda: control.stopped)
-            if preds is None:
-                yield Finished(snapshot(last_test_acc, epoch), True, epoch)
+            start = time.perf_counter()
+            result = yield from self._train_epoch(epoch, test_acc)
+            if result is None:
                 return
-            report = build_report(y_test, *preds, images=test.images)
-            last_test_acc = report.accuracy
-            snap = snapshot(report.accuracy, epoch)
-            yield EpochEnd(epoch, cfg.epochs, train_loss, train_acc, report.accuracy,
-                           time.perf_counter() - epoch_start - paused_in_epoch, train_seconds, report, snap,
-                           _templates(snap.model))
-        yield Finished(snapshot(last_test_acc, cfg.epochs), False, cfg.epochs)
+            train_loss, train_acc, train_seconds, paused = result
+            preds = predict_all(self.model, self.x_test, self.info.mean, self.info.std,
+                                should_stop=lambda: control.stopped)
+            if preds is None:
+                yield Finished(self._snapshot(test_acc, epoch), True, epoch)
+                return
+            report = build_report(self.y_test, *preds, images=self.test.images)
+            test_acc = report.accuracy
+            snap = self._snapshot(test_acc, epoch)
+            yield EpochEnd(epoch, cfg.epochs, train_loss, train_acc, test_acc,
+                           time.perf_counter() - start - paused, train_seconds,
+                           report, snap, _templates(snap.model))
+        yield Finished(self._snapshot(test_acc, cfg.epochs), False, cfg.epochs)
+
+    def _train_epoch(self, epoch: int, test_acc: float | None) -> Generator[Event, None, tuple | None]:
+        """One pass over the shuffled training set.
+
+        Returns (loss, accuracy, training seconds, paused seconds), or None when Stop or a
+        diverging loss ended the run (the epoch has yielded the event that says so).
+        """
+        cfg, control, n = self.config, self.control, len(self.train)
+        self.model.train()
+        epoch_start = time.perf_counter()
+        paused = 0.0
+        perm = torch.randperm(n, generator=self.gen).to(self.device)
+        loss_sum = torch.zeros((), device=self.device)
+        correct = torch.zeros((), device=self.device, dtype=torch.long)
+        window_loss, window_batches, seen = torch.zeros((), device=self.device), 0, 0
+        next_report = epoch_start + cfg.report_interval_s
+        for b in range(self.batches):
+            if control.paused:
+                waited = control.wait_while_paused()
+                paused += waited
+                next_report += waited
+            if control.stopped:
+                done = epoch - 1 + b / self.batches
+                yield Finished(self._snapshot(test_acc, done), True, done)
+                return None
+            idx = perm[b * cfg.batch_size:(b + 1) * cfg.batch_size]
+            loss, logits, yb = self._step(unit_float(self.x_train[idx]), self.y_train[idx])
+            batch_loss = loss.detach() * yb.shape[0]
+            loss_sum += batch_loss
+            window_loss += batch_loss
+            window_batches += 1
+            correct += (logits.argmax(1) == yb).sum()
+            seen += yb.shape[0]
+            now = time.perf_counter()
+            last = b == self.batches - 1
+            # On the CPU .item() costs nothing, so divergence is caught at the very batch; on an
+            # accelerator the check waits for the next report to avoid a sync per batch.
+            if (self.device.type == "cpu" or now >= next_report or last) and not math.isfinite(loss.item()):
+                yield Failed(f"The loss became {loss.item()} at epoch {epoch}, batch {b + 1}: training diverged. "
+                             f"Try a lower learning rate than {cfg.lr:g}.", "diverged")
+                return None
+            if now >= next_report or last:
+                rate = seen / max(now - epoch_start - paused, 1e-9)
+                remaining = (cfg.epochs - epoch) * n + (n - seen)
+                yield Progress(epoch, cfg.epochs, b + 1, self.batches,
+                               window_loss.item() / min(seen, window_batches * cfg.batch_size),
+                               correct.item() / seen, rate, remaining / rate)
+                window_loss.zero_()
+                window_batches = 0
+                next_report = now + cfg.report_interval_s
+        return loss_sum.item() / n, correct.item() / n, time.perf_counter() - epoch_start - paused, paused
+
+    def _step(self, xb: torch.Tensor, yb: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """One mini-batch SGD step: (augment), normalize, forward, cross-entropy, backward, update."""
+        cfg = self.config
+        if cfg.augment:
+            xb = augment_batch(xb, self.gen)
+        logits = self.model(normalize(xb, self.info.mean, self.info.std))
+        loss = F.cross_entropy(logits, yb, label_smoothing=cfg.label_smoothing)
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        self.optimizer.step()
+        if self.scheduler is not None:
+            self.scheduler.step()
+        return loss, logits, yb
+
+    def _snapshot(self, test_acc: float | None, epochs_done: float) -> TrainedModel:
+        """A CPU copy of the model with its metadata: what the canvas and checkpoints get."""
+        cfg, info = self.config, self.info
+        cpu_model = copy.deepcopy(self.model).to("cpu", memory_format=torch.contiguous_format).eval()
+        meta = ModelMeta(architecture=cfg.model, dataset=info.name, class_names=info.class_names,
+                         mean=info.mean, std=info.std, test_accuracy=test_acc, epochs=epochs_done,
+                         config={k: v for k, v in asdict(cfg).items() if k not in ("data_dir", "idx_dir")})
+        return TrainedModel(cpu_model, meta, name=f"{info.name}-{cfg.model} (trained)")
 
 
 def _templates(model: nn.Module) -> np.ndarray | None:
