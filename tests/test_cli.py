@@ -1,6 +1,7 @@
 """The command line, through subprocess as a user runs it."""
 
 import json
+import os
 import subprocess
 import sys
 
@@ -97,3 +98,11 @@ def test_eval_table(mnist):
 
 def test_version():
     assert digitpad("--version").stdout.startswith("digitpad ")
+
+
+def test_the_app_without_a_display_says_so_instead_of_aborting():
+    if not sys.platform.startswith("linux"):
+        pytest.skip("only Linux needs a display server")
+    env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM")}
+    result = subprocess.run([sys.executable, "-m", "digitpad"], capture_output=True, text=True, env=env, timeout=60)
+    assert result.returncode == 1 and "no display found" in result.stderr and "xvfb-run" in result.stderr

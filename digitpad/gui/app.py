@@ -2,10 +2,25 @@
 
 from __future__ import annotations
 
+import os
 import sys
+
+NO_DISPLAY = ("digitpad: no display found, so the window cannot open (Qt would abort). Run it in a desktop "
+              "session, under `xvfb-run`, or with QT_QPA_PLATFORM=offscreen; `digitpad train`, `predict` and "
+              "`eval` work without a display.")
+
+
+def display_available() -> bool:
+    """On Linux, Qt's default platform needs X11 or Wayland; elsewhere there is always a screen."""
+    if not sys.platform.startswith("linux") or os.environ.get("QT_QPA_PLATFORM"):
+        return True
+    return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
 
 
 def run_app(argv: list[str] | None = None) -> int:
+    if not display_available():
+        print(NO_DISPLAY, file=sys.stderr)
+        return 1
     import pyqtgraph as pg
     from PySide6.QtWidgets import QApplication
 
