@@ -106,3 +106,12 @@ def test_the_app_without_a_display_says_so_instead_of_aborting():
     env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM")}
     result = subprocess.run([sys.executable, "-m", "digitpad"], capture_output=True, text=True, env=env, timeout=60)
     assert result.returncode == 1 and "no display found" in result.stderr and "xvfb-run" in result.stderr
+
+
+def test_output_into_a_closed_pipe_is_not_an_error(mnist):
+    read_end, write_end = os.pipe()
+    producer = subprocess.Popen([sys.executable, "-m", "digitpad", "eval", "--limit", "200"], stdout=write_end,
+                                stderr=subprocess.PIPE)
+    os.close(write_end)
+    os.close(read_end)  # the reader is gone before anything is written, like `| head` after its lines
+    assert producer.wait(120) == 0 and b"Traceback" not in producer.stderr.read()
