@@ -35,7 +35,9 @@ class LiveCharts(pg.GraphicsLayoutWidget):
         for plot in (self.loss_plot, self.acc_plot):
             plot.showGrid(x=True, y=True, alpha=0.25)
             for side in ("left", "bottom"):
-                plot.getAxis(side).enableAutoSIPrefix(False)  # no "(x0.001)" on accuracy or loss
+                axis = plot.getAxis(side)
+                axis.enableAutoSIPrefix(False)  # no "(x0.001)" on accuracy or loss
+                axis.setStyle(maxTickLevel=1)  # major and minor grid lines; the finest level costs paint time
             plot.setMenuEnabled(False)
         self.loss_plot.addLegend(offset=(-10, 10))
         self.acc_plot.addLegend(offset=(-10, -10))

@@ -124,6 +124,9 @@ class TrainingTab(QWidget):
         self.progress.setRange(0, 1000)
         self.progress.setFormat("ready")
         self.speed = QLabel("")
+        # Fixed size: its text changes several times a second, and a label that may resize makes
+        # Qt lay out the whole panel again each time (~7 ms).
+        self.speed.setFixedSize(320, self.speed.fontMetrics().height() + 4)
         self.status = QLabel("Choose a model and press Start.")
         self.status.setWordWrap(True)
         self.device_label = QLabel("")
