@@ -19,7 +19,7 @@ from digitpad.cli import predict_file
 from digitpad.core.checkpoints import CheckpointError, load_checkpoint
 from digitpad.core.datasets import DataError
 from digitpad.core.preprocess import StrokeError, StrokeSet, mnist_pixels, stroke_pixels
-from digitpad.core.sample_digits import digit_strokes, photo_like
+from digitpad.core.sample_digits import photo_like
 
 
 # --- images and strokes given to `digitpad predict` (and the canvas) ----------------------------

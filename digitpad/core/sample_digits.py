@@ -8,6 +8,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+from PIL import Image, ImageFilter
 
 
 def polyline(*pts, steps: int = 12) -> list[tuple[float, float]]:
@@ -78,11 +79,9 @@ def transform(strokes, scale=1.0, dx=0.0, dy=0.0, angle_deg=0.0, centre=(140.0, 
               cy + scale * ((x - cx) * math.sin(a) + (y - cy) * math.cos(a)) + dy) for x, y in s] for s in strokes]
 
 
-def photo_like(digit: int, size=(640, 480), seed: int = 0) -> "Image.Image":
+def photo_like(digit: int, size=(640, 480), seed: int = 0) -> Image.Image:
     """A hand-drawn digit as a phone photo of paper might look: grey-white uneven paper, grey ink,
     blur, noise, the digit off-centre and not filling the frame."""
-    from PIL import Image, ImageFilter
-
     from digitpad.core.preprocess import Stroke, StrokeSet, as_points, rasterize_strokes
 
     rng = np.random.default_rng(seed)

@@ -11,7 +11,7 @@ import copy
 import math
 import threading
 import time
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, replace
 from typing import Generator, Iterator, Union
 
 import numpy as np
