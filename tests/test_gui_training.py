@@ -26,7 +26,7 @@ def click(qtbot, button):
     qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
 
 
-def test_a_short_run_draws_curves_fills_results_and_feeds_the_canvas(qtbot, window, mnist):
+def test_a_short_run_draws_curves_fills_results_and_feeds_the_canvas(qtbot, window, mnist, tmp_path):
     tab = window.training
     setup_run(tab, batch_size=50)
     with qtbot.waitSignal(tab.model_trained, timeout=60_000) as finished:
@@ -45,6 +45,10 @@ def test_a_short_run_draws_curves_fills_results_and_feeds_the_canvas(qtbot, wind
     trained = finished.args[0]
     assert window.library.active is trained and trained.name in window.windowTitle()
     assert tab.model.isEnabled() and tab.save_button.isEnabled()
+    tab.save_model_to(str(tmp_path / "mine.pt"))  # what Save model… does once the dialog returns a path
+    window.open_checkpoint(str(tmp_path / "mine.pt"))  # and Open model…
+    assert window.library.active.name == "mine"
+    assert window.library.active.meta.test_accuracy == trained.meta.test_accuracy
 
 
 def test_changing_the_model_sets_its_course_defaults(qtbot, window):
