@@ -14,7 +14,7 @@ from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import pct, table  # noqa: E402
+from common import pct, section  # noqa: E402
 from drawn_digits import naive_pixels  # noqa: E402
 
 from digitpad.core.checkpoints import load_checkpoint, shipped_models  # noqa: E402
@@ -74,12 +74,10 @@ def main() -> str:
         gui = gui_times(model, drawings)
         rows.append([path.stem, f"{pct(naive, 50):.2f} / {pct(naive, 95):.2f}",
                      f"{pct(core, 50):.2f} / {pct(core, 95):.2f}", f"{pct(gui, 50):.2f} / {pct(gui, 95):.2f}"])
-    out = (f"### Canvas latency, stroke end → probabilities, ms p50 / p95 over {len(drawings)} drawings\n\n"
-           + table(["model", "naive resize + inference (baseline)", "core: rasterize + preprocess + inference",
-                    "GUI: + chart and preview painted"], rows)
-           + "\n\nGoals: p95 ≤ 5 ms for the core path, ≤ 16 ms with the chart (one frame at 60 Hz).")
-    print(out, flush=True)
-    return out
+    return section(f"Canvas latency, stroke end → probabilities, ms p50 / p95 over {len(drawings)} drawings",
+                   ["model", "naive resize + inference (baseline)", "core: rasterize + preprocess + inference",
+                    "GUI: + chart and preview painted"], rows,
+                   "Goals: p95 ≤ 5 ms for the core path, ≤ 16 ms with the chart (one frame at 60 Hz).")
 
 
 if __name__ == "__main__":

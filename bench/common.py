@@ -18,6 +18,13 @@ def table(headers: list[str], rows: list[list]) -> str:
     return "\n".join([line(headers), "|" + "|".join("-" * (w + 2) for w in widths) + "|", *map(line, cells)])
 
 
+def section(title: str, headers: list[str], rows: list[list], note: str = "") -> str:
+    """One benchmark's Markdown section: printed as it is measured, and returned for docs/BENCHMARKS.md."""
+    out = f"### {title}\n\n{table(headers, rows)}" + (f"\n\n{note}" if note else "")
+    print(out, flush=True)
+    return out
+
+
 def pct(values, q: float) -> float:
     return float(np.percentile(np.asarray(values), q))
 

@@ -14,7 +14,7 @@ import numpy as np
 from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import table  # noqa: E402
+from common import section  # noqa: E402
 
 from digitpad.core.checkpoints import load_checkpoint, shipped_models  # noqa: E402
 from digitpad.core.inference import classify_image, classify_pixels, classify_strokes  # noqa: E402
@@ -69,12 +69,9 @@ def main() -> str:
     headers = ["model", "MNIST test", "drawings: naive resize (baseline)", "drawings: MNIST-style"]
     if uci is not None:
         headers += ["UCI 8×8: naive resize (baseline)", "UCI 8×8: MNIST-style"]
-    note = "" if uci is not None else "\n\n(UCI digits skipped: `pip install --no-deps scikit-learn` provides them.)"
-    out = (f"### Digits that are not MNIST: {len(drawings)} scripted drawings (`digitpad/core/sample_digits.py`)"
-           + (f" and {len(uci[1]):,} UCI handwritten digits" if uci is not None else "") + "\n\n"
-           + table(headers, rows) + note)
-    print(out, flush=True)
-    return out
+    note = "" if uci is not None else "(UCI digits skipped: `pip install --no-deps scikit-learn` provides them.)"
+    return section(f"Digits that are not MNIST: {len(drawings)} scripted drawings (`digitpad/core/sample_digits.py`)"
+                   + (f" and {len(uci[1]):,} UCI handwritten digits" if uci is not None else ""), headers, rows, note)
 
 
 if __name__ == "__main__":

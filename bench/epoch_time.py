@@ -16,7 +16,7 @@ import torch
 import torch.nn.functional as F
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import table  # noqa: E402
+from common import section  # noqa: E402
 
 from digitpad.core.datasets import cache_root, load_dataset  # noqa: E402
 from digitpad.core.models import build_model  # noqa: E402
@@ -75,10 +75,8 @@ def main(device_name: str = "auto") -> str:
         base = textbook_epoch(name, cfg, root, device)
         ours = engine_epoch(cfg)
         rows.append([name, f"{cfg.optimizer} lr {cfg.lr:g}", f"{base:.2f} s", f"{ours:.2f} s", f"{base / ours:.1f}×"])
-    out = (f"### Epoch time on {device.type}: textbook DataLoader loop vs engine (batch {BATCH})\n\n"
-           + table(["model", "optimizer", "textbook (baseline)", "DigitPad engine", "speed-up"], rows))
-    print(out, flush=True)
-    return out
+    return section(f"Epoch time on {device.type}: textbook DataLoader loop vs engine (batch {BATCH})",
+                   ["model", "optimizer", "textbook (baseline)", "DigitPad engine", "speed-up"], rows)
 
 
 if __name__ == "__main__":

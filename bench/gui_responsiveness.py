@@ -14,7 +14,7 @@ from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import median, pct, table  # noqa: E402
+from common import median, pct, section  # noqa: E402
 
 from digitpad.core.trainer import Progress, TrainConfig, Trainer  # noqa: E402
 
@@ -90,13 +90,11 @@ def main() -> str:
     rows = [["idle (baseline)", f"{max(idle):.1f}", f"{pct(idle, 99):.1f}", f"{median(idle):.1f}", "—"],
             ["CNN training, 1 epoch of MNIST", f"{max(busy):.1f}", f"{pct(busy, 99):.1f}", f"{median(busy):.1f}",
              f"{app_rate:,.0f} img/s"]]
-    out = ("### GUI responsiveness: 10 ms heartbeat on the GUI thread (offscreen)\n\n"
-           + table(["app state", "max gap ms", "p99 gap ms", "median gap ms", "training throughput"], rows)
-           + f"\n\nThroughput in the app {app_rate:,.0f} img/s vs the engine on the main thread (CLI) "
-             f"{cli:,.0f} img/s: ratio {app_rate / cli:.2f}. Peak RSS of the app after training the CNN: "
-             f"{rss_mb:,.0f} MB. Goals: max gap ≤ 30 ms; RSS ≤ 1.3 GB.")
-    print(out, flush=True)
-    return out
+    return section("GUI responsiveness: 10 ms heartbeat on the GUI thread (offscreen)",
+                   ["app state", "max gap ms", "p99 gap ms", "median gap ms", "training throughput"], rows,
+                   f"Throughput in the app {app_rate:,.0f} img/s vs the engine on the main thread (CLI) "
+                   f"{cli:,.0f} img/s: ratio {app_rate / cli:.2f}. Peak RSS of the app after training the CNN: "
+                   f"{rss_mb:,.0f} MB. Goals: max gap ≤ 30 ms; RSS ≤ 1.3 GB.")
 
 
 if __name__ == "__main__":

@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import median, table  # noqa: E402
+from common import median, section  # noqa: E402
 
 SHOW_WINDOW = """
 import sys
@@ -86,10 +86,8 @@ def main() -> str:
                                 f"main(['train', '--model', 'cnn', '--epochs', '1', '--out', '{tmp}/cnn.pt'])")
     rows += [["peak RSS: import torch (baseline)", f"{rss_torch:,.0f} MB"],
              ["peak RSS: digitpad train --model cnn --epochs 1", f"{rss_train:,.0f} MB"]]
-    out = ("### Start-up and memory\n\n" + table(["what", "measured"], rows)
-           + "\n\nGoals: window ≤ 3 s warm; RSS ≤ 1.3 GB while training the CNN.")
-    print(out, flush=True)
-    return out
+    return section("Start-up and memory", ["what", "measured"], rows,
+                   "Goals: window ≤ 3 s warm; RSS ≤ 1.3 GB while training the CNN.")
 
 
 if __name__ == "__main__":

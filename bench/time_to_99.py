@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import table  # noqa: E402
+from common import section  # noqa: E402
 
 from digitpad.core import datasets  # noqa: E402
 from digitpad.core.trainer import EpochEnd, Failed, TrainConfig, Trainer, config_with_preset  # noqa: E402
@@ -43,10 +43,8 @@ def main(device: str = "auto", seeds: tuple[int, ...] = (0, 1, 2)) -> str:
         for seed in seeds:
             seconds, epochs, acc = time_to(make(seed))
             rows.append([title, seed, f"{seconds:.1f} s" if seconds else "not reached", epochs, f"{acc:.2%}"])
-    out = (f"### Time to 99 % MNIST test accuracy, CNN, device {device}\n\n"
-           + table(["recipe", "seed", "time to ≥ 99 %", "epochs", "test accuracy then"], rows))
-    print(out, flush=True)
-    return out
+    return section(f"Time to 99 % MNIST test accuracy, CNN, device {device}",
+                   ["recipe", "seed", "time to ≥ 99 %", "epochs", "test accuracy then"], rows)
 
 
 if __name__ == "__main__":

@@ -51,12 +51,11 @@ class ModelLibrary(QObject):
         active = self.active
         self._models = models + self._models
         self.load_errors = errors
+        if active is not None:  # the shipped models go first: keep pointing at the same model
+            self._active = self._models.index(active)
         self.models_changed.emit()
         if active is None:
             self.set_active(0)
-        else:
-            self._active = self._models.index(active)
-            self.models_changed.emit()
         self.shipped_ready.emit()
 
     @property

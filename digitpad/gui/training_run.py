@@ -52,7 +52,10 @@ class TrainingWorker(QObject):
 
 
 class TrainingRun(QObject):
-    """Owns the thread, the worker and the control flags of one run; `ended` fires once it is all over."""
+    """Owns the thread, the worker and the control flags of one run; `ended` fires once it is all over.
+
+    Stop and Pause go straight to `control` (thread-safe flags the worker checks between batches).
+    """
 
     ended = Signal()
 
@@ -70,19 +73,6 @@ class TrainingRun(QObject):
 
     def start(self) -> None:
         self.thread.start()
-
-    def pause(self) -> None:
-        self.control.pause()
-
-    def resume(self) -> None:
-        self.control.resume()
-
-    def stop(self) -> None:
-        self.control.stop()
-
-    @property
-    def paused(self) -> bool:
-        return self.control.paused
 
     def is_running(self) -> bool:
         return self.thread.isRunning()

@@ -272,18 +272,18 @@ class TrainingTab(QWidget):
     def toggle_pause(self) -> None:
         if self.run is None:
             return
-        if self.run.paused:
-            self.run.resume()
+        if self.run.control.paused:
+            self.run.control.resume()
             self.pause_button.setText("Pause")
             self.status.setText("Resumed.")
         else:
-            self.run.pause()
+            self.run.control.pause()
             self.pause_button.setText("Resume")
             self.status.setText("Paused — press Resume to go on, or Stop.")
 
     def stop_training(self) -> None:
         if self.run is not None:
-            self.run.stop()
+            self.run.control.stop()
             self.stop_button.setEnabled(False)
             self.pause_button.setEnabled(False)
             self.status.setText("Stopping…")
