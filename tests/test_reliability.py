@@ -237,3 +237,19 @@ def test_bad_image_files_on_the_canvas_say_why(qtbot, window, tmp_path):
     assert window.canvas.prediction.label == 7
     window.canvas.open_image_file(str(tmp_path / "all-ink.png"))
     assert window.canvas.prediction is None
+
+
+def test_an_hour_of_repaints_cannot_abort_python(qtbot, window):
+    """PySide6 6.12.0 on Python ≤ 3.11 dropped a reference to None on every void Qt call: after a
+    few hundred chart repaints None's count reached zero and Python aborted ("none_dealloc").
+    Repainting the live charts and the canvas must leave None's reference count where it was."""
+    charts, canvas = window.training.charts, window.canvas.canvas
+    for i in range(30):
+        charts.add_loss(i / 30, 2.0 * 0.9 ** i)
+    charts.viewport().repaint()
+    canvas.repaint()
+    before = sys.getrefcount(None)
+    for _ in range(50):
+        charts.viewport().repaint()
+        canvas.repaint()
+    assert sys.getrefcount(None) - before > -50, "Qt calls are leaking references to None"
