@@ -6,6 +6,9 @@ import torch
 
 DEVICE_CHOICES = ("auto", "cpu", "cuda", "mps")
 
+# torch's own choice, read before anything here changes it: one per physical core, or OMP_NUM_THREADS.
+CPU_THREADS = torch.get_num_threads()
+
 
 class DeviceError(ValueError):
     """A device was named that this machine does not have."""
@@ -40,6 +43,22 @@ def resolve_device(name: str = "auto") -> torch.device:
         raise DeviceError(f"device {name!r} is not available on this machine; "
                           f"available: {', '.join(available_devices())} (or use 'auto')")
     return torch.device(name)
+
+
+def train_on_all_cores() -> None:
+    """Give the calling thread torch's full intra-op pool (OpenMP's thread count is per thread)."""
+    torch.set_num_threads(CPU_THREADS)
+
+
+def keep_this_thread_serial() -> None:
+    """Run this thread's torch work on itself alone, for a GUI thread that classifies one image at a time.
+
+    Every thread that runs a parallel region gets its own OpenMP team. Once libgomp manages more
+    threads than there are CPUs, it stops spin-waiting between parallel regions and sleeps instead,
+    and training in a worker thread ran 30-60 % slower on 2 cores. With no team on the GUI thread the
+    worker keeps the machine's cores to itself (`bench/gui_responsiveness.py`).
+    """
+    torch.set_num_threads(1)
 
 
 def describe(device: torch.device) -> str:

@@ -22,7 +22,7 @@ from torch import nn
 from digitpad.core.augment import augment_batch
 from digitpad.core.checkpoints import ModelMeta, TrainedModel
 from digitpad.core.datasets import DataError, Split, load_dataset
-from digitpad.core.devices import DeviceError, describe, resolve_device
+from digitpad.core.devices import DeviceError, describe, resolve_device, train_on_all_cores
 from digitpad.core.evaluation import EvalReport, build_report, normalize, predict_all, unit_float
 from digitpad.core.models import build_model, linear_weight_templates, model_spec, parameter_count
 
@@ -222,8 +222,7 @@ class Trainer:
 
     def _run(self) -> Iterator[Event]:
         cfg, control = self.config, self.control
-        # A worker thread may start with a smaller intra-op pool than the main thread; ask for the full one.
-        torch.set_num_threads(torch.get_num_threads())
+        train_on_all_cores()
         device = resolve_device(cfg.device)
         data = load_dataset(cfg.dataset, data_dir=cfg.data_dir, idx_dir=cfg.idx_dir)
         if control.stopped:

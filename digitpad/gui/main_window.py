@@ -10,6 +10,7 @@ from PySide6.QtGui import QCloseEvent
 from PySide6.QtWidgets import QMainWindow, QMessageBox, QTabWidget
 
 from digitpad.core.checkpoints import CheckpointError, TrainedModel
+from digitpad.core.devices import keep_this_thread_serial
 from digitpad.core.trainer import preload_training_modules
 from digitpad.gui.canvas_tab import CanvasTab
 from digitpad.gui.model_library import ModelLibrary
@@ -30,6 +31,7 @@ def warm_up() -> None:
 class MainWindow(QMainWindow):
     def __init__(self) -> None:
         super().__init__()
+        keep_this_thread_serial()  # the training worker needs the cores; the canvas needs one
         self.library = ModelLibrary(self)
         self.training = TrainingTab()
         self.canvas = CanvasTab(self.library)
