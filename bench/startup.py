@@ -16,15 +16,11 @@ from common import median, section  # noqa: E402
 SHOW_WINDOW = """
 import sys
 from PySide6.QtCore import QTimer
-from PySide6.QtWidgets import QApplication
-import pyqtgraph as pg
-from digitpad.gui.main_window import MainWindow
-app = QApplication(sys.argv)
-app.setOrganizationName("DigitPadBench"); app.setApplicationName("DigitPadBench")
-pg.setConfigOptions(antialias=True, background="w", foreground="k")
-w = MainWindow(); w.show()
+from digitpad.gui.app import open_window
+app, window = open_window(sys.argv)
 QTimer.singleShot(0, lambda: (print("shown", flush=True), app.quit()))
 app.exec()
+window.finish_background_work()
 """
 
 

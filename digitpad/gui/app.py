@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import os
 import sys
 
@@ -17,21 +18,28 @@ def display_available() -> bool:
     return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
 
 
-def run_app(argv: list[str] | None = None) -> int:
-    if not display_available():
-        print(NO_DISPLAY, file=sys.stderr)
-        return 1
+def open_window(argv: list[str]):
+    """Everything before the event loop: the QApplication and the shown main window."""
+    gc.disable()  # no full collections over torch's import-time objects; warm_up() freezes them, then enables it
     import pyqtgraph as pg
     from PySide6.QtWidgets import QApplication
 
     from digitpad.gui.main_window import MainWindow
 
-    app = QApplication.instance() or QApplication(argv if argv is not None else sys.argv)
+    app = QApplication.instance() or QApplication(argv)
     app.setOrganizationName("DigitPad")
     app.setApplicationName("DigitPad")
     pg.setConfigOptions(antialias=True, background="w", foreground="k")
     window = MainWindow()
     window.show()
+    return app, window
+
+
+def run_app(argv: list[str] | None = None) -> int:
+    if not display_available():
+        print(NO_DISPLAY, file=sys.stderr)
+        return 1
+    app, window = open_window(argv if argv is not None else sys.argv)
     status = app.exec()
     window.finish_background_work()
     return status

@@ -23,9 +23,15 @@ def warm_up() -> None:
 
     Start-up objects (modules, widgets, models) live for the whole session; once frozen, the cyclic
     GC's full collections, which took 20-170 ms here and stall the window mid-training, skip them.
+    Until then the GC stays off: a full collection in this thread holds the GIL, and during these
+    imports each one froze the freshly shown window for 140-200 ms.
     """
-    preload_training_modules()
-    gc.freeze()
+    gc.disable()
+    try:
+        preload_training_modules()
+    finally:
+        gc.freeze()
+        gc.enable()
 
 
 class MainWindow(QMainWindow):
