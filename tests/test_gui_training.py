@@ -36,7 +36,7 @@ def test_a_short_run_draws_curves_fills_results_and_feeds_the_canvas(qtbot, wind
     assert len(tab.charts.loss_x) >= 2 and tab.charts.epoch_x == [1.0, 2.0]
     assert len(tab.charts.test_y) == 2 and all(0 < v <= 1 for v in tab.charts.test_y)
     assert tab.progress.value() == tab.progress.maximum()
-    assert tab.results.confusion.matrix.sum() == 300
+    qtbot.waitUntil(lambda: tab.results.confusion.matrix.sum() == 300, timeout=2_000)
     assert tab.results.mistakes.count == 0  # pages out of view are drawn when opened
     tab.results.setCurrentWidget(tab.results.mistakes)
     tab.results.setCurrentWidget(tab.results.weights)
