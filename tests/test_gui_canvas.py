@@ -120,9 +120,23 @@ def test_a_dropped_png_is_classified(qtbot, canvas_tab, tmp_path):
     enter = QDragEnterEvent(centre, *args)
     QApplication.sendEvent(canvas_tab.canvas, enter)
     assert enter.isAccepted()
-    QApplication.sendEvent(canvas_tab.canvas, QDropEvent(QPointF(centre), *args))
+    with qtbot.waitSignal(canvas_tab.image_handled, timeout=10_000):
+        QApplication.sendEvent(canvas_tab.canvas, QDropEvent(QPointF(centre), *args))
     assert canvas_tab.prediction is not None and canvas_tab.prediction.label == 3
     assert canvas_tab.canvas.picture is not None
+
+
+def test_drawing_while_a_large_image_is_read_keeps_the_drawing(qtbot, canvas_tab, tmp_path):
+    """A big scan is decoded on a thread: the canvas takes strokes meanwhile, and they win."""
+    path = tmp_path / "scan.png"
+    Image.new("L", (6000, 6000), 255).save(path)
+    canvas_tab.open_image_file(str(path))
+    assert "Opening scan.png" in canvas_tab.detail.text()
+    pred = draw(qtbot, canvas_tab, 4)
+    assert pred is not None and pred.label == 4
+    qtbot.waitUntil(lambda: not canvas_tab._pending, timeout=20_000)
+    assert canvas_tab.picture is None and canvas_tab.canvas.picture is None
+    assert canvas_tab.prediction is pred
 
 
 def test_canvas_and_cli_give_the_same_probabilities(qtbot, canvas_tab, tmp_path):

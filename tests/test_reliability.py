@@ -230,13 +230,22 @@ def test_missing_data_set_in_the_gui_shows_the_core_message(qtbot, window, monke
 
 def test_bad_image_files_on_the_canvas_say_why(qtbot, window, tmp_path):
     cases = bad_images(tmp_path)
+    canvas = window.canvas
+
+    def open_file(name: str) -> None:
+        with qtbot.waitSignal(canvas.image_handled, timeout=20_000):
+            canvas.open_image_file(str(tmp_path / name))
+
     for name in ("corrupt.png", "notes.pdf"):
-        window.canvas.open_image_file(str(tmp_path / name))
-        assert name in window.canvas.detail.text() and cases[name] in window.canvas.detail.text()
-    window.canvas.open_image_file(str(tmp_path / "transparent.png"))
-    assert window.canvas.prediction.label == 7
-    window.canvas.open_image_file(str(tmp_path / "all-ink.png"))
-    assert window.canvas.prediction is None
+        open_file(name)
+        assert name in canvas.detail.text() and cases[name] in canvas.detail.text()
+    open_file("huge.png")
+    assert canvas.prediction.label == 7
+    assert max(canvas.canvas.picture.width(), canvas.canvas.picture.height()) <= 1024  # shown from a small copy
+    open_file("transparent.png")
+    assert canvas.prediction.label == 7
+    open_file("all-ink.png")
+    assert canvas.prediction is None and "No digit found in all-ink.png" in canvas.detail.text()
 
 
 def test_an_hour_of_repaints_cannot_abort_python(qtbot, window):

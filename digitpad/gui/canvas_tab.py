@@ -3,25 +3,28 @@
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pyqtgraph as pg
-from PIL import Image
 from PySide6.QtCore import QSettings, Qt, QTimer, Signal
 from PySide6.QtGui import QImage, QKeySequence, QShortcut
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QHBoxLayout, QLabel, QPushButton, QSlider,
                                QVBoxLayout, QWidget)
 
 from digitpad.core.checkpoints import TrainedModel
-from digitpad.core.inference import ImageError, Prediction, classify_image, classify_strokes, open_image
+from digitpad.core.inference import ImageError, Prediction, classify_pixels, classify_strokes, open_image
+from digitpad.core.preprocess import mnist_pixels
+from digitpad.gui.background import BackgroundCall
 from digitpad.gui.canvas_widget import DrawingCanvas
 from digitpad.gui.charts import StaticPlot
-from digitpad.gui.images import gray_image, scaled_pixmap
+from digitpad.gui.images import display_image, gray_image, scaled_pixmap
 from digitpad.gui.model_library import ModelLibrary
 from digitpad.gui.results import short_names
 
 LIVE_INTERVAL_MS = 60  # re-classify at most this often while the pen moves
+DISPLAY_SIDE = 1024  # an opened picture is shown from a copy at most this big
 BAR = "#8fb3d9"
 TOP_BAR = "#d9534f"
 
@@ -62,14 +65,32 @@ class ProbabilityChart(StaticPlot):
             self.setYRange(0, 1, padding=0.02)
 
 
+@dataclass(frozen=True)
+class OpenedPicture:
+    """An image file as the canvas uses it: the 28×28 field the models see, and a copy to show."""
+
+    name: str
+    pixels: np.ndarray | None  # None: no ink found
+    display: QImage
+
+
+def read_picture(path: str) -> OpenedPicture:
+    """Decode and preprocess once, off the GUI thread; raises ImageError for what cannot be read."""
+    image = open_image(path)
+    return OpenedPicture(Path(path).name, mnist_pixels(image), display_image(image, DISPLAY_SIDE))
+
+
 class CanvasTab(QWidget):
     prediction_changed = Signal(object)  # Prediction | None
+    image_handled = Signal()  # an opened image file is shown and classified, or refused with a message
 
     def __init__(self, library: ModelLibrary, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.library = library
         self.prediction: Prediction | None = None
-        self.picture: Image.Image | None = None  # an opened image being classified instead of strokes
+        self.picture: OpenedPicture | None = None  # an opened image being classified instead of strokes
+        self._opening: BackgroundCall | None = None  # the file being read, until it arrives or is overtaken
+        self._pending: list[BackgroundCall] = []  # every read still running, the overtaken ones too
         self.last_latency_ms = 0.0
         self._live_timer = QTimer(self, singleShot=True, interval=LIVE_INTERVAL_MS)
         self._live_timer.timeout.connect(self.classify)
@@ -185,6 +206,7 @@ class CanvasTab(QWidget):
 
     def _on_stroke_moved(self) -> None:
         self.picture = None
+        self._opening = None  # drawing overrides a picture still being read
         if not self._live_timer.isActive():
             self._live_timer.start()
 
@@ -198,6 +220,7 @@ class CanvasTab(QWidget):
 
     def clear(self) -> None:
         self.picture = None
+        self._opening = None
         self.canvas.clear()
 
     # --- images ------------------------------------------------------------------------------
@@ -211,16 +234,34 @@ class CanvasTab(QWidget):
             self.open_image_file(path)
 
     def open_image_file(self, path: str) -> None:
-        try:
-            picture = open_image(path)
-        except ImageError as exc:
-            self.detail.setText(str(exc))
-            return
-        self.picture = picture
-        rgba = picture.convert("RGBA")
-        qimage = QImage(rgba.tobytes(), rgba.width, rgba.height, 4 * rgba.width, QImage.Format.Format_RGBA8888).copy()
-        self.canvas.show_picture(qimage)
-        self.classify()
+        """Read the file on a thread (a large scan takes a second to decode); the canvas stays live."""
+        call = BackgroundCall(read_picture, path, name="digitpad-image", parent=self)
+        call.done.connect(lambda picture, error: self._on_picture_read(call, path, picture, error))
+        self._opening = call
+        self._pending.append(call)
+        self.detail.setText(f"Opening {Path(path).name}…")
+        call.start()
+
+    def _on_picture_read(self, call: BackgroundCall, path: str, picture: OpenedPicture | None,
+                         error: Exception | None) -> None:
+        self._pending.remove(call)
+        call.deleteLater()
+        if call is not self._opening:
+            return  # the user drew, cleared or opened another file meanwhile
+        self._opening = None
+        if error is not None:
+            self.detail.setText(str(error) if isinstance(error, ImageError)
+                                else f"{path}: cannot open it ({type(error).__name__}: {error})")
+        else:
+            self.picture = picture
+            self.canvas.show_picture(picture.display)
+            self.classify()
+        self.image_handled.emit()
+
+    def wait_for_background(self, timeout: float = 30.0) -> None:
+        """Join the threads still reading image files (before the window's Qt objects go away)."""
+        for call in list(self._pending):
+            call.join(timeout)
 
     # --- classifying -------------------------------------------------------------------------
 
@@ -231,10 +272,13 @@ class CanvasTab(QWidget):
             self._show(None, "No model loaded: train one or open a checkpoint.")
             return
         start = time.perf_counter()
-        if self.picture is not None:
-            pred = classify_image(model, self.picture)
-        else:
+        if self.picture is None:
             pred = classify_strokes(model, self.canvas.stroke_set())
+        elif self.picture.pixels is None:
+            self._show(None, f"No digit found in {self.picture.name}: it has no ink on a plain background.")
+            return
+        else:
+            pred = classify_pixels(model, self.picture.pixels)
         self.last_latency_ms = (time.perf_counter() - start) * 1000
         self._show(pred)
 

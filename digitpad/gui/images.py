@@ -1,8 +1,9 @@
-"""numpy arrays → QImage/QPixmap for previews, galleries and weight templates."""
+"""numpy arrays and PIL images → QImage/QPixmap for previews, galleries, weight templates and opened files."""
 
 from __future__ import annotations
 
 import numpy as np
+from PIL import Image
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QImage, QPixmap
 
@@ -33,3 +34,14 @@ def scaled_pixmap(image: QImage, size: int) -> QPixmap:
     """Scale up without smoothing: each model pixel stays a visible square."""
     return QPixmap.fromImage(image.scaled(size, size, Qt.AspectRatioMode.KeepAspectRatio,
                                           Qt.TransformationMode.FastTransformation))
+
+
+def display_image(image: Image.Image, max_side: int) -> QImage:
+    """A copy small enough to show (at most max_side px across), with its transparency.
+
+    Reduced before converting: a 10000×10000 scan never becomes a 400 MB RGBA copy.
+    """
+    shown = image.copy() if image.mode in ("1", "L", "LA", "RGB", "RGBA") else image.convert("RGBA")
+    shown.thumbnail((max_side, max_side))
+    rgba = shown.convert("RGBA")
+    return QImage(rgba.tobytes(), rgba.width, rgba.height, 4 * rgba.width, QImage.Format.Format_RGBA8888).copy()

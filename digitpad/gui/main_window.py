@@ -65,6 +65,7 @@ class MainWindow(QMainWindow):
         """Stop training and join every helper thread: nothing may outlive the window's Qt objects."""
         self.training.shutdown()
         self.library.wait_for_loading()
+        self.canvas.wait_for_background()
         if self._preload.is_alive():
             self._preload.join(30.0)
 

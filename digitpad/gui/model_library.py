@@ -6,31 +6,41 @@ with the active model and offers the rest in its selector.
 
 from __future__ import annotations
 
-import threading
 from pathlib import Path
 
 from PySide6.QtCore import QObject, Signal
 
 from digitpad.core.checkpoints import CheckpointError, TrainedModel, load_checkpoint, shipped_models
+from digitpad.gui.background import BackgroundCall
+
+
+def read_shipped() -> tuple[list[TrainedModel], list[str]]:
+    """The pretrained checkpoints; a broken one is reported, the rest still load."""
+    models, errors = [], []
+    for path in shipped_models():
+        try:
+            models.append(load_checkpoint(path))
+        except CheckpointError as exc:
+            errors.append(str(exc))
+    return models, errors
 
 
 class ModelLibrary(QObject):
     models_changed = Signal()
     active_changed = Signal(object)  # TrainedModel | None
     shipped_ready = Signal()  # the pretrained models are in (load_errors says which failed)
-    _shipped_loaded = Signal(list, list)  # from the loading thread: models, errors
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self._models: list[TrainedModel] = []
         self._active: int = -1
         self.load_errors: list[str] = []
-        self._loader: threading.Thread | None = None
-        self._shipped_loaded.connect(self._add_shipped)  # queued: it is emitted from another thread
+        self._loader: BackgroundCall | None = None
 
     def load_shipped_in_background(self) -> None:
-        """Read the pretrained checkpoints off the GUI thread; they arrive through a queued signal."""
-        self._loader = threading.Thread(target=self._read_shipped, name="digitpad-models")
+        """Read the pretrained checkpoints off the GUI thread; they join the library when read."""
+        self._loader = BackgroundCall(read_shipped, name="digitpad-models", parent=self)
+        self._loader.done.connect(self._add_shipped)
         self._loader.start()
 
     def wait_for_loading(self, timeout: float = 30.0) -> None:
@@ -38,16 +48,8 @@ class ModelLibrary(QObject):
         if self._loader is not None:
             self._loader.join(timeout)
 
-    def _read_shipped(self) -> None:
-        models, errors = [], []
-        for path in shipped_models():
-            try:
-                models.append(load_checkpoint(path))
-            except CheckpointError as exc:  # a broken one is reported, the rest still load
-                errors.append(str(exc))
-        self._shipped_loaded.emit(models, errors)
-
-    def _add_shipped(self, models: list[TrainedModel], errors: list[str]) -> None:
+    def _add_shipped(self, loaded: tuple[list[TrainedModel], list[str]] | None, error: Exception | None) -> None:
+        models, errors = loaded if loaded is not None else ([], [f"cannot list the pretrained models: {error}"])
         active = self.active
         self._models = models + self._models
         self.load_errors = errors
