@@ -20,15 +20,23 @@ from common import machine  # noqa: E402
 
 NOTES = """### Reading these numbers
 
-- The epoch benchmark's MLP row is compute-bound on a small CPU: one MLP epoch at batch 256 is
-  ~207 GFLOP, and the engine runs it at ~110 GFLOP/s on 2 cores, so the ratio to the textbook loop
-  is set by how slow the textbook loop is on the machine. Softmax regression is overhead-bound, which
-  is where slicing one tensor beats a DataLoader by 30×.
+- The epoch benchmark's MLP row is compute-bound on a small CPU: one epoch of the course's MLP
+  (784→512→256→128→64→10, 574k weights) is 6 × 574k × 60k ≈ 207 GFLOP, and the engine runs it at
+  ~95-125 GFLOP/s, while a plain 2048² matrix product reaches ~130-160 GFLOP/s on these two cores.
+  The issue's prototype figure of 0.8 s would need ~260 GFLOP/s, more than any matrix product here,
+  so it cannot have been this model on this machine; the ratio to the textbook loop is set by how
+  slow that loop is here.
+  Softmax regression is overhead-bound, which is where slicing one tensor beats a DataLoader by 30×.
 - The fast preset never looks at the test set while training: it is one epoch with a fixed schedule;
   the test accuracy is only reported.
-- GUI gaps during training are most likely CPU contention on 2 cores (the worker and its intra-op thread use
-  both); the app preloads `torch._dynamo` on a thread at start-up, because the first optimizer step
-  imports it lazily and froze the window for ~230 ms at Start.
+- In-app training: the GUI thread runs torch on one thread (`devices.keep_this_thread_serial`). When it
+  ran a 2-thread OpenMP team for canvas inference, libgomp managed more threads than CPUs and stopped
+  spin-waiting between parallel regions, and the worker trained 30-60 % slower (in-app/CLI 0.64).
+- GUI gaps during training: the charts draw an opaque grid at one tick level (a repaint took 10-14 ms
+  with pyqtgraph's translucent two-level grid, 2-3 ms now); the results page is drawn 50 ms after the
+  epoch's curves rather than in the same frame; the app preloads `torch._dynamo` on a thread with the
+  cyclic GC off (its imports triggered 140-200 ms full collections holding the GIL), then freezes the
+  start-up objects. What is left is mostly CPU contention: the worker's two threads use both cores.
 - Small VMs vary ±30 % between runs; compare within one table, not across recordings.
 """
 
