@@ -11,7 +11,8 @@ import torch
 from PIL import Image, UnidentifiedImageError
 
 from digitpad.core.checkpoints import TrainedModel
-from digitpad.core.preprocess import StrokeSet, mnist_pixels, stroke_pixels, to_tensor
+from digitpad.core.preprocess import Stroke, StrokeSet, as_points, mnist_pixels, stroke_pixels, to_tensor
+from digitpad.core.sample_digits import digit_strokes
 
 # Decompression bombs are refused by Pillow above this; a 10000×10000 scan of a digit is still fine.
 Image.MAX_IMAGE_PIXELS = 120_000_000
@@ -51,6 +52,12 @@ def classify_image(trained: TrainedModel, image: Image.Image | np.ndarray) -> Pr
 def classify_strokes(trained: TrainedModel, strokes: StrokeSet) -> Prediction | None:
     pixels = stroke_pixels(strokes)
     return None if pixels is None else classify_pixels(trained, pixels)
+
+
+def warm_up(trained: TrainedModel) -> None:
+    """Classify a sample drawing once, so that lazy imports and kernel set-up (20-90 ms in the app)
+    happen here, on a loading thread, rather than on the user's first stroke."""
+    classify_strokes(trained, StrokeSet(280, 280, 18, [Stroke(as_points(s)) for s in digit_strokes(8)]))
 
 
 def open_image(path: str | os.PathLike) -> Image.Image:

@@ -11,17 +11,20 @@ from pathlib import Path
 from PySide6.QtCore import QObject, Signal
 
 from digitpad.core.checkpoints import CheckpointError, TrainedModel, load_checkpoint, shipped_models
+from digitpad.core.inference import warm_up
 from digitpad.gui.background import BackgroundCall
 
 
 def read_shipped() -> tuple[list[TrainedModel], list[str]]:
-    """The pretrained checkpoints; a broken one is reported, the rest still load."""
+    """The pretrained checkpoints, each run once; a broken one is reported, the rest still load."""
     models, errors = [], []
     for path in shipped_models():
         try:
             models.append(load_checkpoint(path))
         except CheckpointError as exc:
             errors.append(str(exc))
+    for model in models:
+        warm_up(model)
     return models, errors
 
 
