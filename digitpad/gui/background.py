@@ -11,16 +11,19 @@ from PySide6.QtCore import QObject, Signal
 class BackgroundCall(QObject):
     """Run `fn(*args)` on a Python thread; `done` delivers (result, None) or (None, exception).
 
-    The signal is emitted from the worker thread to a QObject living on the GUI thread, so Qt queues
-    it: the slots run on the GUI thread, where widgets may be touched. `join()` before the Qt objects
-    go away (the window's `finish_background_work`), so no thread emits into a deleted object.
+    `done` is always emitted on the GUI thread, so any slot may touch widgets: the worker emits a
+    private signal to this object's own method, which Qt queues to the thread this object lives in.
+    `join()` before the Qt objects go away (the window's `finish_background_work`), so no thread
+    emits into a deleted object.
     """
 
     done = Signal(object, object)
+    _finished = Signal(object, object)  # from the worker thread
 
     def __init__(self, fn: Callable, *args, name: str, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self._thread = threading.Thread(target=self._call, args=(fn, args), name=name, daemon=True)
+        self._finished.connect(self._deliver)
 
     def start(self) -> BackgroundCall:
         self._thread.start()
@@ -34,6 +37,9 @@ class BackgroundCall(QObject):
         try:
             result = fn(*args)
         except Exception as exc:  # handed to the GUI thread, which knows what to tell the user
-            self.done.emit(None, exc)
+            self._finished.emit(None, exc)
         else:
-            self.done.emit(result, None)
+            self._finished.emit(result, None)
+
+    def _deliver(self, result: object, error: Exception | None) -> None:
+        self.done.emit(result, error)
