@@ -20,8 +20,8 @@ def test_results_and_errors_arrive_on_the_gui_thread(qtbot):
     with qtbot.waitSignals([ok.done, bad.done], timeout=5_000):
         ok.start()
         bad.start()
-    ok.join()
-    bad.join()
+    BackgroundCall.join_all()
+    assert BackgroundCall.running() == 0
     results = {r[0][0] if r[0] else None: r for r in arrived}
     assert results[42][0] == (42, "test-work") and results[42][1] is None
     assert isinstance(results[None][1], OSError) and "disk gone" in str(results[None][1])

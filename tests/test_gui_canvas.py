@@ -128,13 +128,15 @@ def test_a_dropped_png_is_classified(qtbot, canvas_tab, tmp_path):
 
 def test_drawing_while_a_large_image_is_read_keeps_the_drawing(qtbot, canvas_tab, tmp_path):
     """A big scan is decoded on a thread: the canvas takes strokes meanwhile, and they win."""
+    from digitpad.gui.background import BackgroundCall
+
     path = tmp_path / "scan.png"
     Image.new("L", (6000, 6000), 255).save(path)
     canvas_tab.open_image_file(str(path))
     assert "Opening scan.png" in canvas_tab.detail.text()
     pred = draw(qtbot, canvas_tab, 4)
     assert pred is not None and pred.label == 4
-    qtbot.waitUntil(lambda: not canvas_tab._pending, timeout=20_000)
+    qtbot.waitUntil(lambda: BackgroundCall.running() == 0, timeout=20_000)
     assert canvas_tab.picture is None and canvas_tab.canvas.picture is None
     assert canvas_tab.prediction is pred
 

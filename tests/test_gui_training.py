@@ -45,8 +45,11 @@ def test_a_short_run_draws_curves_fills_results_and_feeds_the_canvas(qtbot, wind
     trained = finished.args[0]
     assert window.library.active is trained and trained.name in window.windowTitle()
     assert tab.model.isEnabled() and tab.save_button.isEnabled()
-    tab.save_model_to(str(tmp_path / "mine.pt"))  # what Save model… does once the dialog returns a path
-    window.open_checkpoint(str(tmp_path / "mine.pt"))  # and Open model…
+    with qtbot.waitSignal(tab.save_finished, timeout=10_000):
+        tab.save_model_to(str(tmp_path / "mine.pt"))  # what Save model… does once the dialog returns a path
+    assert tab.status.text() == f"Saved {tmp_path / 'mine.pt'}"
+    with qtbot.waitSignal(window.checkpoint_handled, timeout=10_000):
+        window.open_checkpoint(str(tmp_path / "mine.pt"))  # and Open model…
     assert window.library.active.name == "mine"
     assert window.library.active.meta.test_accuracy == trained.meta.test_accuracy
 

@@ -209,7 +209,8 @@ def test_bad_checkpoints_in_the_gui_keep_the_model_in_use(qtbot, window, tmp_pat
 
     in_use = window.library.active
     for name in bad_files(tmp_path):
-        window.open_checkpoint(str(tmp_path / name))
+        with qtbot.waitSignal(window.checkpoint_handled, timeout=10_000):
+            window.open_checkpoint(str(tmp_path / name))
         assert window.library.active is in_use
         assert name in window.error_box.text() and "unchanged" in window.error_box.text()
         window.error_box.close()
@@ -262,3 +263,18 @@ def test_an_hour_of_repaints_cannot_abort_python(qtbot, window):
         charts.viewport().repaint()
         canvas.repaint()
     assert sys.getrefcount(None) - before > -50, "Qt calls are leaking references to None"
+
+
+def test_a_failed_save_says_why_and_keeps_the_window_usable(qtbot, window, tmp_path):
+    tab = window.training
+    tab.last_model = window.library.models[0]
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("a file where the folder should be")
+    with qtbot.waitSignal(tab.save_finished, timeout=10_000):
+        tab.save_model_to(str(blocker / "model.pt"))
+    assert tab.failure_box.windowTitle() == "Could not save" and "not-a-folder" in tab.failure_box.text()
+    assert tab.status.text().startswith("Not saved") and blocker.read_text().startswith("a file")
+    tab.failure_box.close()
+    with qtbot.waitSignal(tab.save_finished, timeout=10_000):
+        tab.save_model_to(str(tmp_path / "model.pt"))
+    assert tab.status.text().startswith("Saved") and (tmp_path / "model.pt").stat().st_size > 0

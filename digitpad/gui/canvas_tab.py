@@ -90,7 +90,6 @@ class CanvasTab(QWidget):
         self.prediction: Prediction | None = None
         self.picture: OpenedPicture | None = None  # an opened image being classified instead of strokes
         self._opening: BackgroundCall | None = None  # the file being read, until it arrives or is overtaken
-        self._pending: list[BackgroundCall] = []  # every read still running, the overtaken ones too
         self.last_latency_ms = 0.0
         self._live_timer = QTimer(self, singleShot=True, interval=LIVE_INTERVAL_MS)
         self._live_timer.timeout.connect(self.classify)
@@ -238,14 +237,11 @@ class CanvasTab(QWidget):
         call = BackgroundCall(read_picture, path, name="digitpad-image", parent=self)
         call.done.connect(lambda picture, error: self._on_picture_read(call, path, picture, error))
         self._opening = call
-        self._pending.append(call)
         self.detail.setText(f"Opening {Path(path).name}…")
         call.start()
 
     def _on_picture_read(self, call: BackgroundCall, path: str, picture: OpenedPicture | None,
                          error: Exception | None) -> None:
-        self._pending.remove(call)
-        call.deleteLater()
         if call is not self._opening:
             return  # the user drew, cleared or opened another file meanwhile
         self._opening = None
@@ -257,11 +253,6 @@ class CanvasTab(QWidget):
             self.canvas.show_picture(picture.display)
             self.classify()
         self.image_handled.emit()
-
-    def wait_for_background(self, timeout: float = 30.0) -> None:
-        """Join the threads still reading image files (before the window's Qt objects go away)."""
-        for call in list(self._pending):
-            call.join(timeout)
 
     # --- classifying -------------------------------------------------------------------------
 

@@ -5,13 +5,14 @@ from __future__ import annotations
 import gc
 import threading
 
-from PySide6.QtCore import QSettings, QTimer
+from PySide6.QtCore import QSettings, QTimer, Signal
 from PySide6.QtGui import QCloseEvent
 from PySide6.QtWidgets import QMainWindow, QMessageBox, QTabWidget
 
-from digitpad.core.checkpoints import CheckpointError, TrainedModel
+from digitpad.core.checkpoints import CheckpointError, TrainedModel, load_checkpoint
 from digitpad.core.devices import keep_this_thread_serial
 from digitpad.core.trainer import preload_training_modules
+from digitpad.gui.background import BackgroundCall
 from digitpad.gui.canvas_tab import CanvasTab
 from digitpad.gui.model_library import ModelLibrary
 from digitpad.gui.dialogs import show_warning
@@ -35,6 +36,8 @@ def warm_up() -> None:
 
 
 class MainWindow(QMainWindow):
+    checkpoint_handled = Signal()  # an opened checkpoint is in use, or the reason it is not was shown
+
     def __init__(self) -> None:
         super().__init__()
         keep_this_thread_serial()  # the training worker needs the cores; the canvas needs one
@@ -64,8 +67,7 @@ class MainWindow(QMainWindow):
     def finish_background_work(self) -> None:
         """Stop training and join every helper thread: nothing may outlive the window's Qt objects."""
         self.training.shutdown()
-        self.library.wait_for_loading()
-        self.canvas.wait_for_background()
+        BackgroundCall.join_all()
         if self._preload.is_alive():
             self._preload.join(30.0)
 
@@ -79,12 +81,21 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage(f"Training done: the canvas now uses {model.title}.")
 
     def open_checkpoint(self, path: str) -> None:
-        try:
-            model = self.library.open_file(path)
-        except CheckpointError as exc:
-            self.error_box = show_warning(self, "Cannot open model", f"{exc}\n\nThe model in use is unchanged.")
-            return
-        self.statusBar().showMessage(f"Loaded {model.title}; the canvas uses it now.")
+        """Read the checkpoint on a thread; the model in use changes only once it has loaded."""
+        self.statusBar().showMessage(f"Opening {path}…")
+        call = BackgroundCall(load_checkpoint, path, name="digitpad-open", parent=self)
+        call.done.connect(self._on_checkpoint_read)
+        call.start()
+
+    def _on_checkpoint_read(self, model: TrainedModel | None, error: Exception | None) -> None:
+        if error is None:
+            self.library.put(model)
+            self.statusBar().showMessage(f"Loaded {model.title}; the canvas uses it now.")
+        else:
+            reason = str(error) if isinstance(error, CheckpointError) else f"{type(error).__name__}: {error}"
+            self.statusBar().clearMessage()
+            self.error_box = show_warning(self, "Cannot open model", f"{reason}\n\nThe model in use is unchanged.")
+        self.checkpoint_handled.emit()
 
     def _update_title(self, _model=None) -> None:
         active = self.library.active

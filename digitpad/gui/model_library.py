@@ -6,7 +6,6 @@ with the active model and offers the rest in its selector.
 
 from __future__ import annotations
 
-from pathlib import Path
 
 from PySide6.QtCore import QObject, Signal
 
@@ -38,18 +37,12 @@ class ModelLibrary(QObject):
         self._models: list[TrainedModel] = []
         self._active: int = -1
         self.load_errors: list[str] = []
-        self._loader: BackgroundCall | None = None
 
     def load_shipped_in_background(self) -> None:
         """Read the pretrained checkpoints off the GUI thread; they join the library when read."""
-        self._loader = BackgroundCall(read_shipped, name="digitpad-models", parent=self)
-        self._loader.done.connect(self._add_shipped)
-        self._loader.start()
-
-    def wait_for_loading(self, timeout: float = 30.0) -> None:
-        """Join the loading thread (before the app exits, so it never outlives the Qt objects)."""
-        if self._loader is not None:
-            self._loader.join(timeout)
+        loader = BackgroundCall(read_shipped, name="digitpad-models", parent=self)
+        loader.done.connect(self._add_shipped)
+        loader.start()
 
     def _add_shipped(self, loaded: tuple[list[TrainedModel], list[str]] | None, error: Exception | None) -> None:
         models, errors = loaded if loaded is not None else ([], [f"cannot list the pretrained models: {error}"])
@@ -96,9 +89,3 @@ class ModelLibrary(QObject):
             self.models_changed.emit()
             if activate:
                 self.set_active(len(self._models) - 1)
-
-    def open_file(self, path: str | Path) -> TrainedModel:
-        """Load a checkpoint and make it active; on CheckpointError the model in use stays."""
-        model = load_checkpoint(path)
-        self.put(model)
-        return model

@@ -16,6 +16,7 @@ from digitpad.core.datasets import DATASETS
 from digitpad.core.devices import available_devices
 from digitpad.core.models import MODELS, parameter_count_of
 from digitpad.core.trainer import PRESETS, EpochEnd, Finished, Progress, Started, TrainConfig
+from digitpad.gui.background import BackgroundCall
 from digitpad.gui.charts import LiveCharts
 from digitpad.gui.dialogs import show_warning
 from digitpad.gui.results import ResultsPanel
@@ -38,6 +39,7 @@ class TrainingTab(QWidget):
     model_trained = Signal(object)  # TrainedModel, when a run ends with a model
     snapshot_ready = Signal(object)  # TrainedModel, at every epoch end
     model_loaded_request = Signal(str)  # a checkpoint path the user chose to open
+    save_finished = Signal()  # a checkpoint was written, or the failure was shown
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -362,13 +364,20 @@ class TrainingTab(QWidget):
             self.save_model_to(path)
 
     def save_model_to(self, path: str) -> None:
-        try:
-            save_checkpoint(self.last_model, path)
-        except OSError as exc:
-            self.failure_box = show_warning(self, "Could not save", f"{path}: {exc}")
-            return
-        self._remember_folder(path)
-        self.status.setText(f"Saved {path}")
+        """Write the checkpoint on a thread (a network share may be slow); the window stays live."""
+        self.status.setText(f"Saving {path}…")
+        call = BackgroundCall(save_checkpoint, self.last_model, path, name="digitpad-save", parent=self)
+        call.done.connect(lambda _, error: self._on_saved(path, error))
+        call.start()
+
+    def _on_saved(self, path: str, error: Exception | None) -> None:
+        if error is None:
+            self._remember_folder(path)
+            self.status.setText(f"Saved {path}")
+        else:
+            self.status.setText(f"Not saved: {path}")
+            self.failure_box = show_warning(self, "Could not save", f"{path}: {error}")
+        self.save_finished.emit()
 
     def open_model(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self, "Open model", self._last_folder(), "DigitPad checkpoints (*.pt)")
