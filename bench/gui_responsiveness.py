@@ -106,6 +106,7 @@ def main(runs: int = 3) -> str:
         app_rates.append(rate)
         cli_rates.append(cli_rate(cfg))
     rss_mb = peak_rss_of_this_process_mb()
+    platform = app.platformName()
     window.close()
     window.deleteLater()
     app.sendPostedEvents(None, QEvent.Type.DeferredDelete)
@@ -114,7 +115,7 @@ def main(runs: int = 3) -> str:
     rows = [["idle (baseline)", f"{max(idle):.1f}", f"{pct(idle, 99):.1f}", f"{median(idle):.1f}", "—"],
             [f"CNN training, 1 epoch of MNIST (×{runs})", f"{max(busy):.1f}", f"{pct(busy, 99):.1f}",
              f"{median(busy):.1f}", f"{app_rate:,.0f} img/s"]]
-    return section("GUI responsiveness: 10 ms heartbeat on the GUI thread (offscreen)",
+    return section(f"GUI responsiveness: 10 ms heartbeat on the GUI thread (Qt platform {platform})",
                    ["app state", "max gap ms", "p99 gap ms", "median gap ms", "training throughput"], rows,
                    f"Throughput in the app {app_rate:,.0f} img/s vs the engine on a process's main thread as "
                    f"`digitpad train` runs it {cli:,.0f} img/s (medians of {runs} interleaved runs each): ratio "
