@@ -32,6 +32,8 @@ NOTES = """### Reading these numbers
 - In-app training: the GUI thread runs torch on one thread (`devices.keep_this_thread_serial`). When it
   ran a 2-thread OpenMP team for canvas inference, libgomp managed more threads than CPUs and stopped
   spin-waiting between parallel regions, and the worker trained 30-60 % slower (in-app/CLI 0.64).
+  Since then the ratio has ranged 0.71-1.07 over nine runs on 2026-11-23 (median ~0.9): this VM's
+  speed drifts within a minute, so one recording can land anywhere in that range.
 - GUI gaps during training: the charts draw an opaque grid at one tick level (a repaint took 10-14 ms
   with pyqtgraph's translucent two-level grid, 2-3 ms now); the results page is drawn 50 ms after the
   epoch's curves rather than in the same frame; the app preloads `torch._dynamo` on a thread with the
