@@ -9,6 +9,8 @@ import numpy as np
 import torch
 from torch import nn
 
+from digitpad.core.preprocess import normalize_, unit_float
+
 
 @dataclass(frozen=True)
 class Mistake:
@@ -34,16 +36,6 @@ class EvalReport:
                 "confusion": self.confusion}
 
 
-def unit_float(images: torch.Tensor) -> torch.Tensor:
-    """uint8 0–255 → float 0–1, one batch at a time: data sets stay uint8 on the device (4× less memory)."""
-    return images.float().div_(255)
-
-
-def normalize(x: torch.Tensor, mean: float, std: float) -> torch.Tensor:
-    """Pixels in [0, 1] → the standardized input the model was trained on."""
-    return (x - mean) / std
-
-
 @torch.no_grad()
 def predict_all(model: nn.Module, pixels: torch.Tensor, mean: float, std: float, batch_size: int = 1000,
                 should_stop: Callable[[], bool] = lambda: False) -> tuple[torch.Tensor, torch.Tensor] | None:
@@ -56,7 +48,7 @@ def predict_all(model: nn.Module, pixels: torch.Tensor, mean: float, std: float,
             if should_stop():
                 return None
             batch = unit_float(pixels[start:start + batch_size])
-            probs = torch.softmax(model(normalize(batch, mean, std)), dim=1)
+            probs = torch.softmax(model(normalize_(batch, mean, std)), dim=1)
             conf, pred = probs.max(dim=1)
             preds.append(pred)
             confs.append(conf)
