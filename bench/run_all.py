@@ -2,20 +2,19 @@
 
 from __future__ import annotations
 
+import importlib
+import multiprocessing
 import sys
+from concurrent.futures import ProcessPoolExecutor
 from datetime import date
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-import canvas_latency  # noqa: E402
-import drawn_digits  # noqa: E402
-import epoch_time  # noqa: E402
-import gui_responsiveness  # noqa: E402
-import startup  # noqa: E402
-import time_to_99  # noqa: E402
 from common import machine  # noqa: E402
+
+BENCHMARKS = ("epoch_time", "time_to_99", "canvas_latency", "gui_responsiveness", "startup", "drawn_digits")
 
 
 NOTES = """### Reading these numbers
@@ -32,8 +31,9 @@ NOTES = """### Reading these numbers
 - In-app training: the GUI thread runs torch on one thread (`devices.keep_this_thread_serial`). When it
   ran a 2-thread OpenMP team for canvas inference, libgomp managed more threads than CPUs and stopped
   spin-waiting between parallel regions, and the worker trained 30-60 % slower (in-app/CLI 0.64).
-  Since then the ratio has ranged 0.71-1.07 over nine runs on 2026-11-23 (median ~0.9): this VM's
-  speed drifts within a minute, so one recording can land anywhere in that range.
+  Since then it has ranged 0.86-1.14 over runs on 2026-11-23; this VM's speed drifts within a
+  minute. (Two earlier recordings said 0.71: `run_all` then ran every benchmark in one process, whose
+  main thread had trained first. Each benchmark now runs in a fresh process.)
 - GUI gaps during training: the charts draw an opaque grid at one tick level (a repaint took 10-14 ms
   with pyqtgraph's translucent two-level grid, 2-3 ms now); the results page is drawn 50 ms after the
   epoch's curves rather than in the same frame; the app preloads `torch._dynamo` on a thread with the
@@ -55,9 +55,22 @@ def gpu_note() -> str:
             "measure them where one exists.\n")
 
 
+def _section_of(module: str) -> str:
+    return importlib.import_module(module).main()
+
+
+def run_fresh(module: str) -> str:
+    """One benchmark in a new process, as a user would start the app or the CLI.
+
+    In one shared process the GUI benchmark ran after others had trained on the main thread, which
+    then owned an OpenMP team and slowed the app's worker (the libgomp effect the app avoids).
+    """
+    with ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn")) as pool:
+        return pool.submit(_section_of, module).result()
+
+
 def main() -> None:
-    sections = [epoch_time.main(), time_to_99.main(), canvas_latency.main(), gui_responsiveness.main(),
-                startup.main(), drawn_digits.main()]
+    sections = [run_fresh(module) for module in BENCHMARKS]
     header = (f"# Benchmarks\n\nRecorded {date.today().isoformat()} by `make bench` (`bench/run_all.py`) on: "
               f"{machine()}.\nEach table carries its baseline, measured in the same run.\n")
     out = HERE.parent / "docs" / "BENCHMARKS.md"
