@@ -20,7 +20,7 @@ def display_available() -> bool:
 
 def open_window(argv: list[str]):
     """Everything before the event loop: the QApplication and the shown main window."""
-    gc.disable()  # no full collections over torch's import-time objects; warm_up() freezes them, then enables it
+    gc.disable()  # no full collections over torch's import-time objects; preload_and_freeze() freezes them, then enables it
     import pyqtgraph as pg
     from PySide6.QtWidgets import QApplication
 

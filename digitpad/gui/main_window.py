@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import gc
-import threading
 
 from PySide6.QtCore import QSettings, QTimer, Signal
 from PySide6.QtGui import QCloseEvent
@@ -19,7 +18,7 @@ from digitpad.gui.dialogs import show_warning
 from digitpad.gui.training_tab import TrainingTab
 
 
-def warm_up() -> None:
+def preload_and_freeze() -> None:
     """Import what training would import lazily, then freeze every object alive so far.
 
     Start-up objects (modules, widgets, models) live for the whole session; once frozen, the cyclic
@@ -61,15 +60,12 @@ class MainWindow(QMainWindow):
         # The window appears at once; the pretrained models and the training modules load behind it.
         self.library.shipped_ready.connect(self._on_shipped_ready)
         self.library.load_shipped_in_background()
-        self._preload = threading.Thread(target=warm_up, name="digitpad-preload")
-        QTimer.singleShot(0, self._preload.start)
+        QTimer.singleShot(0, BackgroundCall(preload_and_freeze, name="digitpad-preload", parent=self).start)
 
     def finish_background_work(self) -> None:
         """Stop training and join every helper thread: nothing may outlive the window's Qt objects."""
         self.training.shutdown()
         BackgroundCall.join_all()
-        if self._preload.is_alive():
-            self._preload.join(30.0)
 
     def _on_shipped_ready(self) -> None:
         if self.library.load_errors:

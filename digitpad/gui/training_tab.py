@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
+from dataclasses import asdict
 from pathlib import Path
 
 from PySide6.QtCore import QSettings, Qt, Signal
@@ -90,6 +92,12 @@ class TrainingTab(QWidget):
             if name not in ("auto", *available):
                 self.device.model().item(self.device.count() - 1).setEnabled(False)
 
+        # The controls that hold a TrainConfig field, by field name: presets, model defaults and saved
+        # settings are all shown through `_show_values`.
+        self.fields: dict[str, QComboBox | QSpinBox | QDoubleSpinBox] = {
+            "dataset": self.dataset, "model": self.model, "epochs": self.epochs, "batch_size": self.batch_size,
+            "lr": self.lr, "optimizer": self.optimizer, "momentum": self.momentum, "schedule": self.schedule,
+            "label_smoothing": self.label_smoothing, "seed": self.seed, "device": self.device}
         form = QFormLayout()
         for label, widget in [("Data set", self.dataset), ("Training images", self.subset), ("Model", self.model),
                               ("Epochs", self.epochs), ("Batch size", self.batch_size), ("Learning rate", self.lr),
@@ -170,25 +178,21 @@ class TrainingTab(QWidget):
 
     def _apply_model_defaults(self) -> None:
         """Changing the model loads the course's hyperparameters for it."""
-        d = MODELS[self.model.currentData()].defaults
-        self.epochs.setValue(d.epochs)
-        self.batch_size.setValue(d.batch_size)
-        self.lr.setValue(d.lr)
-        self.optimizer.setCurrentIndex(self.optimizer.findData(d.optimizer))
-        self.momentum.setValue(d.momentum)
-        self.schedule.setCurrentIndex(self.schedule.findData("constant"))
-        self.label_smoothing.setValue(0.0)
+        defaults = asdict(MODELS[self.model.currentData()].defaults)
+        self._show_values({**defaults, "schedule": "constant", "label_smoothing": 0.0})
 
     def apply_fast_preset(self) -> None:
-        preset = PRESETS["fast"]
-        self._select(self.model, preset["model"])
-        self.epochs.setValue(preset["epochs"])
-        self.batch_size.setValue(preset["batch_size"])
-        self.lr.setValue(preset["lr"])
-        self._select(self.optimizer, preset["optimizer"])
-        self._select(self.schedule, preset["schedule"])
-        self.label_smoothing.setValue(preset["label_smoothing"])
+        self._show_values(PRESETS["fast"])
         self.subset.setCurrentIndex(0)
+
+    def _show_values(self, values: Mapping[str, object]) -> None:
+        """Set the controls of these TrainConfig fields; the model first, as choosing it loads its defaults."""
+        for key in sorted(values, key=lambda k: k != "model"):
+            widget = self.fields[key]
+            if isinstance(widget, QComboBox):
+                self._select(widget, values[key])
+            else:
+                widget.setValue(values[key])
 
     def _update_momentum_enabled(self) -> None:
         self.momentum.setEnabled(self.optimizer.currentData() == "momentum" and not self.is_running())
@@ -202,27 +206,16 @@ class TrainingTab(QWidget):
                            train_limit=self.subset.currentData(), test_limit=self.test_limit)
 
     def _restore_settings(self) -> None:
-        s = QSettings()
-        self._select(self.dataset, s.value("training/dataset", "mnist"))
-        self._select(self.model, s.value("training/model", "softmax"))
+        s, defaults = QSettings(), TrainConfig()
+        self._select(self.model, s.value("training/model", defaults.model))
         self._apply_model_defaults()
-        if s.contains("training/epochs"):
-            self.epochs.setValue(int(s.value("training/epochs")))
-            self.batch_size.setValue(int(s.value("training/batch_size")))
-            self.lr.setValue(float(s.value("training/lr")))
-            self._select(self.optimizer, s.value("training/optimizer"))
-            self.momentum.setValue(float(s.value("training/momentum")))
-            self._select(self.schedule, s.value("training/schedule", "constant"))
-            self.label_smoothing.setValue(float(s.value("training/label_smoothing", 0.0)))
-            self.seed.setValue(int(s.value("training/seed")))
-            self._select(self.device, s.value("training/device", "auto"))
+        self._show_values({key: type(getattr(defaults, key))(s.value(f"training/{key}"))
+                           for key in self.fields if key != "model" and s.contains(f"training/{key}")})
         self._update_momentum_enabled()
 
     def save_settings(self) -> None:
-        s = QSettings()
-        cfg = self.config()
-        for key in ("dataset", "model", "epochs", "batch_size", "lr", "optimizer", "momentum", "schedule",
-                    "label_smoothing", "seed", "device"):
+        s, cfg = QSettings(), self.config()
+        for key in self.fields:
             s.setValue(f"training/{key}", getattr(cfg, key))
 
     @staticmethod
