@@ -1,4 +1,4 @@
-"""`digitpad` opens the app; `digitpad train | predict | eval` drive the same engine headless."""
+"""`digitpad` opens the app; `digitpad train | predict | eval | finetune` drive the same engine headless."""
 
 from __future__ import annotations
 
@@ -58,6 +58,16 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--limit", type=int, help="only the first N test images")
     e.add_argument("--json", action="store_true", help="one JSON object instead of a table")
     _add_data_args(e)
+
+    f = sub.add_parser("finetune", help="fine-tune a model on your own digits (DIR/<digit>/<name>.json or .png)")
+    f.add_argument("--model", type=Path, help="checkpoint to start from (default: the shipped MNIST CNN)")
+    f.add_argument("--samples", type=Path, required=True, help="personal set folder in the ImageFolder layout")
+    f.add_argument("--out", type=Path, required=True, help="checkpoint to write")
+    f.add_argument("--epochs", type=int, default=4)
+    f.add_argument("--seed", type=int, default=0)
+    f.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps")
+    f.add_argument("--json", action="store_true", help="end with one JSON line: before/after on your digits and MNIST")
+    _add_data_args(f)
     return parser
 
 
@@ -219,6 +229,62 @@ def cmd_eval(args: argparse.Namespace) -> int:
     return 0
 
 
+# --- finetune ---------------------------------------------------------------------------------
+
+def _percent(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.2%}"
+
+
+def cmd_finetune(args: argparse.Namespace) -> int:
+    from digitpad.core.checkpoints import save_checkpoint
+    from digitpad.core.finetune import FinetuneConfig, Finetuner, finetune_result
+    from digitpad.core.personal_set import PersonalSetError, load_personal_set, require_samples
+    from digitpad.core.trainer import EpochEnd, Failed, Finished, Progress
+
+    base = _load_model_or_exit(args.model)
+    if base is None:
+        return EXIT_USAGE
+    try:
+        personal = load_personal_set(args.samples)
+        for message in personal.skipped:
+            print(f"digitpad finetune: {message}", file=sys.stderr)
+        require_samples(personal)
+    except PersonalSetError as exc:
+        print(f"digitpad finetune: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    counts = ", ".join(f"{d}: {n}" for d, n in enumerate(personal.counts()) if n)
+    print(f"{len(personal.samples)} samples ({counts}) from {args.samples}; base model {base.title}", flush=True)
+    config = FinetuneConfig(epochs=args.epochs, seed=args.seed, device=args.device, data_dir=args.data_dir,
+                            idx_dir=args.idx_dir)
+    events = Finetuner(base, personal, config).run()
+    try:
+        for ev in events:
+            if isinstance(ev, Progress):
+                print(f"\repoch {ev.epoch}/{ev.epochs} step {ev.batch}/{ev.batches} loss {ev.loss:.4f}",
+                      end="", file=sys.stderr, flush=True)
+            elif isinstance(ev, EpochEnd):
+                print(f"\repoch {ev.epoch}/{ev.epochs}  loss {ev.train_loss:.4f}  your digits "
+                      f"{ev.test_accuracy:.2%}  {ev.seconds:.1f} s", flush=True)
+            elif isinstance(ev, Failed):
+                print(f"digitpad finetune: {ev.message}", file=sys.stderr)
+                return EXIT_FAILED
+            elif isinstance(ev, Finished):
+                path = save_checkpoint(ev.model, args.out)
+                result = finetune_result(ev.model)
+                print(f"saved {path}: your held-out digits {_percent(result.before)} → {_percent(result.after)} "
+                      f"({result.n_holdout} held out), MNIST test {_percent(result.mnist_before)} → "
+                      f"{_percent(result.mnist_after)}")
+                if result.note:
+                    print(result.note)
+                if args.json:
+                    print(json.dumps(result.as_json()))
+    except KeyboardInterrupt:
+        events.close()
+        print("\ninterrupted: fine-tuning stopped, nothing saved", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    return 0
+
+
 def cmd_gui(_args: argparse.Namespace) -> int:
     from digitpad.gui.app import run_app
 
@@ -227,7 +293,8 @@ def cmd_gui(_args: argparse.Namespace) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    handlers = {"train": cmd_train, "predict": cmd_predict, "eval": cmd_eval, "gui": cmd_gui, None: cmd_gui}
+    handlers = {"train": cmd_train, "predict": cmd_predict, "eval": cmd_eval, "finetune": cmd_finetune,
+                "gui": cmd_gui, None: cmd_gui}
     try:
         return handlers[args.command](args)
     except BrokenPipeError:  # `digitpad eval | head`: the reader has gone, which is not our error
