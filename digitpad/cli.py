@@ -61,9 +61,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     f = sub.add_parser("finetune", help="fine-tune a model on your own digits (DIR/<digit>/<name>.json or .png)")
     f.add_argument("--model", type=Path, help="checkpoint to start from (default: the shipped MNIST CNN)")
-    f.add_argument("--samples", type=Path, required=True, help="personal set folder in the ImageFolder layout")
+    f.add_argument("--samples", type=Path, help="personal set folder in the ImageFolder layout "
+                   "(default: the app's My digits folder)")
     f.add_argument("--out", type=Path, required=True, help="checkpoint to write")
-    f.add_argument("--epochs", type=int, default=4)
+    f.add_argument("--epochs", type=int, default=3)
+    f.add_argument("--test-limit", type=int, help="measure MNIST before/after on the first N test images only")
     f.add_argument("--seed", type=int, default=0)
     f.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps")
     f.add_argument("--json", action="store_true", help="end with one JSON line: before/after on your digits and MNIST")
@@ -238,14 +240,14 @@ def _percent(value: float | None) -> str:
 def cmd_finetune(args: argparse.Namespace) -> int:
     from digitpad.core.checkpoints import save_checkpoint
     from digitpad.core.finetune import FinetuneConfig, Finetuner, finetune_result
-    from digitpad.core.personal_set import PersonalSetError, load_personal_set, require_samples
+    from digitpad.core.personal_set import PersonalSetError, default_folder, load_personal_set, require_samples
     from digitpad.core.trainer import EpochEnd, Failed, Finished, Progress
 
     base = _load_model_or_exit(args.model)
     if base is None:
         return EXIT_USAGE
     try:
-        personal = load_personal_set(args.samples)
+        personal = load_personal_set(args.samples or default_folder())
         for message in personal.skipped:
             print(f"digitpad finetune: {message}", file=sys.stderr)
         require_samples(personal)
@@ -253,9 +255,9 @@ def cmd_finetune(args: argparse.Namespace) -> int:
         print(f"digitpad finetune: {exc}", file=sys.stderr)
         return EXIT_USAGE
     counts = ", ".join(f"{d}: {n}" for d, n in enumerate(personal.counts()) if n)
-    print(f"{len(personal.samples)} samples ({counts}) from {args.samples}; base model {base.title}", flush=True)
-    config = FinetuneConfig(epochs=args.epochs, seed=args.seed, device=args.device, data_dir=args.data_dir,
-                            idx_dir=args.idx_dir)
+    print(f"{len(personal.samples)} samples ({counts}) from {personal.root}; base model {base.title}", flush=True)
+    config = FinetuneConfig(epochs=args.epochs, seed=args.seed, device=args.device, mnist_test_limit=args.test_limit,
+                            data_dir=args.data_dir, idx_dir=args.idx_dir)
     events = Finetuner(base, personal, config).run()
     try:
         for ev in events:

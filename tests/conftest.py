@@ -16,6 +16,12 @@ def private_data_cache(tmp_path_factory):
     yield
 
 
+@pytest.fixture(autouse=True)
+def private_personal_set(tmp_path, monkeypatch):
+    """The app's My digits folder is a fresh temp folder in every test, never the user's own."""
+    monkeypatch.setenv("DIGITPAD_MY_DIGITS", str(tmp_path / "my-digits"))
+
+
 @pytest.fixture(scope="session")
 def mnist():
     from digitpad.core.datasets import load_dataset

@@ -35,9 +35,9 @@ SUFFIX = " + my digits"
 
 @dataclass
 class FinetuneConfig:
-    epochs: int = 4
+    epochs: int = 3
     personal_batch: int = 32  # the user's samples in each batch (drawn with replacement)
-    replay_batch: int = 32  # replayed MNIST training images in each batch
+    replay_batch: int = 64  # replayed MNIST training images in each batch: two thirds, so MNIST is kept
     min_steps_per_epoch: int = 25  # a handful of samples still gets enough steps
     lr: float = 1e-3
     augment: bool = True

@@ -21,6 +21,7 @@ from digitpad.gui.canvas_widget import DrawingCanvas
 from digitpad.gui.charts import StaticPlot
 from digitpad.gui.images import display_image, gray_image, scaled_pixmap
 from digitpad.gui.model_library import ModelLibrary
+from digitpad.gui.my_digits import KeepRow
 from digitpad.gui.results import short_names
 
 LIVE_INTERVAL_MS = 60  # re-classify at most this often while the pen moves
@@ -129,6 +130,8 @@ class CanvasTab(QWidget):
         left = QVBoxLayout()
         left.addWidget(self.canvas, stretch=1)
         left.addLayout(tools)
+        self.keep_row = KeepRow(self)  # "This is a …": keep the drawing in My digits
+        left.addWidget(self.keep_row)
 
         self.model_picker = QComboBox()
         self.model_picker.currentIndexChanged.connect(self._on_pick_model)

@@ -10,12 +10,15 @@ from PySide6.QtWidgets import QMainWindow, QMessageBox, QTabWidget
 
 from digitpad.core.checkpoints import CheckpointError, TrainedModel, load_checkpoint
 from digitpad.core.devices import keep_this_thread_serial
+from digitpad.core.personal_set import default_folder
 from digitpad.core.trainer import preload_training_modules
 from digitpad.gui.background import BackgroundCall
 from digitpad.gui.canvas_tab import CanvasTab
 from digitpad.gui.model_library import ModelLibrary
 from digitpad.gui.dialogs import show_warning
+from digitpad.gui.my_digits import MyDigitsTab
 from digitpad.gui.training_tab import TrainingTab
+from digitpad.gui.worker import Worker
 
 
 def preload_and_freeze() -> None:
@@ -46,6 +49,9 @@ class MainWindow(QMainWindow):
         self.tabs = QTabWidget()
         self.tabs.addTab(self.training, "Training")
         self.tabs.addTab(self.canvas, "Canvas")
+        self.my_digits = MyDigitsTab(self.library, default_folder())
+        self.tabs.addTab(self.my_digits, "My digits")
+        self.canvas.keep_row.chosen.connect(self.keep_drawing)
         self.setCentralWidget(self.tabs)
         self.training.snapshot_ready.connect(lambda m: self.library.put(m, activate=False))
         self.training.model_trained.connect(self._on_model_trained)
@@ -66,6 +72,14 @@ class MainWindow(QMainWindow):
         """Stop training and join every helper thread: nothing may outlive the window's Qt objects."""
         self.training.shutdown()
         BackgroundCall.join_all()
+        Worker.join_all()
+
+    def keep_drawing(self, label: int) -> None:
+        """"This is a …": the canvas drawing goes to My digits with its label; the canvas clears for the next."""
+        pred = self.canvas.prediction
+        self.my_digits.keep(label, self.canvas.canvas.stroke_set(), pred.pixels if pred else None)
+        if pred is not None and self.canvas.picture is None:
+            self.canvas.clear()
 
     def _on_shipped_ready(self) -> None:
         if self.library.load_errors:

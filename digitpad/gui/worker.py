@@ -1,0 +1,133 @@
+"""The one mechanism for background work: a generator iterated on its own QThread (superqt's `thread_worker` pattern).
+
+Training, fine-tuning and file I/O all run this way. A `Worker` lives on the GUI thread; its runner,
+moved to a QThread, calls the function and, when it returns a generator, iterates it, sending each
+yielded event back. A plain function is a one-shot generator: its result arrives as `returned`.
+Events are dispatched by type (`worker.on(Progress, slot)`) on the GUI thread, so any handler may
+touch widgets. Stop goes through the thread-safe `RunControl` the generator checks, because a runner
+busy in its loop never sees a queued signal. One registry holds every worker still running;
+`join_all()` stops and joins them when the window closes, never terminate().
+"""
+
+from __future__ import annotations
+
+import inspect
+import traceback
+from collections.abc import Callable
+from typing import Any
+
+from PySide6.QtCore import QObject, QThread, Signal, Slot
+
+from digitpad.core.trainer import RunControl
+
+
+class _Runner(QObject):
+    """Lives on the worker's thread: calls the function, iterates what it yields, reports each step."""
+
+    yielded = Signal(object)
+    returned = Signal(object)
+    errored = Signal(object)
+    done = Signal()  # always last
+
+    def __init__(self, fn: Callable, args: tuple, kwargs: dict) -> None:
+        super().__init__()
+        self._call = (fn, args, kwargs)
+
+    @Slot()
+    def run(self) -> None:
+        fn, args, kwargs = self._call
+        try:
+            result = fn(*args, **kwargs)
+            if inspect.isgenerator(result):
+                result = yield_all(result, self.yielded.emit)
+            self.returned.emit(result)
+        except Exception as exc:  # handed to the GUI thread, which knows what to tell the user
+            if not isinstance(exc, (OSError, ValueError)):
+                traceback.print_exc()  # a bug, not a bad file: keep the trace for the report
+            self.errored.emit(exc)
+        finally:
+            self.done.emit()
+
+
+def yield_all(gen, emit: Callable[[Any], None]) -> Any:
+    """Send each item of the generator to `emit`; return the generator's return value."""
+    while True:
+        try:
+            emit(next(gen))
+        except StopIteration as stop:
+            return stop.value
+
+
+class Worker(QObject):
+    """Run `fn(*args, **kwargs)` on a QThread; events, result and error come back on the GUI thread.
+
+    `yielded` carries every event, `returned` the function's (or generator's) return value,
+    `errored` an exception, and `finished` comes last, once the thread has ended.
+    """
+
+    yielded = Signal(object)
+    returned = Signal(object)
+    errored = Signal(object)
+    finished = Signal()
+
+    _running: set["Worker"] = set()  # started and not yet finished: what join_all() waits for
+
+    def __init__(self, fn: Callable, *args, name: str, control: RunControl | None = None,
+                 parent: QObject | None = None, **kwargs) -> None:
+        super().__init__(parent)
+        self.control = control or RunControl()
+        self._handlers: dict[type, list[Callable]] = {}
+        self.thread = QThread()
+        self.thread.setObjectName(name)
+        self._runner = _Runner(fn, args, kwargs)
+        self._runner.moveToThread(self.thread)
+        self.thread.started.connect(self._runner.run)
+        self._runner.yielded.connect(self._dispatch)
+        self._runner.returned.connect(self.returned)
+        self._runner.errored.connect(self.errored)
+        self._runner.done.connect(self.thread.quit)
+        self.thread.finished.connect(self._on_thread_finished)
+
+    def on(self, event_type: type, handler: Callable[[Any], None]) -> "Worker":
+        """Call `handler(event)` on the GUI thread for each yielded event of this type."""
+        self._handlers.setdefault(event_type, []).append(handler)
+        return self
+
+    def start(self) -> "Worker":
+        Worker._running.add(self)
+        self.thread.start()
+        return self
+
+    def stop(self) -> None:
+        self.control.stop()
+
+    def is_running(self) -> bool:
+        return self.thread.isRunning()
+
+    def join(self, timeout_ms: int = 30_000) -> bool:
+        """Stop and wait for the thread to end; True when it has ended."""
+        self.control.stop()
+        self.thread.quit()
+        return self.thread.wait(timeout_ms)
+
+    @classmethod
+    def join_all(cls, timeout_ms: int = 30_000) -> None:
+        """Stop and join every running worker (the window is closing): nothing outlives its Qt objects."""
+        for worker in list(cls._running):
+            if worker.join(timeout_ms):
+                cls._running.discard(worker)
+
+    @classmethod
+    def running(cls) -> list["Worker"]:
+        """Workers whose thread still runs: tests assert none is left behind."""
+        return [w for w in list(cls._running) if w.thread.isRunning()]
+
+    def _dispatch(self, event: object) -> None:
+        self.yielded.emit(event)
+        for handler in self._handlers.get(type(event), ()):
+            handler(event)
+
+    def _on_thread_finished(self) -> None:
+        self.thread.wait()
+        Worker._running.discard(self)
+        self.finished.emit()
