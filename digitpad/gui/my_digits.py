@@ -33,7 +33,10 @@ RIGHT, WRONG = QColor("#2e9d4a"), QColor("#d9534f")
 
 
 class KeepRow(QWidget):
-    """"This is a …" and ten digit buttons; the digit keys do the same while the canvas tab has focus."""
+    """"This is a …" and ten digit buttons; the digit keys do the same while the canvas tab is shown.
+
+    The keys are window shortcuts owned by the tab: Qt fires them only while their owner is visible,
+    and text fields (which take digit keys first) never lose a keystroke to them."""
 
     chosen = Signal(int)
 
@@ -49,8 +52,7 @@ class KeepRow(QWidget):
             button.clicked.connect(lambda _=False, d=d: self.chosen.emit(d))
             row.addWidget(button)
             self.buttons.append(button)
-            QShortcut(QKeySequence(str(d)), shortcut_owner, activated=lambda d=d: self.chosen.emit(d),
-                      context=Qt.ShortcutContext.WidgetWithChildrenShortcut)
+            QShortcut(QKeySequence(str(d)), shortcut_owner, activated=lambda d=d: self.chosen.emit(d))
         row.addStretch(1)
 
 
