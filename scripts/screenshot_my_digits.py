@@ -1,0 +1,54 @@
+"""The My digits tab as a person sees it: a personal set of mirror writing, checked, then taught.
+
+Run on a (virtual) screen, e.g. `Xvfb :18 -screen 0 1280x800x24 & DISPLAY=:18 python scripts/screenshot_my_digits.py`.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+import pyqtgraph as pg
+from PySide6.QtWidgets import QApplication
+
+OUT = Path(sys.argv[1] if len(sys.argv) > 1 else "docs/images")
+
+
+def main() -> None:
+    from digitpad.core.finetune import FinetuneConfig
+    from digitpad.core.personal_set import add_sample
+    from digitpad.core.preprocess import stroke_pixels
+    from digitpad.core.sample_digits import mirror_writing_set
+
+    folder = Path(tempfile.mkdtemp(prefix="digitpad-shot-")) / "my-digits"
+    for label, strokes in mirror_writing_set(8, seed=2):
+        add_sample(folder, label, strokes, stroke_pixels(strokes))
+    os.environ["DIGITPAD_MY_DIGITS"] = str(folder)
+    from screenshots import shot, wait_until  # noqa: E402  (same folder)
+
+    from digitpad.gui.main_window import MainWindow
+
+    app = QApplication.instance() or QApplication([])
+    app.setOrganizationName("DigitPadShots")
+    app.setApplicationName("DigitPadShots")
+    pg.setConfigOptions(antialias=True, background="w", foreground="k")
+    window = MainWindow()
+    window.resize(1280, 800)
+    window.move(0, 0)
+    window.show()
+    window.tabs.setCurrentWidget(window.my_digits)
+    tab = window.my_digits
+    wait_until(lambda: "reads" in tab.score.text())
+    shot("my-digits-before")
+    tab.config = FinetuneConfig(epochs=3, mnist_test_limit=2000)
+    tab.teach()
+    wait_until(lambda: tab.teaching is None, timeout=900)
+    wait_until(lambda: "reads" in tab.score.text() and "my digits" in tab.score.text())
+    shot("my-digits")
+    window.close()
+
+
+if __name__ == "__main__":
+    main()
