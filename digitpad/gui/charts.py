@@ -27,6 +27,16 @@ def style_axis(axis: pg.AxisItem) -> None:
     axis.enableAutoSIPrefix(False)  # no "(x0.001)" on accuracy or loss
 
 
+def class_ticks(class_names, at: float = 0.0) -> list[tuple[float, str]]:
+    """Ticks for ten classes under a bar chart or matrix, every name in full.
+
+    Long names (Fashion-MNIST's "T-shirt/top", "Ankle boot") take two rows, alternately: each then
+    has two columns' width, so none is cut and none overlaps its neighbour.
+    """
+    stagger = any(len(name) > 2 for name in class_names)
+    return [(k + at, ("\n" if stagger and k % 2 else "") + name) for k, name in enumerate(class_names)]
+
+
 class StaticPlot(pg.PlotWidget):
     """A plot that shows, not explores: no context menu, no mouse pan/zoom, no auto-range button."""
 
