@@ -19,7 +19,7 @@ from digitpad.core.inference import ImageError, Prediction, classify_pixels, cla
 from digitpad.core.preprocess import mnist_pixels
 from digitpad.gui.background import BackgroundCall
 from digitpad.gui.canvas_widget import BrushSwatch, DrawingCanvas
-from digitpad.gui.charts import StaticPlot, class_ticks
+from digitpad.gui.charts import StaticPlot
 from digitpad.gui.images import display_image, gray_image
 from digitpad.gui.model_library import ModelLibrary
 from digitpad.gui.widgets import FittedLabel, PixelView
@@ -34,7 +34,7 @@ class ProbabilityChart(StaticPlot):
     """Ten bars, the top class in red; probabilities (0…1) or, on request, the raw logits."""
 
     def __init__(self) -> None:
-        super().__init__()
+        super().__init__(class_axis=True)
         self.bars = pg.BarGraphItem(x=np.arange(10), height=np.zeros(10), width=0.7, brush=BAR)
         self.addItem(self.bars)
         self.show_logits = False
@@ -44,7 +44,7 @@ class ProbabilityChart(StaticPlot):
         self.clear_bars()
 
     def set_class_names(self, names) -> None:
-        self.getAxis("bottom").setTicks([class_ticks(names)])
+        self.getAxis("bottom").set_names(names)
 
     def clear_bars(self) -> None:
         self.heights = np.zeros(10)
@@ -137,7 +137,7 @@ class CanvasTab(QWidget):
         self.brush.valueChanged.connect(self._on_brush)
         self.canvas.set_brush(self.brush.value())
         self.brush_size = FittedLabel(chars=5, align=Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignRight)
-        self.brush_swatch = BrushSwatch(self.canvas)
+        self.brush_swatch = BrushSwatch(self.brush.maximum())
         self._on_brush(self.brush.value())
         self.eraser = QCheckBox("Eraser")
         self.eraser.toggled.connect(lambda on: setattr(self.canvas, "eraser", on))
@@ -188,7 +188,7 @@ class CanvasTab(QWidget):
         self.preview.setToolTip("The 28×28 input the network sees: cropped to the ink, scaled to 20 px, "
                                 "centred by centre of mass, as MNIST digits were made")
         preview_box = QVBoxLayout()
-        preview_box.addWidget(FittedLabel("What the network sees (28×28)", chars=16, lines=2))
+        preview_box.addWidget(FittedLabel("What the network sees (28×28)", chars=16, min_scale=0.75))
         preview_box.addWidget(self.preview, stretch=1)
         answer_box = QVBoxLayout()
         answer_box.addStretch(1)
@@ -237,7 +237,7 @@ class CanvasTab(QWidget):
     def _on_brush(self, value: int) -> None:
         self.canvas.set_brush(value)
         self.brush_size.setText(f"{value} px")
-        self.brush_swatch.update()
+        self.brush_swatch.set_width(value)
         QSettings().setValue("canvas/brush", value)
 
     def _on_stroke_moved(self) -> None:

@@ -268,20 +268,21 @@ class DrawingCanvas(QWidget):
 
 
 class BrushSwatch(QWidget):
-    """The brush as it will draw: a dot of the brush's width at the canvas's present scale."""
+    """The brush's width as a dot, relative to the widest brush (which fills the swatch)."""
 
-    def __init__(self, canvas: DrawingCanvas, parent: QWidget | None = None) -> None:
+    def __init__(self, widest: float, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.canvas = canvas
+        self.widest = widest
+        self.width_now = BASE_PEN
         self.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Fixed)
-        self.setToolTip("The brush at the canvas's size")
 
     def sizeHint(self) -> QSize:
-        side = round(self.fontMetrics().height() * 2.2)
+        side = round(self.fontMetrics().height() * 2)
         return QSize(side, side)
 
-    def diameter(self) -> float:
-        return self.canvas.brush * self.canvas.square().width() / SPACE
+    def set_width(self, width: float) -> None:
+        self.width_now = width
+        self.update()
 
     def paintEvent(self, _event) -> None:
         painter = QPainter(self)
@@ -291,6 +292,6 @@ class BrushSwatch(QWidget):
         painter.drawRect(QRectF(self.rect()).adjusted(0, 0, -1, -1))
         painter.setPen(Qt.PenStyle.NoPen)
         painter.setBrush(QColor("black"))
-        r = self.diameter() / 2  # a dot wider than the swatch shows as its middle part
+        r = (min(self.width(), self.height()) - 4) / 2 * self.width_now / self.widest
         painter.drawEllipse(QRectF(self.rect()).center(), r, r)
         painter.end()

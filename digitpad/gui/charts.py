@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pyqtgraph as pg
 from PySide6.QtCore import QSize
+from PySide6.QtGui import QFont, QFontMetricsF
 
 LOSS_COLOUR = "#1f77b4"
 TRAIN_COLOUR = "#d62728"
@@ -11,6 +12,7 @@ TEST_COLOUR = "#2ca02c"
 
 
 GRID_COLOUR = "#d8d8d8"
+OVERHANG = 80  # px a class name may reach past either end of its axis ("T-shirt/top" under column 0)
 
 
 def style_axis(axis: pg.AxisItem) -> None:
@@ -27,21 +29,43 @@ def style_axis(axis: pg.AxisItem) -> None:
     axis.enableAutoSIPrefix(False)  # no "(x0.001)" on accuracy or loss
 
 
-def class_ticks(class_names, at: float = 0.0) -> list[tuple[float, str]]:
-    """Ticks for ten classes under a bar chart or matrix, every name in full.
+class ClassAxis(pg.AxisItem):
+    """A bottom axis naming ten classes in full, under a bar chart or a matrix.
 
-    Long names (Fashion-MNIST's "T-shirt/top", "Ankle boot") take two rows, alternately: each then
-    has two columns' width, so none is cut and none overlaps its neighbour.
+    Long names (Fashion-MNIST's "T-shirt/top", "Ankle boot") alternate between two rows: each then
+    has two columns' width, so none is cut and none overlaps its neighbour. The outer names may
+    reach past the axis ends, and the axis keeps room for both rows at any text size.
     """
-    stagger = any(len(name) > 2 for name in class_names)
-    return [(k + at, ("\n" if stagger and k % 2 else "") + name) for k, name in enumerate(class_names)]
+
+    def __init__(self) -> None:
+        super().__init__("bottom")
+        self.rows = 1
+        self.setStyle(hideOverlappingLabels=OVERHANG, autoExpandTextSpace=False)
+
+    def set_names(self, class_names, at: float = 0.0) -> None:
+        """Name class k at k + at (0.5: the middle of a matrix cell)."""
+        self.rows = 2 if any(len(name) > 2 for name in class_names) else 1
+        self.setTicks([[(k + at, ("\n" if self.rows == 2 and k % 2 else "") + name)
+                        for k, name in enumerate(class_names)]])
+        self._fit_rows()
+
+    def setTickFont(self, font: QFont | None) -> None:
+        super().setTickFont(font)
+        self._fit_rows()
+
+    def _fit_rows(self) -> None:
+        metrics = QFontMetricsF(self.style["tickFont"] or self.font())
+        self.setStyle(tickTextHeight=round(self.rows * metrics.lineSpacing()))
 
 
 class StaticPlot(pg.PlotWidget):
     """A plot that shows, not explores: no context menu, no mouse pan/zoom, no auto-range button."""
 
-    def __init__(self) -> None:
-        super().__init__()
+    def __init__(self, class_axis: bool = False) -> None:
+        """class_axis: the bottom axis names ten classes (a ClassAxis, with room for the outer names)."""
+        super().__init__(axisItems={"bottom": ClassAxis()} if class_axis else None)
+        if class_axis:
+            self.getPlotItem().setContentsMargins(2, 2, 28, 2)
         self.setMenuEnabled(False)
         self.setMouseEnabled(False, False)
         self.hideButtons()

@@ -15,7 +15,7 @@ from PySide6.QtGui import QColor, QFontMetricsF, QImage, QLinearGradient, QPaint
 from PySide6.QtWidgets import QFrame, QLabel, QScrollArea, QSizePolicy, QTabWidget, QVBoxLayout, QWidget
 
 from digitpad.core.evaluation import EvalReport, Mistake
-from digitpad.gui.charts import StaticPlot, class_ticks
+from digitpad.gui.charts import StaticPlot
 from digitpad.gui.images import BLUE, RED, diverging_image, gray_image
 
 
@@ -53,7 +53,7 @@ class ConfusionMatrixView(StaticPlot):
     """A 10×10 heat map of counts, true class down, predicted class across."""
 
     def __init__(self) -> None:
-        super().__init__()
+        super().__init__(class_axis=True)
         self.image = pg.ImageItem(axisOrder="row-major")
         self.image.setColorMap(pg.colormap.get("CET-L12"))
         self.addItem(self.image)
@@ -73,7 +73,7 @@ class ConfusionMatrixView(StaticPlot):
         light = top * 0.6
         self.counts.set_texts([(j + 0.5, i + 0.5, str(v), "white" if np.log1p(v) > light else "black")
                                for (i, j), v in np.ndenumerate(self.matrix) if v])
-        self.getAxis("bottom").setTicks([class_ticks(class_names, at=0.5)])
+        self.getAxis("bottom").set_names(class_names, at=0.5)
         self.getAxis("left").setTicks([[(k + 0.5, name) for k, name in enumerate(class_names)]])
         self.setRange(xRange=(0, 10), yRange=(0, 10), padding=0)
 
@@ -82,7 +82,7 @@ class PerClassAccuracyView(StaticPlot):
     """Test accuracy of each class, from 0 %, each bar labelled with its value."""
 
     def __init__(self) -> None:
-        super().__init__()
+        super().__init__(class_axis=True)
         self.bars = pg.BarGraphItem(x=np.arange(10), height=np.zeros(10), width=0.7, brush="#4a7ab5")
         self.addItem(self.bars)
         self.labels = PlotTexts()
@@ -100,7 +100,7 @@ class PerClassAccuracyView(StaticPlot):
         self.bars.setOpts(height=self.values * 100)
         self.labels.set_texts([(k, v * 100, f"{v:.1%}".replace("%", ""), "black")
                                for k, v in enumerate(self.values)])
-        self.getAxis("bottom").setTicks([class_ticks(class_names)])
+        self.getAxis("bottom").set_names(class_names)
 
 
 class Thumb(QWidget):
