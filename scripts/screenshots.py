@@ -113,6 +113,8 @@ def whole_window(window: MainWindow) -> None:
     tab.start_button.click()
     wait_until(lambda: not tab.is_running(), timeout=300)
     shot(f"window-{size}-training")
+    tab.results.setCurrentWidget(tab.results.mistakes)
+    shot(f"window-{size}-mistakes")
     window.tabs.setCurrentWidget(window.canvas)
     window.library.set_active([m.name for m in window.library.models].index("mnist-cnn"))
     draw(window, 3, scale=0.4, dx=-60, dy=-50)  # small, off-centre, with the default brush

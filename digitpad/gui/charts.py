@@ -32,30 +32,44 @@ def style_axis(axis: pg.AxisItem) -> None:
 class ClassAxis(pg.AxisItem):
     """A bottom axis naming ten classes in full, under a bar chart or a matrix.
 
-    Long names (Fashion-MNIST's "T-shirt/top", "Ankle boot") alternate between two rows: each then
-    has two columns' width, so none is cut and none overlaps its neighbour. The outer names may
-    reach past the axis ends, and the axis keeps room for both rows at any text size.
+    When the names are wider than a column (Fashion-MNIST's "T-shirt/top", "Ankle boot", or any name
+    at a large text size), neighbours alternate between two or three rows: each name then has that
+    many columns' width, so none is cut and none overlaps. The outer names may reach past the axis
+    ends, and the axis keeps room for its rows at any text size.
     """
+
+    MAX_ROWS = 3
+    names: tuple[str, ...] = ()  # class attributes: Qt resizes the axis while it is being built
+    at = 0.0
+    rows = 0
 
     def __init__(self) -> None:
         super().__init__("bottom")
-        self.rows = 1
         self.setStyle(hideOverlappingLabels=OVERHANG, autoExpandTextSpace=False)
 
     def set_names(self, class_names, at: float = 0.0) -> None:
         """Name class k at k + at (0.5: the middle of a matrix cell)."""
-        self.rows = 2 if any(len(name) > 2 for name in class_names) else 1
-        self.setTicks([[(k + at, ("\n" if self.rows == 2 and k % 2 else "") + name)
-                        for k, name in enumerate(class_names)]])
-        self._fit_rows()
+        self.names, self.at = tuple(class_names), at
+        self._lay_out()
 
     def setTickFont(self, font: QFont | None) -> None:
         super().setTickFont(font)
-        self._fit_rows()
+        self._lay_out()
 
-    def _fit_rows(self) -> None:
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        self._lay_out()
+
+    def _lay_out(self) -> None:
         metrics = QFontMetricsF(self.style["tickFont"] or self.font())
-        self.setStyle(tickTextHeight=round(self.rows * metrics.lineSpacing()))
+        widest = max((metrics.horizontalAdvance(name) for name in self.names), default=0.0)
+        column = self.width() / max(len(self.names), 1)
+        rows = next((r for r in range(1, self.MAX_ROWS) if widest + metrics.averageCharWidth() <= r * column),
+                    self.MAX_ROWS)
+        if rows != self.rows:
+            self.rows = rows
+            self.setStyle(tickTextHeight=round(rows * metrics.lineSpacing()))
+        self.setTicks([[(k + self.at, "\n" * (k % rows) + name) for k, name in enumerate(self.names)]])
 
 
 class StaticPlot(pg.PlotWidget):

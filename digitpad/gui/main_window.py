@@ -22,12 +22,16 @@ from digitpad.gui.training_tab import TrainingTab
 PREFERRED_SIZE = QSize(1280, 800)
 MINIMUM_SIZE = QSize(720, 480)  # fits a 1024×600 netbook with its panel and title bar
 TITLE_BAR = 40  # room left above the window for the window manager's frame
+SCREEN_SHARE = 0.9  # on a large screen (a projector) the window takes most of it
 
 
 def first_size(available: QRect) -> QSize:
-    """The window's first size: the preferred one, shrunk to the screen it opens on."""
-    return QSize(max(MINIMUM_SIZE.width(), min(PREFERRED_SIZE.width(), available.width())),
-                 max(MINIMUM_SIZE.height(), min(PREFERRED_SIZE.height(), available.height() - TITLE_BAR)))
+    """The window's first size: 1280×800 or 90 % of a larger screen, never more than the screen."""
+    def side(preferred: int, room: int, minimum: int) -> int:
+        return max(minimum, min(room, max(preferred, round(room * SCREEN_SHARE))))
+
+    return QSize(side(PREFERRED_SIZE.width(), available.width(), MINIMUM_SIZE.width()),
+                 side(PREFERRED_SIZE.height(), available.height() - TITLE_BAR, MINIMUM_SIZE.height()))
 
 
 def preload_and_freeze() -> None:
