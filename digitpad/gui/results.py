@@ -232,7 +232,7 @@ class ColourLegend(QWidget):
     def paintEvent(self, _event) -> None:
         painter = QPainter(self)
         line = self.fontMetrics().height()
-        bar = QRectF(self.width() * 0.2, 2, self.width() * 0.6, line)
+        bar = QRectF(self.width() * 0.1, 2, self.width() * 0.8, line)
         gradient = QLinearGradient(bar.topLeft(), bar.topRight())
         gradient.setColorAt(0.0, QColor(*BLUE))
         gradient.setColorAt(0.5, QColor("white"))
@@ -241,13 +241,11 @@ class ColourLegend(QWidget):
         painter.setPen(QColor("#888888"))
         painter.drawRect(bar)
         painter.setPen(self.palette().windowText().color())
-        below = QRectF(0, bar.bottom() + 2, self.width(), line)
-        third = self.width() / 3
-        painter.drawText(QRectF(0, below.top(), third, line), Qt.AlignmentFlag.AlignCenter,
-                         "blue: against the class")
-        painter.drawText(QRectF(third, below.top(), third, line), Qt.AlignmentFlag.AlignCenter, "white: 0")
-        painter.drawText(QRectF(2 * third, below.top(), third, line), Qt.AlignmentFlag.AlignCenter,
-                         "red: for the class")
+        below = QRectF(bar.left(), bar.bottom() + 2, bar.width(), line)
+        for align, text in ((Qt.AlignmentFlag.AlignLeft, "blue: votes against the class"),
+                            (Qt.AlignmentFlag.AlignHCenter, "white: 0"),
+                            (Qt.AlignmentFlag.AlignRight, "red: votes for it")):
+            painter.drawText(below, align | Qt.AlignmentFlag.AlignVCenter, text)
         painter.end()
 
 
