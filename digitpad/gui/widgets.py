@@ -27,6 +27,7 @@ class FittedLabel(QWidget):
         self.chars, self.lines, self.scale, self.min_scale = chars, lines, scale, min_scale
         self.bold = bold
         self.align = align
+        self._fitted: tuple[tuple, float] = ((), 1.0)  # (text, size, font) → the scale found for them
         self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Fixed)
 
     def text(self) -> str:
@@ -68,13 +69,17 @@ class FittedLabel(QWidget):
         return bounds.width() <= area.width() + 0.5 and bounds.height() <= area.height() + 0.5
 
     def shown_scale(self) -> float:
-        """The largest scale, from `scale` down to `min_scale`, at which the text fits."""
-        steps = max(1, round((self.scale - self.min_scale) / 0.05))
-        for k in range(steps + 1):
-            scale = self.scale - k * (self.scale - self.min_scale) / steps
-            if self.fits(scale):
-                return scale
-        return self.min_scale
+        """The largest scale, from `scale` down to `min_scale`, at which the text fits (kept per text)."""
+        key = (self._text, self.size().toTuple(), self.font().key())
+        if self._fitted[0] != key:
+            steps = max(1, round((self.scale - self.min_scale) / 0.05))
+            scales = [self.scale - k * (self.scale - self.min_scale) / steps for k in range(steps + 1)]
+            low, high = 0, steps  # bisect for the first step that fits: smaller text never fits worse
+            while low < high:
+                middle = (low + high) // 2
+                low, high = (low, middle) if self.fits(scales[middle]) else (middle + 1, high)
+            self._fitted = (key, scales[low])
+        return self._fitted[1]
 
     def paintEvent(self, _event) -> None:
         painter = QPainter(self)
@@ -84,7 +89,7 @@ class FittedLabel(QWidget):
         painter.setPen(self.palette().windowText().color())
         area = QRectF(self.contentsRect())
         text = self._text
-        if not self.fits(scale):
+        if scale == self.min_scale and not self.fits(scale):
             width = area.width() * self.lines - QFontMetricsF(font).averageCharWidth() * 2 * (self.lines - 1)
             text = QFontMetricsF(font).elidedText(text, Qt.TextElideMode.ElideRight, width)
         self.setToolTip(self._text if text != self._text else "")
