@@ -57,8 +57,8 @@ class DrawingCanvas(QWidget):
         self.setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent)
 
     def sizeHint(self) -> QSize:
-        # No height-for-width: a square request made the window grow at the first prediction on
-        # small screens. The widget takes what the layout gives and paints a centred square in it.
+        # A fixed hint and no height-for-width: the widget takes what the layout gives and paints a
+        # centred square in it, so nothing it shows can change the window's layout.
         return QSize(420, 420)
 
     # --- geometry ----------------------------------------------------------------------------

@@ -6,7 +6,7 @@ import gc
 
 from PySide6.QtCore import QRect, QSettings, QSize, QTimer, Signal
 from PySide6.QtGui import QCloseEvent
-from PySide6.QtWidgets import QFrame, QMainWindow, QMessageBox, QScrollArea, QTabWidget
+from PySide6.QtWidgets import QMainWindow, QMessageBox, QTabWidget
 
 from digitpad.core.checkpoints import CheckpointError, TrainedModel, load_checkpoint
 from digitpad.core.devices import keep_this_thread_serial
@@ -50,19 +50,6 @@ def preload_and_freeze() -> None:
         gc.enable()
 
 
-def scrolling(tabs: QTabWidget) -> QScrollArea:
-    """The tabs in a scroll area: whatever a page's minimum size, the window never outgrows the screen.
-
-    Pages are laid out to fit the smallest supported screen, so its bars normally stay hidden; at a
-    large text zoom on a netbook they appear instead of the window growing off-screen.
-    """
-    area = QScrollArea()
-    area.setWidgetResizable(True)
-    area.setFrameShape(QFrame.Shape.NoFrame)
-    area.setWidget(tabs)
-    return area
-
-
 class MainWindow(QMainWindow):
     checkpoint_handled = Signal()  # an opened checkpoint is in use, or the reason it is not was shown
 
@@ -75,7 +62,7 @@ class MainWindow(QMainWindow):
         self.tabs = QTabWidget()
         self.tabs.addTab(self.training, "Training")
         self.tabs.addTab(self.canvas, "Canvas")
-        self.setCentralWidget(scrolling(self.tabs))
+        self.setCentralWidget(self.tabs)
         self.zoom = TextZoom(self)
         self.zoom.add_to(self.menuBar().addMenu("&View"))
         self.training.snapshot_ready.connect(lambda m: self.library.put(m, activate=False))
