@@ -72,6 +72,8 @@ def test_text_zoom_enlarges_every_text_and_is_remembered(qtbot, window):
         assert QApplication.font().pointSizeF() == pytest.approx(normal_font * 1.3)
         assert window.canvas.answer.sizeHint().height() > normal_answer
         assert window.canvas.chart.getAxis("bottom").style["tickFont"].pointSizeF() == pytest.approx(normal_font * 1.3)
+        legend_label = window.training.charts.loss_plot.legend.items[0][1]
+        assert legend_label.opts["size"] == f"{normal_font * 1.3:.1f}pt"
         assert stored_zoom() == 1.3  # the next start opens at this size
         actions["Smaller text"].trigger()
         assert stored_zoom() == 1.15

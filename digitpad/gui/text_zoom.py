@@ -74,3 +74,6 @@ def restyle_charts(font: QFont) -> None:
                 item._adjustSize()  # the axis makes room for the larger text
             elif isinstance(item, pg.LegendItem):
                 item.setLabelTextSize(size)
+                for _, label in item.items:
+                    label.setText(label.text)  # pyqtgraph applies a new size only when the text is set
+                item.updateSize()
