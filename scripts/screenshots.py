@@ -98,6 +98,9 @@ def gallery(window: MainWindow) -> None:
     window.canvas.logits_box.setChecked(True)
     shot("canvas-logits")
     window.canvas.logits_box.setChecked(False)
+    window.library.set_active([m.name for m in window.library.models].index("fashion-mnist-cnn"))
+    draw(window, 1)
+    shot("canvas-clothes-model")  # a model that knows no digits says so on the canvas
 
 
 def whole_window(window: MainWindow) -> None:

@@ -184,3 +184,13 @@ def test_clicking_a_mistake_opens_it_on_the_canvas(qtbot, window):
     assert picture is not None and "test image 2" in picture.name and "Pullover" in picture.name
     np.testing.assert_allclose(picture.pixels, report.mistakes[2].image / 255, atol=1e-6)
     assert window.canvas.prediction is not None
+
+
+def test_the_28x28_preview_grows_with_the_window(qtbot, window):
+    window.tabs.setCurrentWidget(window.canvas)
+    window.resize(1024, 560)
+    qtbot.wait(20)
+    small = window.canvas.preview.square().width()
+    window.resize(1728, 1000)  # 90 % of a 1920×1080 projector
+    qtbot.wait(20)
+    assert window.canvas.preview.square().width() > small * 1.5
