@@ -1,6 +1,8 @@
 """The window on small and large screens: it fits, nothing moves while drawing, text can be enlarged,
 and the results are readable in full."""
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 from PySide6.QtCore import QPoint, QRect, QSettings, QSize, Qt
@@ -53,6 +55,8 @@ def test_on_a_netbook_drawing_moves_nothing(qtbot, window):
     draw(qtbot, window.canvas, 1)
     window.canvas.answer.setText("T-shirt/top · 67.5 %")
     window.canvas.detail.setText("a very long detail line " * 10)
+    snapshot = replace(window.library.active, name="a-snapshot-with-a-very-long-name " * 3)
+    window.library.put(snapshot, activate=False)  # an epoch's snapshot arrives while the class draws
     QApplication.processEvents()
     assert page_geometry(window) == before
     assert window.canvas.answer.shown_scale() < window.canvas.answer.scale  # shrunk to fit, not cut
