@@ -93,7 +93,6 @@ class MainWindow(QMainWindow):
     def finish_background_work(self) -> None:
         """Stop training and join every helper thread: nothing may outlive the window's Qt objects."""
         self.training.shutdown()
-        BackgroundCall.join_all()
         Worker.join_all()
 
     def keep_drawing(self, label: int) -> None:

@@ -24,9 +24,9 @@ from digitpad.core.personal_set import (PersonalSet, Sample, add_sample, delete_
                                         read_sample, relabel_sample)
 from digitpad.core.preprocess import StrokeSet
 from digitpad.core.trainer import EpochEnd, Failed, Finished, Progress, RunControl
-from digitpad.gui.images import gray_image, scaled_pixmap
+from digitpad.gui.images import gray_image
 from digitpad.gui.model_library import ModelLibrary
-from digitpad.gui.worker import Worker
+from digitpad.gui.worker import Worker, run_in_background
 
 THUMB = 56
 RIGHT, WRONG = QColor("#2e9d4a"), QColor("#d9534f")
@@ -61,7 +61,8 @@ def framed_icon(pixels: np.ndarray, colour: QColor | None) -> QIcon:
     pix = QPixmap(THUMB + 6, THUMB + 6)
     pix.fill(colour or QColor("#888888"))
     painter = QPainter(pix)
-    painter.drawPixmap(3, 3, scaled_pixmap(gray_image(pixels), THUMB))
+    painter.drawImage(3, 3, gray_image(pixels).scaled(THUMB, THUMB, Qt.AspectRatioMode.KeepAspectRatio,
+                                                      Qt.TransformationMode.FastTransformation))
     painter.end()
     return QIcon(pix)
 
@@ -188,10 +189,7 @@ class MyDigitsTab(QWidget):
 
     def _io(self, fn, *args, then, name: str) -> Worker:
         """File work on the background worker; `then(result, error)` runs on the GUI thread."""
-        worker = Worker(fn, *args, name=name, parent=self)
-        worker.returned.connect(lambda result: then(result, None))
-        worker.errored.connect(lambda error: then(None, error))
-        return worker.start()
+        return run_in_background(fn, *args, then=then, name=name, parent=self)
 
     def reload(self) -> None:
         self.folder_label.setText(str(self.folder))

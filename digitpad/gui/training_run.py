@@ -1,88 +1,60 @@
-"""One training run on a QThread: the core Trainer's events turned into Qt signals.
+"""One training run on the one background mechanism (`gui/worker.py`): the Trainer's events as Qt signals.
 
-The worker iterates the generator in its own thread and emits each event; it never touches
-widgets. Stop and Pause go through the thread-safe RunControl, because a worker busy in its
-loop never sees a queued signal. Shutting down is stop → quit → wait, never terminate().
+The worker iterates the Trainer's generator on its QThread and hands each event back on the GUI
+thread; this class only names the signals the Training tab connects. Stop and Pause go through the
+thread-safe RunControl, because a worker busy in its loop never sees a queued signal. Shutting down
+is stop → quit → wait, never terminate().
 """
 
 from __future__ import annotations
 
-import traceback
-import weakref
-
-from PySide6.QtCore import QObject, QThread, Signal, Slot
+from PySide6.QtCore import QObject, QThread, Signal
 
 from digitpad.core.trainer import EpochEnd, Failed, Finished, Progress, RunControl, Started, TrainConfig, Trainer
+from digitpad.gui.worker import Worker
 
-_LIVE_THREADS: "weakref.WeakSet[QThread]" = weakref.WeakSet()
+LONG_RUNS = ("digitpad-training", "digitpad-teach")  # workers a test must never leave running
 
 
 def running_threads() -> list[QThread]:
-    """Training threads still running: tests assert none is left behind."""
-    return [t for t in list(_LIVE_THREADS) if t.isRunning()]
+    """Training and fine-tuning threads still running: tests assert none is left behind."""
+    return [w.thread for w in Worker.running(*LONG_RUNS) if w.thread.isRunning()]
 
 
-class TrainingWorker(QObject):
+class TrainingSignals(QObject):
     started = Signal(object)  # Started
     progress = Signal(object)  # Progress (a few per second, never per batch)
     epoch_ended = Signal(object)  # EpochEnd
     finished = Signal(object)  # Finished
     failed = Signal(str, str)  # message, kind
-    done = Signal()  # always last, whatever happened
-
-    def __init__(self, config: TrainConfig, control: RunControl) -> None:
-        super().__init__()
-        self.config = config
-        self.control = control
-
-    @Slot()
-    def run(self) -> None:
-        emit = {Started: self.started, Progress: self.progress, EpochEnd: self.epoch_ended, Finished: self.finished}
-        try:
-            for event in Trainer(self.config, self.control).run():
-                if isinstance(event, Failed):
-                    self.failed.emit(event.message, event.kind)
-                else:
-                    emit[type(event)].emit(event)
-        except Exception as exc:  # a bug must reach the user as a message, not kill the thread silently
-            traceback.print_exc()
-            self.failed.emit(f"Unexpected error: {type(exc).__name__}: {exc}", "error")
-        finally:
-            self.done.emit()
 
 
 class TrainingRun(QObject):
-    """Owns the thread, the worker and the control flags of one run; `ended` fires once it is all over.
-
-    Stop and Pause go straight to `control` (thread-safe flags the worker checks between batches).
-    """
+    """Owns the worker and the control flags of one run; `ended` fires once it is all over."""
 
     ended = Signal()
 
     def __init__(self, config: TrainConfig, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.control = RunControl()
-        self.thread = QThread()
-        self.thread.setObjectName("digitpad-training")
-        self.worker = TrainingWorker(config, self.control)
-        self.worker.moveToThread(self.thread)
-        self.thread.started.connect(self.worker.run)
-        self.worker.done.connect(self.thread.quit)
-        self.thread.finished.connect(self._on_thread_finished)
-        _LIVE_THREADS.add(self.thread)
+        self.worker = TrainingSignals(self)
+        self.job = Worker(Trainer(config, self.control).run, name="digitpad-training", control=self.control,
+                          parent=self)
+        signals = self.worker
+        self.job.on(Started, signals.started.emit).on(Progress, signals.progress.emit)
+        self.job.on(EpochEnd, signals.epoch_ended.emit).on(Finished, signals.finished.emit)
+        self.job.on(Failed, lambda ev: signals.failed.emit(ev.message, ev.kind))
+        # a bug must reach the user as a message, not kill the thread silently
+        self.job.errored.connect(lambda exc: signals.failed.emit(f"Unexpected error: {type(exc).__name__}: {exc}",
+                                                                  "error"))
+        self.job.finished.connect(self.ended)
 
     def start(self) -> None:
-        self.thread.start()
+        self.job.start()
 
     def is_running(self) -> bool:
-        return self.thread.isRunning()
+        return self.job.is_running()
 
     def shutdown(self, timeout_ms: int = 30_000) -> bool:
         """Stop and wait for the thread to end (the window is closing); True when it has ended."""
-        self.control.stop()
-        self.thread.quit()
-        return self.thread.wait(timeout_ms)
-
-    def _on_thread_finished(self) -> None:
-        self.thread.wait()
-        self.ended.emit()
+        return self.job.join(timeout_ms)

@@ -12,6 +12,7 @@ busy in its loop never sees a queued signal. One registry holds every worker sti
 from __future__ import annotations
 
 import inspect
+import threading
 import traceback
 from collections.abc import Callable
 from typing import Any
@@ -29,13 +30,15 @@ class _Runner(QObject):
     errored = Signal(object)
     done = Signal()  # always last
 
-    def __init__(self, fn: Callable, args: tuple, kwargs: dict) -> None:
+    def __init__(self, fn: Callable, args: tuple, kwargs: dict, name: str) -> None:
         super().__init__()
         self._call = (fn, args, kwargs)
+        self._name = name
 
     @Slot()
     def run(self) -> None:
         fn, args, kwargs = self._call
+        threading.current_thread().name = self._name  # for tracebacks and profilers
         try:
             result = fn(*args, **kwargs)
             if inspect.isgenerator(result):
@@ -62,7 +65,8 @@ class Worker(QObject):
     """Run `fn(*args, **kwargs)` on a QThread; events, result and error come back on the GUI thread.
 
     `yielded` carries every event, `returned` the function's (or generator's) return value,
-    `errored` an exception, and `finished` comes last, once the thread has ended.
+    `errored` an exception, and `finished` comes last, once the thread has ended; then the worker
+    deletes itself, so a handler must not keep using it.
     """
 
     yielded = Signal(object)
@@ -79,7 +83,7 @@ class Worker(QObject):
         self._handlers: dict[type, list[Callable]] = {}
         self.thread = QThread()
         self.thread.setObjectName(name)
-        self._runner = _Runner(fn, args, kwargs)
+        self._runner = _Runner(fn, args, kwargs, name)
         self._runner.moveToThread(self.thread)
         self.thread.started.connect(self._runner.run)
         self._runner.yielded.connect(self._dispatch)
@@ -118,9 +122,9 @@ class Worker(QObject):
                 cls._running.discard(worker)
 
     @classmethod
-    def running(cls) -> list["Worker"]:
-        """Workers whose thread still runs: tests assert none is left behind."""
-        return [w for w in list(cls._running) if w.thread.isRunning()]
+    def running(cls, *names: str) -> list["Worker"]:
+        """Started workers whose `finished` has not been delivered yet (only those named, if any)."""
+        return [w for w in list(cls._running) if not names or w.thread.objectName() in names]
 
     def _dispatch(self, event: object) -> None:
         self.yielded.emit(event)
@@ -131,3 +135,13 @@ class Worker(QObject):
         self.thread.wait()
         Worker._running.discard(self)
         self.finished.emit()
+        self.deleteLater()
+
+
+def run_in_background(fn: Callable, *args, then: Callable[[Any, Exception | None], None], name: str,
+                      parent: QObject | None = None) -> Worker:
+    """A one-shot call (reading or writing a file): `then(result, None)` or `then(None, error)` on the GUI thread."""
+    worker = Worker(fn, *args, name=name, parent=parent)
+    worker.returned.connect(lambda result: then(result, None))
+    worker.errored.connect(lambda error: then(None, error))
+    return worker.start()
