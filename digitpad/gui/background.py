@@ -22,6 +22,7 @@ class BackgroundCall(QObject):
         self._worker = Worker(fn, *args, name=name, parent=self)
         self._worker.returned.connect(lambda result: self._deliver(result, None))
         self._worker.errored.connect(lambda error: self._deliver(None, error))
+        self._worker.finished.connect(self.deleteLater)  # not before: the worker is this object's child
 
     @staticmethod
     def join_all(timeout: float = 30.0) -> None:
@@ -38,4 +39,3 @@ class BackgroundCall(QObject):
 
     def _deliver(self, result: object, error: Exception | None) -> None:
         self.done.emit(result, error)
-        self.deleteLater()
