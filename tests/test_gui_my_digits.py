@@ -31,14 +31,14 @@ def test_label_drawings_delete_one_and_teach(qtbot, window):
     assert tab.personal.counts()[2] == 3 and tab.personal.counts()[7] == 3
     assert "<b>7</b>: 3" in tab.counts.text()
     files = sorted(tab.folder.glob("*/*.json"))
-    assert len(files) == 6 and tab.grid.count() == 6
+    assert len(files) == 6 and tab.shown_count() == 6 and tab.rows[7].count() == 3
     qtbot.waitUntil(lambda: "reads" in tab.score.text(), timeout=10_000)  # right/wrong for the canvas model
 
     window.tabs.setCurrentWidget(tab)
-    tab.grid.item(0).setSelected(True)
+    tab.rows[2].item(0).setSelected(True)
     qtbot.mouseClick(tab.delete_button, Qt.MouseButton.LeftButton)
-    qtbot.waitUntil(lambda: tab.grid.count() == 5, timeout=10_000)
-    assert len(sorted(tab.folder.glob("*/*.json"))) == 5
+    qtbot.waitUntil(lambda: tab.rows[2].count() == 2, timeout=10_000)
+    assert len(sorted(tab.folder.glob("*/*.json"))) == 5 and tab.personal.counts()[2] == 2
 
     tab.config = FinetuneConfig(epochs=1, min_steps_per_epoch=3, mnist_test_limit=200)
     qtbot.mouseClick(tab.teach_button, Qt.MouseButton.LeftButton)

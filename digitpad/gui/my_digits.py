@@ -14,8 +14,9 @@ import numpy as np
 import torch
 from PySide6.QtCore import QSize, Qt, QUrl, Signal
 from PySide6.QtGui import QColor, QDesktopServices, QIcon, QKeySequence, QPainter, QPixmap, QShortcut
-from PySide6.QtWidgets import (QComboBox, QFileDialog, QHBoxLayout, QLabel, QListView, QListWidget,
-                               QListWidgetItem, QProgressBar, QPushButton, QToolButton, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QComboBox, QFileDialog, QGridLayout, QHBoxLayout, QLabel, QListView, QListWidget,
+                               QListWidgetItem, QProgressBar, QPushButton, QScrollArea, QToolButton, QVBoxLayout,
+                               QWidget)
 
 from digitpad.core.checkpoints import TrainedModel, save_checkpoint
 from digitpad.core.evaluation import predict_all
@@ -136,14 +137,33 @@ class MyDigitsTab(QWidget):
 
         self.counts = QLabel()
         self.score = QLabel()
-        self.grid = QListWidget()
-        self.grid.setViewMode(QListView.ViewMode.IconMode)
-        self.grid.setIconSize(QSize(THUMB + 6, THUMB + 6))
-        self.grid.setGridSize(QSize(THUMB + 22, THUMB + 34))
-        self.grid.setResizeMode(QListView.ResizeMode.Adjust)
-        self.grid.setMovement(QListView.Movement.Static)
-        self.grid.setSelectionMode(QListWidget.SelectionMode.ExtendedSelection)
-        self.grid.itemSelectionChanged.connect(self._update_buttons)
+        # One row per digit: its label and count, then its samples (scrolling sideways when many).
+        self.rows: list[QListWidget] = []
+        self.row_labels: list[QLabel] = []
+        grid = QGridLayout()
+        for d in range(10):
+            label = QLabel()
+            label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+            row = QListWidget()
+            row.setViewMode(QListView.ViewMode.IconMode)
+            row.setFlow(QListView.Flow.LeftToRight)
+            row.setWrapping(False)
+            row.setIconSize(QSize(THUMB + 6, THUMB + 6))
+            row.setGridSize(QSize(THUMB + 22, THUMB + 30))
+            row.setMovement(QListView.Movement.Static)
+            row.setFixedHeight(THUMB + 44)
+            row.setSelectionMode(QListWidget.SelectionMode.ExtendedSelection)
+            row.itemSelectionChanged.connect(self._update_buttons)
+            grid.addWidget(label, d, 0)
+            grid.addWidget(row, d, 1)
+            self.rows.append(row)
+            self.row_labels.append(label)
+        grid.setRowStretch(10, 1)
+        rows_widget = QWidget()
+        rows_widget.setLayout(grid)
+        self.grid = QScrollArea()
+        self.grid.setWidgetResizable(True)
+        self.grid.setWidget(rows_widget)
 
         self.delete_button = QPushButton("Delete")
         self.delete_button.clicked.connect(self.delete_selected)
@@ -228,7 +248,7 @@ class MyDigitsTab(QWidget):
         self._changed()
 
     def selected_samples(self) -> list[Sample]:
-        paths = {Path(item.data(Qt.ItemDataRole.UserRole)) for item in self.grid.selectedItems()}
+        paths = {Path(item.data(Qt.ItemDataRole.UserRole)) for item in self.selected_items()}
         return [s for s in self.personal.samples if s.path in paths]
 
     def delete_selected(self) -> None:
@@ -281,8 +301,20 @@ class MyDigitsTab(QWidget):
         self._check_with_model()
         self.changed.emit()
 
+    def selected_items(self) -> list[QListWidgetItem]:
+        return [item for row in self.rows for item in row.selectedItems()]
+
+    def shown_count(self) -> int:
+        """Samples on screen, all digits together."""
+        return sum(row.count() for row in self.rows)
+
     def _fill_grid(self) -> None:
-        self.grid.clear()
+        counts = self.personal.counts()
+        for d, (row, label) in enumerate(zip(self.rows, self.row_labels)):
+            row.clear()
+            label.setText(f"<b style='font-size: 16pt'>{d}</b><br>{counts[d]}")
+            row.setVisible(counts[d] > 0)
+            label.setVisible(counts[d] > 0)
         for s in sorted(self.personal.samples, key=lambda s: (s.label, s.path.name)):
             pred = self.predictions.get(s.path)
             colour = None if pred is None else RIGHT if pred == s.label else WRONG
@@ -290,7 +322,7 @@ class MyDigitsTab(QWidget):
             item = QListWidgetItem(framed_icon(s.pixels, colour), text)
             item.setData(Qt.ItemDataRole.UserRole, str(s.path))
             item.setToolTip(f"{s.path}\nlabel {s.label}" + ("" if pred is None else f", the model says {pred}"))
-            self.grid.addItem(item)
+            self.rows[s.label].addItem(item)
 
     def _check_with_model(self) -> None:
         """How the canvas model reads each sample, computed off the GUI thread."""
@@ -311,7 +343,7 @@ class MyDigitsTab(QWidget):
 
     def _update_buttons(self) -> None:
         teaching = self.teaching is not None
-        selected = bool(self.grid.selectedItems())
+        selected = bool(self.selected_items())
         self.delete_button.setEnabled(selected and not teaching)
         self.relabel_box.setEnabled(selected and not teaching)
         self.teach_button.setEnabled(bool(self.personal.samples) and not teaching)
