@@ -73,7 +73,8 @@ def main() -> str:
     cli_seconds, cli_result = engine_seconds(folder)
 
     def fmt(r):
-        return (f"{r.before:.1%} → {r.after:.1%} ({r.n_holdout} held out)", f"{r.mnist_before:.2%} → {r.mnist_after:.2%}")
+        return (f"{r.before:.1%} → {r.after:.1%} ({r.n_holdout} held out)",
+                f"{r.mnist_before:.2%} → {r.mnist_after:.2%}")
 
     rows = [["idle window (baseline)", "—", "—", "—", f"{max(idle):.1f}", f"{pct(idle, 99):.1f}"],
             ["engine on the main thread (`digitpad finetune`)", f"{cli_seconds:.1f}", *fmt(cli_result), "—", "—"],

@@ -26,6 +26,7 @@ from digitpad.core.checkpoints import TrainedModel
 from digitpad.core.datasets import DataError, load_dataset
 from digitpad.core.devices import describe, resolve_device, train_on_all_cores
 from digitpad.core.evaluation import build_report, predict_all
+from digitpad.core.models import parameter_count
 from digitpad.core.personal_set import MIN_PER_DIGIT, PersonalSet, PersonalSetError, require_samples
 from digitpad.core.preprocess import normalize_, unit_float
 from digitpad.core.trainer import EpochEnd, Event, Failed, Finished, Progress, RunControl, Started, split_on_device
@@ -143,7 +144,7 @@ class Finetuner:
         x_t, y_t = split_on_device(mnist.test.head(cfg.mnist_test_limit), device)
         steps = max(math.ceil(len(y_p) / cfg.personal_batch), cfg.min_steps_per_epoch)
         model = copy.deepcopy(base.model).to(device)
-        yield Started(describe(device), mnist.source, len(y_p), len(y_h), steps, sum(p.numel() for p in model.parameters()))
+        yield Started(describe(device), mnist.source, len(y_p), len(y_h), steps, parameter_count(model))
 
         before = _accuracy(model, x_h, y_h, mean, std, control)
         mnist_before = _accuracy(model, x_t, y_t, mean, std, control)
