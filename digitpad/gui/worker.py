@@ -11,6 +11,7 @@ busy in its loop never sees a queued signal. One registry holds every worker sti
 
 from __future__ import annotations
 
+import atexit
 import inspect
 import threading
 import traceback
@@ -136,6 +137,11 @@ class Worker(QObject):
         Worker._running.discard(self)
         self.finished.emit()
         self.deleteLater()
+
+
+# A script that ends without closing its window must not destroy a QThread still running
+# ("QThread: Destroyed while thread is still running", then a crash): join them first.
+atexit.register(Worker.join_all)
 
 
 def run_in_background(fn: Callable, *args, then: Callable[[Any, Exception | None], None], name: str,
