@@ -193,9 +193,9 @@ class Finetuner:
             yield EpochEnd(epoch, cfg.epochs, loss_sum / (steps * (cfg.personal_batch + cfg.replay_batch)),
                            correct / seen, report.accuracy, time.perf_counter() - epoch_start,
                            time.perf_counter() - epoch_start, report, snap)
-        mnist_after = _accuracy(model, x_t, y_t, mean, std, control)
+        mnist_after = _accuracy(model, x_t, y_t, mean, std, control)  # None when Stop came during it
         yield Finished(self._result_model(model, before, held_acc, mnist_before, mnist_after, len(y_h), start,
-                                          cfg.epochs), False, cfg.epochs)
+                                          cfg.epochs), control.stopped, cfg.epochs)
 
     def _result_model(self, model: nn.Module, before: float | None, after: float | None, mnist_before: float | None,
                       mnist_after: float | None, n_holdout: int, start: float, epochs: float) -> TrainedModel:
