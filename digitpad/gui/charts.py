@@ -141,8 +141,9 @@ class LiveCharts(pg.GraphicsLayoutWidget):
             for item in (loss, test, train):
                 item.setZValue(-10)  # the live run stays on top
             self._overlay_items += [loss, test, train]
-        self.loss_plot.legend.getLabel(self.smooth_loss).setText(
-            f"{current_label} (this run)" if current_label and runs else "smoothed")
+        live_entry = self.loss_plot.legend.getLabel(self.smooth_loss)
+        if live_entry is not None:  # gone from a figure of recorded runs only
+            live_entry.setText(f"{current_label} (this run)" if current_label and runs else "smoothed")
         self._fit_x_range()
 
     def _fit_x_range(self) -> None:

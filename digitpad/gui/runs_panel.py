@@ -8,6 +8,7 @@ offscreen for `digitpad compare`, so the figure on a slide is the one the app sh
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Callable
 from dataclasses import asdict, replace
 from pathlib import Path
@@ -54,21 +55,48 @@ def sweep_configs(base: TrainConfig, key: str, text: str) -> list[TrainConfig]:
     return configs
 
 
+def _close_paths_for_pyqtgraph() -> None:
+    """Let pyqtgraph 0.14's SVG exporter read what Qt 6 writes (pyqtgraph issue #3485).
+
+    Qt now ends closed shapes with a bare "Z", which the exporter's coordinate parser cannot split
+    into x,y and fails on every chart. Before it parses a group, each "Z" becomes a line back to
+    the path's start: the same drawing. Installed once; a no-op for paths without "Z".
+    """
+    module = sys.modules["pyqtgraph.exporters.SVGExporter"]
+    original = module.correctCoordinates
+    if getattr(original, "closes_paths", False):
+        return
+
+    def correct(node, *args, **kwargs):
+        for path in node.getElementsByTagName("path"):
+            words, start, out = path.getAttribute("d").split(), "0,0", []
+            for word in words:
+                if word[0] == "M":
+                    start = word[1:]
+                out.append(f"L{start}" if word == "Z" else word)
+            path.setAttribute("d", " ".join(out))
+        return original(node, *args, **kwargs)
+
+    correct.closes_paths = True
+    module.correctCoordinates = correct
+
+
 def format_seconds(seconds: float) -> str:
     return f"{seconds:.0f} s" if seconds < 100 else f"{seconds / 60:.1f} min"
 
 
 def export_charts(charts: LiveCharts, path: str | os.PathLike, current_label: str = "this run") -> Path:
-    """The charts as they are, to PNG (twice the screen size, for slides), SVG, or their numbers as CSV."""
+    """The charts as they look, to PNG or SVG (pyqtgraph's exporters), or their numbers as CSV."""
     target = Path(path)
     suffix = target.suffix.lower()
     if suffix == ".csv":
         data = metrics_csv(charts.shown_curves(current_label)).encode("utf-8")
     elif suffix == ".svg":
+        _close_paths_for_pyqtgraph()
         data = SVGExporter(charts.ci).export(toBytes=True)
     elif suffix == ".png":
         exporter = ImageExporter(charts.ci)
-        exporter.parameters()["width"] = int(2 * max(charts.width(), 320))
+        exporter.parameters()["width"] = max(charts.width(), 320)  # as shown: scaling up thins lines and legends
         buffer = QBuffer()
         buffer.open(QIODevice.OpenModeFlag.WriteOnly)
         exporter.export(toBytes=True).save(buffer, "PNG")
@@ -86,6 +114,8 @@ def render_comparison(records: list[RunRecord], out: str | os.PathLike, size: tu
     app = QApplication.instance() or QApplication([])
     pg.setConfigOptions(antialias=True, background="w", foreground="k")
     charts = LiveCharts()
+    for plot in (charts.loss_plot, charts.acc_plot):
+        plot.legend.setLabelTextSize("12pt")  # read from the back of the room
     charts.hide_live_legend()
     labels = labels_for([r.config for r in records], [r.name for r in records])
     charts.show_runs([r.curves(label) for r, label in zip(records, labels)])
