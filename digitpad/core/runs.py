@@ -13,6 +13,7 @@ import io
 import json
 import os
 import re
+import threading
 import time
 from dataclasses import asdict, dataclass, field, fields
 from datetime import datetime
@@ -31,6 +32,11 @@ STATUSES = ("running", "finished", "stopped", "failed")
 NOT_HYPERPARAMETERS = ("data_dir", "idx_dir", "report_interval_s", "device", "test_limit")
 # How a hyperparameter is named in a legend: "lr 0.1", "batch 64".
 SHORT_NAMES = {"batch_size": "batch", "label_smoothing": "smoothing", "train_limit": "images"}
+
+
+# Record files are written from the training thread, from background saves and renames, and deleted
+# from the GUI: one lock keeps each write whole and stops a late write from bringing a deleted run back.
+_WRITE_LOCK = threading.Lock()
 
 
 class RunFileError(ValueError):
@@ -74,6 +80,7 @@ class RunRecord:
     checkpoint: str | None = None
     message: str | None = None  # why a run failed
     folder: Path | None = field(default=None, compare=False)  # where it is kept; not part of the file
+    deleted: bool = field(default=False, compare=False)  # once deleted, never written again
 
     @property
     def json_path(self) -> Path:
@@ -84,14 +91,14 @@ class RunRecord:
         return Path(self.folder) / f"{self.id}.csv"
 
     def to_json(self) -> dict:
-        data = {k: v for k, v in asdict(self).items() if k != "folder"}
+        data = {k: v for k, v in asdict(self).items() if k not in ("folder", "deleted")}
         return {"format": FORMAT, "format_version": FORMAT_VERSION, **data}
 
     @classmethod
     def from_json(cls, data: object, path: Path) -> "RunRecord":
         if not isinstance(data, dict) or data.get("format") != FORMAT:
             raise RunFileError(f"{path}: not a DigitPad run record (no '{FORMAT}' header)")
-        known = {f.name for f in fields(cls)} - {"folder"}
+        known = {f.name for f in fields(cls)} - {"folder", "deleted"}
         try:
             record = cls(**{k: v for k, v in data.items() if k in known}, folder=path.parent)
         except TypeError as exc:
@@ -114,10 +121,16 @@ class RunRecord:
 
 # --- reading, renaming, deleting ---------------------------------------------------------------
 
-def save_record(record: RunRecord) -> None:
+def save_record(record: RunRecord, with_csv: bool = True) -> None:
     """Write the JSON and the CSV of a run, each atomically (a crash mid-write keeps the previous one)."""
-    atomic_write_bytes(record.json_path, json.dumps(record.to_json(), indent=1).encode("utf-8"))
-    atomic_write_bytes(record.csv_path, metrics_csv([record.curves()]).encode("utf-8"))
+    data = json.dumps(record.to_json()).encode("utf-8")  # with indent: 10× slower
+    table = metrics_csv([record.curves()]).encode("utf-8") if with_csv else None
+    with _WRITE_LOCK:
+        if record.deleted:
+            return
+        atomic_write_bytes(record.json_path, data)
+        if table is not None:
+            atomic_write_bytes(record.csv_path, table)
 
 
 def load_record(path: str | os.PathLike) -> RunRecord:
@@ -157,8 +170,10 @@ def rename_run(record: RunRecord, name: str) -> None:
 
 
 def delete_run(record: RunRecord) -> None:
-    for path in (record.json_path, record.csv_path):
-        path.unlink(missing_ok=True)
+    with _WRITE_LOCK:
+        for path in (record.json_path, record.csv_path):
+            path.unlink(missing_ok=True)
+        record.deleted = True
 
 
 def note_checkpoint(record: RunRecord, path: str | os.PathLike) -> None:
@@ -230,12 +245,12 @@ class RunRecorder:
     """Wraps the Trainer's event stream: `for ev in recorder.track(trainer.run())` records as it goes.
 
     The record is written at the start, at each epoch end, every `flush_interval_s` of loss
-    reports, and at the end: finished, stopped (Stop, Ctrl+C, closing the window, or the consumer
+    reports (the JSON only: the CSV is derived, and each write holds the GIL ~5-20 ms), and at the end: finished, stopped (Stop, Ctrl+C, closing the window, or the consumer
     giving up on the generator) or failed (a Failed event or an exception, with its message).
     """
 
     def __init__(self, config: TrainConfig, folder: str | os.PathLike | None = None, name: str | None = None,
-                 flush_interval_s: float = 5.0) -> None:
+                 flush_interval_s: float = 10.0) -> None:
         folder = Path(folder) if folder is not None else default_runs_dir()
         saved = {k: v for k, v in asdict(config).items() if k not in ("data_dir", "idx_dir")}
         run_id = new_run_id(folder, config)
@@ -271,7 +286,7 @@ class RunRecorder:
             r.loss_y.append(event.loss)
             r.epochs_done = event.fraction
             if time.perf_counter() - self._last_save >= self.flush_interval_s:
-                self._save()
+                self._save(with_csv=False)
         elif isinstance(event, EpochEnd):
             r.epochs.append(dict(epoch=event.epoch, train_loss=event.train_loss, train_accuracy=event.train_accuracy,
                                  test_accuracy=event.test_accuracy, seconds=round(event.seconds, 3)))
@@ -289,10 +304,10 @@ class RunRecorder:
         self.record.status, self.record.message = status, message
         self._save()
 
-    def _save(self) -> None:
+    def _save(self, with_csv: bool = True) -> None:
         self.record.duration_s = round(time.perf_counter() - self._start, 3)
         self._last_save = time.perf_counter()
         try:
-            save_record(self.record)
+            save_record(self.record, with_csv)
         except OSError as exc:
             self.write_error = f"the run could not be recorded in {self.record.folder}: {exc}"
