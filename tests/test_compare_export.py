@@ -102,3 +102,13 @@ def test_the_readme_snippet_reads_a_png_with_the_exported_model(onnx_model, mnis
         result = subprocess.run([sys.executable, "-c", snippet], cwd=tmp_path, capture_output=True, text=True,
                                 timeout=120)
         assert result.stdout.strip() == str(int(mnist.test.labels[k])), result.stderr
+
+
+def test_the_pt2_export_loads_back_and_gives_the_same_logits(shipped_cnn, tmp_path):
+    from digitpad.core.export import export_model
+
+    path = export_model(shipped_cnn, "pt2", tmp_path / "cnn.pt2")
+    program = torch.export.load(str(path), extra_files={"digitpad.json": ""})
+    pixels = torch.rand(3, 1, 28, 28)
+    expected = shipped_cnn.model((pixels - shipped_cnn.meta.mean) / shipped_cnn.meta.std)
+    torch.testing.assert_close(program.module()(pixels), expected, atol=1e-5, rtol=1e-5)

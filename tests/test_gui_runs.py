@@ -7,6 +7,8 @@ import pytest
 from PySide6.QtCore import Qt
 
 from digitpad.core.runs import load_record, load_runs
+from digitpad.gui.charts import LiveCharts
+from digitpad.gui.runs_panel import RunsPanel
 from test_gui_training import click, setup_run
 
 
@@ -28,6 +30,7 @@ def row_of(panel, run_id):
 
 def test_two_runs_with_different_lr_are_recorded_and_overlaid(qtbot, window, mnist, tmp_path):
     tab, panel = window.training, window.training.runs
+    assert panel.message.text() == "" and not panel.folder.exists()  # first start: no folder is no error
     run_once(qtbot, tab, lr=0.05)
     run_once(qtbot, tab, lr=0.1)
     first, second = panel.records
@@ -55,6 +58,11 @@ def test_two_runs_with_different_lr_are_recorded_and_overlaid(qtbot, window, mni
     with qtbot.waitSignal(tab.save_finished, timeout=10_000):
         tab.save_model_to(str(tmp_path / "second.pt"))
     assert load_record(second.json_path).checkpoint == str(tmp_path / "second.pt")
+
+    next_session = RunsPanel(LiveCharts(), tab.config, panel.folder)  # the app opened again
+    qtbot.addWidget(next_session)
+    qtbot.waitUntil(lambda: next_session.table.rowCount() == 2, timeout=5_000)
+    assert [r.name for r in next_session.records] == [first.name, second.name]
 
 
 def test_rename_load_into_the_form_and_delete(qtbot, window, mnist, monkeypatch):

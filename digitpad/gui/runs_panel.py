@@ -155,7 +155,9 @@ class RunsPanel(QWidget):
         self._filling = False
         self._build()
         self.charts.export_requested.connect(self.choose_chart_export)
-        call = BackgroundCall(load_runs, [self.folder], name="digitpad-runs", parent=self)
+        # No folder yet is the first start, not an error: it is made with the first record.
+        call = BackgroundCall(load_runs, [self.folder] if self.folder.is_dir() else [], name="digitpad-runs",
+                              parent=self)
         call.done.connect(self._on_loaded)
         call.start()
 
