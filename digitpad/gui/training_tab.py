@@ -46,6 +46,15 @@ def write_model_file(trained: TrainedModel, path: str, record: RunRecord | None)
         note_checkpoint(record, path)
 
 
+def with_chosen_suffix(path: str, chosen_filter: str) -> str:
+    """The type picked in the dialog replaces the suggested .pt or a missing suffix; a typed .onnx / .pt2 stays."""
+    wanted = chosen_filter.split("*")[-1].rstrip(")")
+    suffix = Path(path).suffix.lower()
+    if suffix in (wanted, ".onnx", ".pt2"):
+        return path
+    return str(Path(path).with_suffix(wanted)) if suffix == ".pt" else path + wanted
+
+
 def compact_count(n: int) -> str:
     return f"{n / 1e6:.1f}M" if n >= 1e6 else f"{n / 1e3:.0f}k" if n >= 1e4 else f"{n / 1e3:.1f}k"
 
@@ -389,7 +398,7 @@ class TrainingTab(QWidget):
         suggested = str(Path(self._last_folder()) / f"{meta.dataset}-{meta.architecture}.pt")
         path, chosen = QFileDialog.getSaveFileName(self, "Save model", suggested, SAVE_FILTERS)
         if path:
-            self.save_model_to(path if Path(path).suffix else path + chosen.split("*")[-1].rstrip(")"))
+            self.save_model_to(with_chosen_suffix(path, chosen))
 
     def save_model_to(self, path: str) -> None:
         """Write the checkpoint, or the export its suffix asks for, on a thread; the window stays live."""
