@@ -93,6 +93,7 @@ def test_a_sweep_of_three_values_gives_three_records_each_overlaid(qtbot, window
     assert tab.is_running() and not panel.sweep_button.isEnabled()
     qtbot.waitUntil(lambda: len(panel.records) == 3 and not tab.is_running(), timeout=120_000)
     assert [r.config["lr"] for r in panel.records] == [0.02, 0.1, 0.5]
+    assert [r.name for r in panel.records] == ["sweep lr 0.02", "sweep lr 0.1", "sweep lr 0.5"]
     assert [r.status for r in panel.records] == ["finished"] * 3 and "Sweep done" in panel.message.text()
     assert [c.label for c in tab.charts.overlays] == ["lr 0.02", "lr 0.1"]
     assert "lr 0.5 (this run)" in legend_texts(tab.charts.loss_plot)

@@ -151,7 +151,8 @@ class RunsPanel(QWidget):
         self.current: dict | None = None  # the config of the run on the live curves
         self.current_id: str | None = None
         self.pending: list[TrainConfig] = []  # a sweep's runs still to go
-        self.sweep_size = 0
+        self.sweep_size = 0  # runs in the sweep under way; 0 when none is
+        self.sweep_param = "lr"
         self._filling = False
         self._build()
         self.charts.export_requested.connect(self.choose_chart_export)
@@ -343,10 +344,7 @@ class RunsPanel(QWidget):
 
     def recorder_for(self, cfg: TrainConfig) -> RunRecorder:
         """A recorder for the run about to start; its curves become the live ones the overlays sit under."""
-        name = None
-        if self.pending or self.sweep_size:
-            key = self.sweep_key.currentData()
-            name = f"sweep {describe(asdict(cfg), [key])}"
+        name = f"sweep {describe(asdict(cfg), [self.sweep_param])}" if self.sweep_size else None
         recorder = RunRecorder(cfg, self.folder, name=name)
         self.current, self.current_id = recorder.record.config, recorder.record.id
         self.refresh_overlays()
@@ -379,7 +377,7 @@ class RunsPanel(QWidget):
         except ValueError as exc:
             self.message.setText(f"Sweep not started: {exc}")
             return
-        self.sweep_size, self.pending = len(configs), configs[1:]
+        self.sweep_size, self.pending, self.sweep_param = len(configs), configs[1:], key
         self.message.setText(f"Sweep: run 1 of {len(configs)}.")
         self.run_requested.emit(configs[0])
 
