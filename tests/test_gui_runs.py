@@ -6,7 +6,8 @@ import io
 import pytest
 from PySide6.QtCore import Qt
 
-from digitpad.core.runs import load_record, load_runs
+from digitpad.core.runs import RunRecorder, load_record, load_runs
+from digitpad.core.trainer import TrainConfig
 from digitpad.gui.charts import LiveCharts
 from digitpad.gui.runs_panel import RunsPanel
 from test_gui_training import click, setup_run
@@ -76,12 +77,19 @@ def test_rename_load_into_the_form_and_delete(qtbot, window, mnist, monkeypatch)
     panel.table.selectRow(row_of(panel, first.id))
     click(qtbot, panel.load_button)
     assert (tab.lr.value(), tab.batch_size.value()) == (0.05, 100)
+    assert "cannot show" not in panel.message.text()
 
     monkeypatch.setattr(panel, "confirm_delete", lambda record: True)
     panel.table.selectRow(row_of(panel, first.id))
     click(qtbot, panel.delete_button)
     assert [r.id for r in panel.records] == [panel.records[0].id] and panel.table.rowCount() == 1
     assert not first.json_path.exists() and not first.csv_path.exists()
+
+    from_cli = RunRecorder(TrainConfig(lr=0.3, train_limit=3000, augment=True), panel.folder)  # `digitpad train`
+    panel.run_ended(from_cli)
+    panel.table.selectRow(row_of(panel, from_cli.record.id))
+    click(qtbot, panel.load_button)
+    assert tab.lr.value() == 0.3 and "cannot show augment on · images 3000" in panel.message.text()
 
 
 def test_a_sweep_of_three_values_gives_three_records_each_overlaid(qtbot, window, mnist):

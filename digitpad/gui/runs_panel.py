@@ -321,7 +321,10 @@ class RunsPanel(QWidget):
             self.message.setText(f"{record.name}: its setup cannot be loaded ({exc})")
             return
         self.config_chosen.emit(cfg)
-        self.message.setText(f"Loaded the setup of “{record.name}” into the form.")
+        shown = asdict(self.current_config())
+        missed = differing_keys([{k: v for k, v in asdict(cfg).items() if k in shown}, shown])
+        self.message.setText(f"Loaded the setup of “{record.name}” into the form."
+                             + (f" The form cannot show {describe(asdict(cfg), missed)}." if missed else ""))
 
     # --- overlays ------------------------------------------------------------------------------
 
