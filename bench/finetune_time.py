@@ -47,9 +47,10 @@ def main() -> str:
     import pyqtgraph as pg
     from PySide6.QtWidgets import QApplication
 
-    folder = Path(tempfile.mkdtemp(prefix="digitpad-bench-mine-"))
+    home = Path(tempfile.mkdtemp(prefix="digitpad-bench-home-"))
+    os.environ["DIGITPAD_HOME"] = str(home)  # the app's My digits folder is home/my-digits
+    folder = home / "my-digits"
     write_samples(folder)
-    os.environ["DIGITPAD_MY_DIGITS"] = str(folder)
     from digitpad.core.finetune import finetune_result
     from digitpad.gui.main_window import MainWindow
 

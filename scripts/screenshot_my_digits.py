@@ -22,10 +22,10 @@ def main() -> None:
     from digitpad.core.preprocess import stroke_pixels
     from digitpad.core.sample_digits import mirror_writing_set
 
-    folder = Path(tempfile.mkdtemp(prefix="digitpad-shot-")) / "my-digits"
+    home = Path(tempfile.mkdtemp(prefix="digitpad-shot-"))
+    os.environ["DIGITPAD_HOME"] = str(home)  # the app's My digits folder is home/my-digits
     for label, strokes in mirror_writing_set(8, seed=2):
-        add_sample(folder, label, strokes, stroke_pixels(strokes))
-    os.environ["DIGITPAD_MY_DIGITS"] = str(folder)
+        add_sample(home / "my-digits", label, strokes, stroke_pixels(strokes))
     from screenshots import shot, wait_until  # noqa: E402  (same folder)
 
     from digitpad.gui.main_window import MainWindow

@@ -17,9 +17,9 @@ def private_data_cache(tmp_path_factory):
 
 
 @pytest.fixture(autouse=True)
-def private_personal_set(tmp_path, monkeypatch):
-    """The app's My digits folder is a fresh temp folder in every test, never the user's own."""
-    monkeypatch.setenv("DIGITPAD_MY_DIGITS", str(tmp_path / "my-digits"))
+def private_user_data(tmp_path_factory, monkeypatch):
+    """Run records go to a fresh temp folder per test, never the user's data folder."""
+    monkeypatch.setenv("DIGITPAD_HOME", str(tmp_path_factory.mktemp("digitpad-home")))
 
 
 @pytest.fixture(scope="session")

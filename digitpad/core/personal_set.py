@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import os
-import sys
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -21,6 +20,7 @@ import torch
 
 from digitpad.core.atomic import atomic_write_bytes
 from digitpad.core.inference import ImageError, open_image
+from digitpad.core.paths import user_data_dir
 from digitpad.core.preprocess import FIELD, StrokeError, StrokeSet, mnist_pixels, stroke_pixels
 
 DIGITS = tuple(str(d) for d in range(10))
@@ -58,17 +58,8 @@ class PersonalSet:
 
 
 def default_folder() -> Path:
-    """The platform's standard per-user data folder (what platformdirs/QStandardPaths give), or $DIGITPAD_MY_DIGITS."""
-    if os.environ.get("DIGITPAD_MY_DIGITS"):
-        return Path(os.environ["DIGITPAD_MY_DIGITS"])
-    home = Path.home()
-    if sys.platform == "win32":
-        base = Path(os.environ.get("APPDATA") or home / "AppData" / "Roaming")
-    elif sys.platform == "darwin":
-        base = home / "Library" / "Application Support"
-    else:
-        base = Path(os.environ.get("XDG_DATA_HOME") or home / ".local" / "share")
-    return base / "DigitPad" / "my-digits"
+    """The app's My digits folder, in the user's data folder (`paths.user_data_dir`, $DIGITPAD_HOME)."""
+    return user_data_dir() / "my-digits"
 
 
 # --- reading ----------------------------------------------------------------------------------

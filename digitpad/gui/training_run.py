@@ -1,16 +1,21 @@
 """One training run on the one background mechanism (`gui/worker.py`): the Trainer's events as Qt signals.
 
-The worker iterates the Trainer's generator on its QThread and hands each event back on the GUI
-thread; this class only names the signals the Training tab connects. Stop and Pause go through the
-thread-safe RunControl, because a worker busy in its loop never sees a queued signal. Shutting down
-is stop → quit → wait, never terminate().
+The worker iterates the Trainer's generator on its QThread (recording the run there, as the events
+pass, never on the GUI thread) and hands each event back on the GUI thread; this class only names
+the signals the Training tab connects. Stop and Pause go through the thread-safe RunControl, because
+a worker busy in its loop never sees a queued signal. Shutting down is stop → quit → wait, never
+terminate().
 """
 
 from __future__ import annotations
 
+from typing import Iterator
+
 from PySide6.QtCore import QObject, QThread, Signal
 
-from digitpad.core.trainer import EpochEnd, Failed, Finished, Progress, RunControl, Started, TrainConfig, Trainer
+from digitpad.core.runs import RunRecorder
+from digitpad.core.trainer import (EpochEnd, Event, Failed, Finished, Progress, RunControl, Started, TrainConfig,
+                                   Trainer)
 from digitpad.gui.worker import Worker
 
 LONG_RUNS = ("digitpad-training", "digitpad-teach")  # workers a test must never leave running
@@ -19,6 +24,12 @@ LONG_RUNS = ("digitpad-training", "digitpad-teach")  # workers a test must never
 def running_threads() -> list[QThread]:
     """Training and fine-tuning threads still running: tests assert none is left behind."""
     return [w.thread for w in Worker.running(*LONG_RUNS) if w.thread.isRunning()]
+
+
+def training_events(config: TrainConfig, control: RunControl, recorder: RunRecorder | None) -> Iterator[Event]:
+    """The Trainer's events, each recorded (when there is a recorder) on the thread that iterates them."""
+    events = Trainer(config, control).run()
+    return recorder.track(events) if recorder else events
 
 
 class TrainingSignals(QObject):
@@ -34,12 +45,13 @@ class TrainingRun(QObject):
 
     ended = Signal()
 
-    def __init__(self, config: TrainConfig, parent: QObject | None = None) -> None:
+    def __init__(self, config: TrainConfig, parent: QObject | None = None, recorder: RunRecorder | None = None) -> None:
         super().__init__(parent)
         self.control = RunControl()
+        self.recorder = recorder
         self.worker = TrainingSignals(self)
-        self.job = Worker(Trainer(config, self.control).run, name="digitpad-training", control=self.control,
-                          parent=self)
+        self.job = Worker(training_events, config, self.control, recorder, name="digitpad-training",
+                          control=self.control, parent=self)
         signals = self.worker
         self.job.on(Started, signals.started.emit).on(Progress, signals.progress.emit)
         self.job.on(EpochEnd, signals.epoch_ended.emit).on(Finished, signals.finished.emit)
