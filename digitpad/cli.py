@@ -310,6 +310,7 @@ def cmd_finetune(args: argparse.Namespace) -> int:
         events.close()
         print("\ninterrupted: fine-tuning stopped, nothing saved", file=sys.stderr)
         return EXIT_INTERRUPTED
+    return 0
 
 
 # --- compare and export ------------------------------------------------------------------------
