@@ -10,15 +10,17 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QSettings, Qt, QTimer, Signal
 from PySide6.QtGui import QImage, QKeySequence, QShortcut
-from PySide6.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QHBoxLayout, QLabel, QPushButton, QSlider,
-                               QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QHBoxLayout, QLabel, QPushButton, QScrollArea,
+                               QSlider, QVBoxLayout, QWidget)
 
 from digitpad.core.checkpoints import TrainedModel
 from digitpad.core.inference import ImageError, Prediction, classify_pixels, classify_strokes, open_image
-from digitpad.core.preprocess import mnist_pixels
+from digitpad.core.explain import Explanation, explain_steps, explain_strokes
+from digitpad.core.preprocess import PreprocessSteps, mnist_steps
 from digitpad.gui.background import BackgroundCall
 from digitpad.gui.canvas_widget import DrawingCanvas
 from digitpad.gui.charts import StaticPlot
+from digitpad.gui.explain_panel import ExplainPanel
 from digitpad.gui.images import display_image, gray_image, scaled_pixmap
 from digitpad.gui.model_library import ModelLibrary
 from digitpad.gui.results import short_names
@@ -70,14 +72,18 @@ class OpenedPicture:
     """An image file as the canvas uses it: the 28×28 field the models see, and a copy to show."""
 
     name: str
-    pixels: np.ndarray | None  # None: no ink found
+    steps: PreprocessSteps | None  # None: no ink found
     display: QImage
+
+    @property
+    def pixels(self) -> np.ndarray | None:
+        return None if self.steps is None else self.steps.pixels
 
 
 def read_picture(path: str) -> OpenedPicture:
     """Decode and preprocess once, off the GUI thread; raises ImageError for what cannot be read."""
     image = open_image(path)
-    return OpenedPicture(Path(path).name, mnist_pixels(image), display_image(image, DISPLAY_SIDE))
+    return OpenedPicture(Path(path).name, mnist_steps(image), display_image(image, DISPLAY_SIDE))
 
 
 class CanvasTab(QWidget):
@@ -88,6 +94,7 @@ class CanvasTab(QWidget):
         super().__init__(parent)
         self.library = library
         self.prediction: Prediction | None = None
+        self.explanation: Explanation | None = None  # computed only while the Explain panel is shown
         self.picture: OpenedPicture | None = None  # an opened image being classified instead of strokes
         self._opening: BackgroundCall | None = None  # the file being read, until it arrives or is overtaken
         self.last_latency_ms = 0.0
@@ -144,13 +151,23 @@ class CanvasTab(QWidget):
         self.chart.setMinimumHeight(220)
         self.logits_box = QCheckBox("Show logits (before softmax)")
         self.logits_box.toggled.connect(self._on_logits_toggled)
+        self.explain_button = QPushButton("Explain ▸", checkable=True)
+        self.explain_button.setToolTip("Show why the network answers what it does (hidden, it costs nothing)")
+        self.explain_button.toggled.connect(self._on_explain_toggled)
+        self.explain_panel = ExplainPanel()
+        self.explain_panel.unsure_below_changed.connect(lambda _: self._show(self.prediction))
+        self.explain_area = QScrollArea()
+        self.explain_area.setWidget(self.explain_panel)
+        self.explain_area.setWidgetResizable(True)
+        self.explain_area.setVisible(False)
         self.preview = QLabel()
         self.preview.setFixedSize(168, 168)
         self.preview.setStyleSheet("background: black; border: 1px solid #888;")
         self.preview.setToolTip("The 28×28 input the network sees: cropped to the ink, scaled to 20 px, "
                                 "centred by centre of mass, as MNIST digits were made")
         preview_box = QVBoxLayout()
-        preview_box.addWidget(QLabel("What the network sees (28×28)"))
+        self.preview_label = QLabel("What the network sees (28×28)")
+        preview_box.addWidget(self.preview_label)
         preview_box.addWidget(self.preview)
         preview_box.addStretch(1)
         top = QHBoxLayout()
@@ -166,10 +183,12 @@ class CanvasTab(QWidget):
         picker_row = QHBoxLayout()
         picker_row.addWidget(QLabel("Model"))
         picker_row.addWidget(self.model_picker, stretch=1)
+        picker_row.addWidget(self.explain_button)
         right.addLayout(picker_row)
         right.addLayout(top)
         right.addWidget(self.chart, stretch=1)
         right.addWidget(self.logits_box)
+        right.addWidget(self.explain_area, stretch=1)
 
         layout = QHBoxLayout(self)
         layout.addLayout(left, stretch=5)
@@ -217,6 +236,15 @@ class CanvasTab(QWidget):
         self.chart.show_logits = on
         self._show(self.prediction)
 
+    def _on_explain_toggled(self, on: bool) -> None:
+        """The panel takes the chart's place and most of the width; the canvas stays drawable beside it."""
+        self.explain_button.setText("Explain ◂" if on else "Explain ▸")
+        for widget in (self.chart, self.logits_box, self.preview_label, self.preview):
+            widget.setVisible(not on)
+        self.explain_area.setVisible(on)
+        self.layout().setStretch(1, 14 if on else 4)
+        self.classify()
+
     def clear(self) -> None:
         self.picture = None
         self._opening = None
@@ -262,21 +290,31 @@ class CanvasTab(QWidget):
         if model is None:
             self._show(None, "No model loaded: train one or open a checkpoint.")
             return
-        start = time.perf_counter()
-        if self.picture is None:
-            pred = classify_strokes(model, self.canvas.stroke_set())
-        elif self.picture.pixels is None:
+        if self.picture is not None and self.picture.pixels is None:
             self._show(None, f"No digit found in {self.picture.name}: it has no ink on a plain background.")
             return
+        start = time.perf_counter()
+        if self.explain_button.isChecked():
+            self.explanation = self._explain(model)
+            pred = None if self.explanation is None else self.explanation.prediction
+        elif self.picture is None:
+            pred = classify_strokes(model, self.canvas.stroke_set())
         else:
             pred = classify_pixels(model, self.picture.pixels)
         self.last_latency_ms = (time.perf_counter() - start) * 1000
         self._show(pred)
 
+    def _explain(self, model: TrainedModel) -> Explanation | None:
+        unsure_below = self.explain_panel.unsure_below
+        if self.picture is None:
+            return explain_strokes(model, self.canvas.stroke_set(), unsure_below)
+        return explain_steps(model, self.picture.steps, unsure_below)
+
     def _show(self, pred: Prediction | None, message: str = "") -> None:
         self.prediction = pred
         model = self.library.active
         if pred is None:
+            self.explanation = None
             self.chart.clear_bars()
             self.answer.setText("Draw a digit" if not message else "")
             self.detail.setText(message or "The network's answer appears as you draw.")
@@ -284,7 +322,15 @@ class CanvasTab(QWidget):
         else:
             name = model.meta.class_names[pred.label] if model else str(pred.label)
             self.chart.show_prediction(pred)
-            self.answer.setText(f"{name}  ·  {pred.confidence:.1%}")
-            self.detail.setText(f"{model.name if model else ''} · {self.last_latency_ms:.1f} ms")
+            detail = f"{model.name if model else ''} · {self.last_latency_ms:.1f} ms"
+            if pred.unsure(self.explain_panel.unsure_below):
+                second = model.meta.class_names[pred.runner_up] if model else str(pred.runner_up)
+                self.answer.setText(f"not sure — {name} or {second}?")
+                detail = f"softmax always sums to 1, even for a scribble · {detail}"
+            else:
+                self.answer.setText(f"{name}  ·  {pred.confidence:.1%}")
+            self.detail.setText(detail)
             self.preview.setPixmap(scaled_pixmap(gray_image(pred.pixels), self.preview.width() - 2))
+        if self.explain_button.isChecked():
+            self.explain_panel.show_explanation(self.explanation if pred is not None else None)
         self.prediction_changed.emit(pred)

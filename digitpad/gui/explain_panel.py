@@ -1,0 +1,580 @@
+"""The Explain panel: draws a core `Explanation` — the Canvas tab shows it live, `digitpad explain` grabs it to PNG.
+
+Maps are painted from numpy through a 256-colour lookup table into one QImage each, scaled without
+smoothing at paint time (each model pixel stays a visible square). Every map grid carries its colour
+legend with the value range it was scaled to.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+from PySide6.QtCore import QPoint, QRect, QSettings, QSize, Qt, Signal
+from PySide6.QtGui import QColor, QFont, QFontMetrics, QImage, QPainter, QPen
+from PySide6.QtWidgets import (QComboBox, QDoubleSpinBox, QGridLayout, QGroupBox, QHBoxLayout, QLabel, QSlider,
+                               QVBoxLayout, QWidget)
+
+from digitpad.core.explain import (ConvBlock, DenseActivations, EvidenceMaps, Explanation, LabelLoss,
+                                   SoftmaxSteps, UnitArithmetic, label_loss, unit_arithmetic)
+from digitpad.core.inference import UNSURE_BELOW
+
+TOP = QColor("#d9534f")
+BAR = QColor("#8fb3d9")
+SELECTED = QColor("#ff9900")
+SLIDER_STEPS = 200  # the temperature slider: 10^(-1 … 1) in 200 log-spaced steps
+
+
+def _ramp(*stops: str) -> np.ndarray:
+    """A 256×3 uint8 lookup table through evenly spaced colour stops."""
+    rgb = np.array([QColor(s).getRgb()[:3] for s in stops], dtype=np.float64)
+    at = np.linspace(0, 1, len(stops))
+    t = np.linspace(0, 1, 256)
+    return np.stack([np.interp(t, at, rgb[:, c]) for c in range(3)], axis=1).round().astype(np.uint8)
+
+
+GREY = _ramp("#000000", "#ffffff")  # ink bright on black, like the MNIST preview
+DIVERGING = _ramp("#1e46c8", "#ffffff", "#c81e28")  # blue = against, white = 0, red = for
+ACTIVATION = _ramp("#ffffff", "#fdae61", "#d7301f", "#4a0c0c")  # 0 = white, strongest = dark red
+
+
+@dataclass(frozen=True)
+class Legend:
+    """A colour bar: lut from lo to hi, and what the colours mean."""
+
+    lut: np.ndarray
+    lo: float
+    hi: float
+    text: str
+
+
+def fmt(v: float) -> str:
+    """Short, readable numbers for captions and tables: 3 significant digits, scientific when huge or tiny."""
+    if v == 0 or not math.isfinite(v):
+        return f"{v:g}"
+    if abs(v) >= 1e5 or abs(v) < 1e-3:
+        return f"{v:.2e}".replace("e+0", "e").replace("e-0", "e-")
+    return f"{v:.3g}" if abs(v) < 100 else f"{v:.0f}"
+
+
+def lut_image(values: np.ndarray, lut: np.ndarray, lo: float, hi: float) -> QImage:
+    """A 2-D array coloured through the lookup table, lo → first colour, hi → last."""
+    span = hi - lo if hi > lo else 1.0
+    idx = np.clip((np.asarray(values, dtype=np.float32) - lo) * (255.0 / span), 0, 255).astype(np.uint8)
+    rgb = np.ascontiguousarray(lut[idx])
+    h, w = idx.shape
+    return QImage(rgb.data, w, h, 3 * w, QImage.Format.Format_RGB888).copy()
+
+
+def symmetric(values: np.ndarray) -> float:
+    """The scale of a diverging map: white is exactly 0."""
+    return float(np.abs(values).max()) or 1.0
+
+
+class MapGrid(QWidget):
+    """Images in a grid, each with a caption, and one colour legend under them; click a map to select it."""
+
+    clicked = Signal(int)
+
+    def __init__(self, columns: int, tile: int, caption_lines: int = 1, gap: int = 8,
+                 parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.columns, self.tile, self.caption_lines, self.gap = columns, tile, caption_lines, gap
+        small = self.font()
+        small.setPointSizeF(max(7.0, small.pointSizeF() - 1))
+        self.caption_font = small
+        self.images: list[QImage] = []
+        self.captions: list[str] = []
+        self.legends: list[Legend] = []
+        self.selected: int | None = None
+        self.setSizePolicy(self.sizePolicy().horizontalPolicy(), self.sizePolicy().Policy.Fixed)
+
+    def set_maps(self, maps: list[np.ndarray], captions: list[str], legend: Legend | list[Legend],
+                 selected: int | None = None) -> None:
+        """Colour each map with its legend (one for all, or one per map); each distinct legend is drawn once."""
+        legends = legend if isinstance(legend, list) else [legend] * len(maps)
+        self.images = [lut_image(m, lg.lut, lg.lo, lg.hi) for m, lg in zip(maps, legends)]
+        self.captions = captions
+        self.legends = list({id(lg): lg for lg in legends}.values())
+        self.selected = selected
+        self.updateGeometry()
+        self.update()
+
+    def _line(self) -> int:
+        return self.fontMetrics().height()
+
+    def _rows(self) -> int:
+        return max(1, math.ceil(len(self.images) / self.columns))
+
+    def _cell(self) -> QSize:
+        return QSize(self.tile + self.gap, self.tile + 4 + self.caption_lines * QFontMetrics(self.caption_font).height() + 4)
+
+    def tile_rect(self, index: int) -> QRect:
+        cell = self._cell()
+        r, c = divmod(index, self.columns)
+        return QRect(c * cell.width() + self.gap // 2, r * cell.height() + 2, self.tile, self.tile)
+
+    def sizeHint(self) -> QSize:
+        cell = self._cell()
+        cols = min(self.columns, max(1, len(self.images)))
+        return QSize(cols * cell.width() + 8, self._rows() * cell.height() + (self._line() + 10) * len(self.legends))
+
+    def minimumSizeHint(self) -> QSize:
+        return self.sizeHint()
+
+    def mousePressEvent(self, event) -> None:
+        for i in range(len(self.images)):
+            if self.tile_rect(i).contains(event.position().toPoint()):
+                self.clicked.emit(i)
+                return
+
+    def paintEvent(self, _event) -> None:
+        p = QPainter(self)
+        p.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, False)
+        line = self._line()
+        for i, (image, caption) in enumerate(zip(self.images, self.captions)):
+            box = self.tile_rect(i)
+            scale = self.tile / max(image.width(), image.height())
+            w, h = max(1, round(image.width() * scale)), max(1, round(image.height() * scale))
+            target = QRect(box.left() + (self.tile - w) // 2, box.top() + (self.tile - h) // 2, w, h)
+            p.drawImage(target, image)
+            p.setPen(QPen(SELECTED, 3) if i == self.selected else QPen(QColor("#999999"), 1))
+            p.drawRect(target.adjusted(0, 0, -1, -1))
+            p.setPen(QColor("black"))
+            p.setFont(self.caption_font)
+            text = QRect(box.left() - self.gap // 2, box.bottom() + 3, self.tile + self.gap,
+                         self.caption_lines * p.fontMetrics().height())
+            p.drawText(text, Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignTop, caption)
+            p.setFont(self.font())
+        y = self._rows() * self._cell().height() + 4
+        for legend in self.legends:
+            draw_legend(p, QPoint(4, y), legend, line)
+            y += line + 10
+        p.end()
+
+
+def draw_legend(p: QPainter, at: QPoint, legend: Legend, line: int) -> None:
+    """lo [colour bar] hi  what it means."""
+    fm = p.fontMetrics()
+    lo, hi = fmt(legend.lo), fmt(legend.hi)
+    x = at.x()
+    p.setPen(QColor("black"))
+    p.drawText(QRect(x, at.y(), fm.horizontalAdvance(lo) + 4, line), Qt.AlignmentFlag.AlignVCenter, lo)
+    x += fm.horizontalAdvance(lo) + 6
+    bar = QRect(x, at.y() + line // 4, 120, line // 2)
+    p.drawImage(bar, lut_image(np.linspace(0, 1, 256)[None, :], legend.lut, 0, 1))
+    p.setPen(QColor("#666666"))
+    p.drawRect(bar.adjusted(0, 0, -1, -1))
+    p.setPen(QColor("black"))
+    x += 126
+    p.drawText(QRect(x, at.y(), 4000, line), Qt.AlignmentFlag.AlignVCenter, f"{hi}   {legend.text}")
+
+
+class SoftmaxTable(QWidget):
+    """z → z/T → exp → ÷ Σ → p, one row per class, with p − onehot once a label is picked."""
+
+    HEADERS = ("class", "z", "z / T", "exp(z/T)", "p", "", "p − y")
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.names: tuple[str, ...] = tuple(str(d) for d in range(10))
+        self.steps: SoftmaxSteps | None = None
+        self.loss: LabelLoss | None = None
+        self.setMinimumWidth(380)
+
+    def set_steps(self, steps: SoftmaxSteps | None, loss: LabelLoss | None, names: tuple[str, ...]) -> None:
+        self.steps, self.loss, self.names = steps, loss, names
+        self.update()
+
+    def _row(self) -> int:
+        return self.fontMetrics().height() + 4
+
+    def sizeHint(self) -> QSize:
+        return QSize(460, self._row() * 12 + 4)
+
+    def minimumSizeHint(self) -> QSize:
+        return QSize(380, self._row() * 12 + 4)
+
+    def paintEvent(self, _event) -> None:
+        p = QPainter(self)
+        row = self._row()
+        widths = [0.12, 0.12, 0.12, 0.17, 0.13, 0.20, 0.14]
+        xs = np.concatenate([[0], np.cumsum(widths) * self.width()]).round().astype(int)
+        bold = QFont(self.font())
+        bold.setBold(True)
+        p.setFont(bold)
+        s = self.steps
+        heads = list(self.HEADERS)
+        if s is not None and s.shift != 0:
+            heads[3] = f"exp(z/T−{fmt(s.shift)})"
+        for c, head in enumerate(heads):
+            p.drawText(QRect(xs[c], 0, xs[c + 1] - xs[c] - 4, row), Qt.AlignmentFlag.AlignRight
+                       if c else Qt.AlignmentFlag.AlignLeft, head)
+        p.setFont(self.font())
+        if s is None:
+            p.end()
+            return
+        top = int(s.probabilities.argmax())
+        for k in range(len(s.logits)):
+            y = (k + 1) * row
+            p.setPen(TOP if k == top else QColor("black"))
+            name = self.names[k] if k < len(self.names) else str(k)
+            cells = [name[:12], fmt(s.logits[k]), fmt(s.scaled[k]), fmt(s.exps[k]), f"{s.probabilities[k]:.4f}"]
+            for c, text in enumerate(cells):
+                p.drawText(QRect(xs[c], y, xs[c + 1] - xs[c] - 4, row), (Qt.AlignmentFlag.AlignRight if c
+                           else Qt.AlignmentFlag.AlignLeft) | Qt.AlignmentFlag.AlignVCenter, text)
+            bar_w = int((xs[6] - xs[5] - 8) * s.probabilities[k])
+            p.fillRect(QRect(xs[5] + 4, y + 3, max(bar_w, 1), row - 6), TOP if k == top else BAR)
+            if self.loss is not None:
+                g = self.loss.gradient[k]
+                p.setPen(QColor("#c81e28") if g < 0 else QColor("black"))
+                p.drawText(QRect(xs[6], y, xs[7] - xs[6] - 4, row),
+                           Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter, f"{g:+.4f}")
+        p.setPen(QColor("black"))
+        y = 11 * row + 2
+        p.drawLine(0, y, self.width(), y)
+        p.setFont(bold)
+        p.drawText(QRect(xs[0], y, xs[3] - 4, row), Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter, "Σ")
+        p.drawText(QRect(xs[3], y, xs[4] - xs[3] - 4, row), Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter,
+                   fmt(s.total))
+        p.drawText(QRect(xs[4], y, xs[5] - xs[4] - 4, row), Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter,
+                   f"{s.probabilities.sum():.4f}")
+        if self.loss is not None:
+            p.drawText(QRect(xs[6], y, xs[7] - xs[6] - 4, row),
+                       Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter, f"{self.loss.gradient.sum():+.4f}")
+        p.end()
+
+
+def section(title: str) -> tuple[QGroupBox, QVBoxLayout]:
+    box = QGroupBox(title)
+    font = box.font()
+    font.setBold(True)
+    box.setFont(font)
+    layout = QVBoxLayout(box)
+    layout.setContentsMargins(6, 6, 6, 6)
+    return box, layout
+
+
+def plain(widget: QWidget) -> QWidget:
+    """Group box titles are bold; their contents are not."""
+    font = widget.font()
+    font.setBold(False)
+    widget.setFont(font)
+    return widget
+
+
+def temperature_of(slider_value: int) -> float:
+    return 10 ** (2 * slider_value / SLIDER_STEPS - 1)
+
+
+class ExplainPanel(QWidget):
+    """Sections 1-5 of the issue for one explanation; nothing is computed here but the drawing."""
+
+    unsure_below_changed = Signal(float)
+
+    def __init__(self, with_verdict: bool = False, parent: QWidget | None = None) -> None:
+        """with_verdict: a line saying what the network answers, for the figure (the canvas has its own)."""
+        super().__init__(parent)
+        self.with_verdict = with_verdict
+        self.explanation: Explanation | None = None
+        self.selected_map: tuple[int, int] | None = None  # (conv block, channel) whose arithmetic is shown
+        self._network_kind: tuple | None = None  # the layer layout the network section was built for
+        self._build()
+
+    # --- building ----------------------------------------------------------------------------
+
+    def _build(self) -> None:
+        self.verdict = plain(QLabel())
+        verdict_font = self.verdict.font()
+        verdict_font.setPointSize(verdict_font.pointSize() + 3)
+        verdict_font.setBold(True)
+        self.verdict.setFont(verdict_font)
+        self.verdict.setWordWrap(True)
+        self.verdict.setVisible(self.with_verdict)
+
+        strip_box, strip_layout = section("1 · From drawing to input")
+        self.strip = plain(MapGrid(columns=5, tile=66, caption_lines=2, gap=20))
+        strip_layout.addWidget(self.strip)
+
+        softmax_box, softmax_layout = section("2 · Softmax, step by step")
+        self.temperature = QSlider(Qt.Orientation.Horizontal, minimum=0, maximum=SLIDER_STEPS)
+        self.temperature.setValue(SLIDER_STEPS // 2)
+        self.temperature.setToolTip("Divide the logits by T before softmax: the bars flatten (T > 1) or sharpen "
+                                    "(T < 1), the top class never changes")
+        self.temperature.valueChanged.connect(self._redraw_softmax)
+        self.temperature_label = plain(QLabel())
+        self.label_picker = plain(QComboBox())
+        self.label_picker.currentIndexChanged.connect(self._redraw_softmax)
+        self.loss_label = plain(QLabel())
+        self.loss_label.setWordWrap(True)
+        self.unsure_spin = plain(QDoubleSpinBox(minimum=0.0, maximum=1.0, singleStep=0.05, decimals=2))
+        self.unsure_spin.setValue(float(QSettings().value("explain/unsure_below", UNSURE_BELOW)))
+        self.unsure_spin.setToolTip("Below this top probability the answer reads \"not sure\"")
+        self.unsure_spin.valueChanged.connect(self._on_unsure_below)
+        controls = QGridLayout()
+        controls.addWidget(plain(QLabel("temperature")), 0, 0)
+        controls.addWidget(self.temperature, 0, 1)
+        controls.addWidget(self.temperature_label, 0, 2)
+        controls.addWidget(plain(QLabel("suppose it is a")), 1, 0)
+        unsure_row = QHBoxLayout()
+        unsure_row.addWidget(self.label_picker, stretch=1)
+        unsure_row.addWidget(plain(QLabel("  not sure below p =")))
+        unsure_row.addWidget(self.unsure_spin)
+        controls.addLayout(unsure_row, 1, 1, 1, 2)
+        self.table = plain(SoftmaxTable())
+        softmax_layout.addLayout(controls)
+        formula = plain(QLabel("p = exp(z/T) / Σ exp(z/T) — the bars; y = onehot(label)"))
+        formula.setWordWrap(True)
+        softmax_layout.addWidget(formula)
+        softmax_layout.addWidget(self.table)
+        softmax_layout.addWidget(self.loss_label)
+
+        saliency_box, saliency_layout = section("4 · Which pixels mattered (gradient × input)")
+        self.saliency = plain(MapGrid(columns=2, tile=140, caption_lines=2))
+        self.saliency_note = plain(QLabel())
+        self.saliency_note.setWordWrap(True)
+        saliency_layout.addWidget(self.saliency)
+        saliency_layout.addWidget(self.saliency_note)
+
+        network_box, self.network_layout = section("3 · Inside the network")
+        self.network_title = plain(QLabel())
+        self.network_title.setWordWrap(True)
+        self.network_layout.addWidget(self.network_title)
+        self.network_grids: list[MapGrid] = []
+        self.arithmetic = plain(QLabel())
+        self.arithmetic.setWordWrap(True)
+        self.arithmetic.setTextFormat(Qt.TextFormat.RichText)
+        self.filter_view = plain(MapGrid(columns=2, tile=96, caption_lines=2))
+        detail = QHBoxLayout()
+        detail.addWidget(self.filter_view)
+        detail.addWidget(self.arithmetic, stretch=1)
+        self.detail_box = QWidget()
+        self.detail_box.setLayout(detail)
+        self.network_layout.addWidget(self.detail_box)
+        self.network_layout.addStretch(1)
+
+        left = QVBoxLayout()
+        for box in (strip_box, softmax_box, saliency_box):
+            left.addWidget(box)
+        left.addStretch(1)
+        grid = QGridLayout(self)
+        grid.addWidget(self.verdict, 0, 0, 1, 2)
+        grid.addLayout(left, 1, 0)
+        grid.addWidget(network_box, 1, 1)
+        grid.setColumnStretch(0, 1)
+        grid.setColumnStretch(1, 1)
+        self.clear()
+
+    def _rebuild_network(self, explanation: Explanation) -> None:
+        """One map grid per layer; rebuilt only when the model's layer layout changes."""
+        kind = tuple((type(layer).__name__, getattr(layer, "name", "")) for layer in explanation.layers)
+        if kind == self._network_kind:
+            return
+        for g in self.network_grids:
+            self.network_layout.removeWidget(g)
+            g.setParent(None)  # off the screen now, not at the next event loop turn
+            g.deleteLater()
+        self.network_grids = []
+        for i, layer in enumerate(explanation.layers):
+            if isinstance(layer, EvidenceMaps):
+                grid = MapGrid(columns=5, tile=54, caption_lines=3, gap=14)
+            elif isinstance(layer, ConvBlock):
+                n = layer.maps.shape[0]
+                grid = MapGrid(columns=8, tile=36 if n <= 16 else 28)
+                grid.clicked.connect(lambda ch, b=i: self.select_map(b, ch))
+                grid.setToolTip("Click a map to see its filter and the arithmetic of its strongest unit")
+            else:
+                grid = MapGrid(columns=1, tile=300)
+            plain(grid)
+            self.network_layout.insertWidget(self.network_layout.count() - 2, grid)
+            self.network_grids.append(grid)
+        self._network_kind = kind
+        self.selected_map = None
+
+    # --- showing -----------------------------------------------------------------------------
+
+    @property
+    def unsure_below(self) -> float:
+        return self.unsure_spin.value()
+
+    def clear(self) -> None:
+        self.explanation = None
+        self.verdict.setText("Draw a digit: its explanation appears here.")
+        self.strip.set_maps([], [], [])
+        self.saliency.set_maps([], [], [])
+        self.table.set_steps(None, None, self.table.names)
+        self.loss_label.setText("")
+        self.saliency_note.setText("")
+        self.temperature_label.setText(f"T = {temperature_of(self.temperature.value()):.2f}")
+        for g in self.network_grids:
+            g.set_maps([], [], [])
+        self.detail_box.setVisible(False)
+
+    def show_explanation(self, explanation: Explanation | None) -> None:
+        if explanation is None:
+            self.clear()
+            return
+        self.explanation = explanation
+        self._show_verdict(explanation)
+        self._show_strip(explanation)
+        self._fill_label_picker(explanation.class_names)
+        self._redraw_softmax()
+        self._show_saliency(explanation)
+        self._rebuild_network(explanation)
+        self._show_network(explanation)
+
+    def _name(self, k: int) -> str:
+        return self.explanation.class_names[k] if self.explanation else str(k)
+
+    def _show_verdict(self, e: Explanation) -> None:
+        p = e.prediction.probabilities
+        if e.prediction.unsure(self.unsure_below):
+            text = (f"Not sure — {self._name(e.label)} or {self._name(e.runner_up)}? (p = {p[e.label]:.2f} and "
+                    f"{p[e.runner_up]:.2f}, below {self.unsure_below:.2f}) · softmax always sums to 1, even for "
+                    "a scribble")
+        else:
+            text = (f"It says {self._name(e.label)} (p = {p[e.label]:.2f}); runner-up {self._name(e.runner_up)} "
+                    f"(p = {p[e.runner_up]:.2f}) · {e.architecture}")
+        self.verdict.setText(text)
+
+    def _show_strip(self, e: Explanation) -> None:
+        s = e.steps
+        maps = [s.drawn, s.cropped, s.fitted, s.centred, s.normalized]
+        captions = [f"as drawn\n{s.drawn_size[1]}×{s.drawn_size[0]}", f"cropped\n{s.cropped_size[1]}×"
+                    f"{s.cropped_size[0]}", f"fit in 20×20\n{s.fitted.shape[1]}×{s.fitted.shape[0]}",
+                    "centred\nby mass", f"normalized\n(x−{s.mean:.2f})/{s.std:.2f}"]
+        ink = Legend(GREY, 0.0, 1.0, "ink (steps 1-4)")
+        lo, hi = (0 - s.mean) / s.std, (1 - s.mean) / s.std
+        normalized = Legend(GREY, lo, hi, "normalized input (step 5)")
+        self.strip.set_maps(maps, captions, [ink, ink, ink, ink, normalized])
+
+    def _fill_label_picker(self, names: tuple[str, ...]) -> None:
+        wanted = ["—"] + [f"{k}: {n}" if n != str(k) else n for k, n in enumerate(names)]
+        if [self.label_picker.itemText(i) for i in range(self.label_picker.count())] != wanted:
+            self.label_picker.blockSignals(True)
+            index = self.label_picker.currentIndex()
+            self.label_picker.clear()
+            self.label_picker.addItems(wanted)
+            self.label_picker.setCurrentIndex(max(index, 0))
+            self.label_picker.blockSignals(False)
+
+    def _redraw_softmax(self) -> None:
+        t = temperature_of(self.temperature.value())
+        self.temperature_label.setText(f"T = {t:.2f}")
+        e = self.explanation
+        if e is None:
+            return
+        steps = e.softmax(t)
+        label = self.label_picker.currentIndex() - 1
+        loss = label_loss(steps, label) if label >= 0 else None
+        self.table.set_steps(steps, loss, e.class_names)
+        if loss is None:
+            self.loss_label.setText("Pick a label above to see the cross-entropy loss and its gradient.")
+        else:
+            self.loss_label.setText(
+                f"cross-entropy if it is a {self._name(label)}: −log p[{label}] = −log {steps.probabilities[label]:.4f}"
+                f" = {loss.loss:.4f}. The gradient on the logits is p − onehot({label}): training would lower "
+                f"the logits with + and raise the one with −.")
+
+    def _show_saliency(self, e: Explanation) -> None:
+        top, second = self._name(e.label), self._name(e.runner_up)
+        a, b = symmetric(e.saliency.top), symmetric(e.saliency.runner_up)
+        self.saliency.set_maps(
+            [e.saliency.top, e.saliency.runner_up],
+            [f"{top}: ink × ∂z[{top}]/∂pixel", f"{second} instead of {top}:\n∂(z[{second}] − z[{top}])/∂pixel"],
+            [Legend(DIVERGING, -a, a, f"for {top} (red) / against"), Legend(DIVERGING, -b, b,
+                                                                          f"more ink → {second} (red) / → {top}")])
+        self.saliency_note.setText(
+            f"Left: which ink raised the score of {top} (gradient × input: one backward pass, where occlusion "
+            f"would need ~170 forward passes). Right: where adding ink (red) or removing it (blue) would move the "
+            f"answer towards {second}.")
+
+    def _show_network(self, e: Explanation) -> None:
+        titles = []
+        for grid, layer in zip(self.network_grids, e.layers):
+            if isinstance(layer, EvidenceMaps):
+                order = np.argsort(layer.sums)[::-1]
+                scale = symmetric(layer.maps)
+                grid.set_maps([layer.maps[c] for c in order],
+                              [f"{self._name(c)}: Σ {fmt(layer.maps[c].sum())}\n+ b {fmt(layer.bias[c])}\n"
+                               f"= z {fmt(layer.sums[c])}" for c in order],
+                              Legend(DIVERGING, -scale, scale, "w_c ⊙ x: red for, blue against"))
+                titles.append("Softmax regression: each logit is the sum of its evidence map w_c ⊙ x (x = the "
+                              "normalized input) plus a bias; top class first.")
+            elif isinstance(layer, ConvBlock):
+                n = layer.maps.shape[0]
+                top = float(layer.maps.max()) or 1.0
+                selected = self.selected_map[1] if self.selected_map and self.selected_map[0] == e.layers.index(layer) \
+                    else None
+                grid.set_maps(list(layer.maps), [str(c) for c in range(n)],
+                              Legend(ACTIVATION, 0.0, top, f"block {e.layers.index(layer) + 1}: {n} maps, "
+                                                           f"{layer.maps.shape[1]}×{layer.maps.shape[2]}"), selected)
+            else:
+                values = layer.values
+                cols = 32
+                rows = math.ceil(len(values) / cols)
+                cells = np.full(rows * cols, np.nan)
+                cells[:len(values)] = values
+                top = float(values.max()) or 1.0
+                grid.set_maps([np.nan_to_num(cells.reshape(rows, cols), nan=0.0)],
+                              [f"{layer.name} · {layer.active} active (> 0), in order"],
+                              Legend(ACTIVATION, 0.0, top, "activation after ReLU"))
+        if e.architecture == "cnn":
+            titles.append("The feature maps of each conv block (after max-pool + ReLU) for this drawing, then the "
+                          "dense layer. Click a map to see its filter.")
+        elif e.architecture == "mlp":
+            titles.append("Each hidden layer's activations after ReLU, 32 units a row, in order.")
+        self.network_title.setText(" ".join(titles))
+        self._show_arithmetic()
+
+    def select_map(self, block: int, channel: int) -> None:
+        """Show one map's filter and the arithmetic of its strongest unit."""
+        self.selected_map = (block, channel)
+        if self.explanation is not None:
+            self._show_network(self.explanation)
+
+    def _show_arithmetic(self) -> None:
+        e = self.explanation
+        if e is None or self.selected_map is None or self.selected_map[0] >= len(e.layers) \
+                or not isinstance(e.layers[self.selected_map[0]], ConvBlock):
+            self.detail_box.setVisible(False)
+            return
+        b, ch = self.selected_map
+        block = e.layers[b]
+        u = unit_arithmetic(block, ch)
+        self._draw_filter(block, b, u)
+        self.detail_box.setVisible(True)
+
+    def _draw_filter(self, block: ConvBlock, b: int, u: UnitArithmetic) -> None:
+        shares = (u.patch.astype(np.float64) * u.filter).sum(axis=(1, 2))
+        k = int(np.abs(shares).argmax())  # the input map that contributes most
+        f = symmetric(u.filter[k])
+        patch_lo, patch_hi = float(u.patch[k].min()), float(u.patch[k].max())
+        where = "input pixels" if u.patch.shape[0] == 1 else f"input map {k} (of {u.patch.shape[0]})"
+        self.filter_view.set_maps(
+            [u.filter[k], u.patch[k]], [f"filter {ch_name(b, u.channel)}\n{where}", f"patch at ({u.conv_row}, "
+                                        f"{u.conv_col})"],
+            [Legend(DIVERGING, -f, f, "filter weight"), Legend(GREY, patch_lo, max(patch_hi, patch_lo + 1e-6),
+                                                              "input patch")])
+        window = ", ".join(fmt(v) for v in u.pool_window.ravel())
+        n = u.patch.size
+        extra = "" if u.patch.shape[0] == 1 else (f" (input map {k} alone: {fmt(shares[k])}; the filter spans all "
+                                                  f"{u.patch.shape[0]} input maps)")
+        self.arithmetic.setText(
+            f"<b>Map {u.channel} of block {b + 1}, its strongest unit ({u.row}, {u.col}):</b><br>"
+            f"Σ patch × filter ({n} products) = {fmt(u.dot)}{extra}<br>"
+            f"+ bias {fmt(u.bias)} = <b>{fmt(u.pre_activation)}</b><br>"
+            f"→ max-pool of the 2×2 window [{window}] = {fmt(float(u.pool_window.max()))}<br>"
+            f"→ ReLU = <b>{fmt(u.output)}</b><br>"
+            "<small>(batch norm folded into the filter and bias)</small>")
+
+    def _on_unsure_below(self, value: float) -> None:
+        QSettings().setValue("explain/unsure_below", value)
+        if self.explanation is not None:
+            self._show_verdict(self.explanation)
+        self.unsure_below_changed.emit(value)
+
+
+def ch_name(block: int, channel: int) -> str:
+    return f"{block + 1}.{channel}"
