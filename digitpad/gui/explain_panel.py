@@ -8,16 +8,19 @@ legend with the value range it was scaled to.
 from __future__ import annotations
 
 import math
+import sys
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import QPoint, QRect, QSettings, QSize, Qt, Signal
+from PySide6.QtCore import QBuffer, QIODevice, QPoint, QRect, QSettings, QSize, Qt, Signal, qInstallMessageHandler
 from PySide6.QtGui import QColor, QFont, QFontMetrics, QImage, QPainter, QPen
-from PySide6.QtWidgets import (QComboBox, QDoubleSpinBox, QGridLayout, QGroupBox, QHBoxLayout, QLabel, QSlider,
-                               QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QApplication, QComboBox, QDoubleSpinBox, QGridLayout, QGroupBox, QHBoxLayout, QLabel,
+                               QSlider, QVBoxLayout, QWidget)
 
 from digitpad.core.explain import (ConvBlock, DenseActivations, EvidenceMaps, Explanation, LabelLoss,
                                    SoftmaxSteps, UnitArithmetic, label_loss, unit_arithmetic)
+from digitpad.core.atomic import atomic_write_bytes
 from digitpad.core.inference import UNSURE_BELOW
 
 TOP = QColor("#d9534f")
@@ -107,13 +110,20 @@ class MapGrid(QWidget):
     def _rows(self) -> int:
         return max(1, math.ceil(len(self.images) / self.columns))
 
+    def _tile_height(self) -> int:
+        """Square for square maps; a strip of 32×4 cells needs only a strip's height."""
+        if not self.images:
+            return self.tile
+        return max(max(1, round(self.tile * min(1.0, im.height() / im.width()))) for im in self.images)
+
     def _cell(self) -> QSize:
-        return QSize(self.tile + self.gap, self.tile + 4 + self.caption_lines * QFontMetrics(self.caption_font).height() + 4)
+        return QSize(self.tile + self.gap,
+                     self._tile_height() + 4 + self.caption_lines * QFontMetrics(self.caption_font).height() + 4)
 
     def tile_rect(self, index: int) -> QRect:
         cell = self._cell()
         r, c = divmod(index, self.columns)
-        return QRect(c * cell.width() + self.gap // 2, r * cell.height() + 2, self.tile, self.tile)
+        return QRect(c * cell.width() + self.gap // 2, r * cell.height() + 2, self.tile, self._tile_height())
 
     def sizeHint(self) -> QSize:
         cell = self._cell()
@@ -135,9 +145,9 @@ class MapGrid(QWidget):
         line = self._line()
         for i, (image, caption) in enumerate(zip(self.images, self.captions)):
             box = self.tile_rect(i)
-            scale = self.tile / max(image.width(), image.height())
+            scale = min(box.width() / image.width(), box.height() / image.height())
             w, h = max(1, round(image.width() * scale)), max(1, round(image.height() * scale))
-            target = QRect(box.left() + (self.tile - w) // 2, box.top() + (self.tile - h) // 2, w, h)
+            target = QRect(box.left() + (box.width() - w) // 2, box.top() + (box.height() - h) // 2, w, h)
             p.drawImage(target, image)
             p.setPen(QPen(SELECTED, 3) if i == self.selected else QPen(QColor("#999999"), 1))
             p.drawRect(target.adjusted(0, 0, -1, -1))
@@ -273,16 +283,21 @@ class ExplainPanel(QWidget):
 
     unsure_below_changed = Signal(float)
 
-    def __init__(self, with_verdict: bool = False, parent: QWidget | None = None) -> None:
-        """with_verdict: a line saying what the network answers, for the figure (the canvas has its own)."""
+    def __init__(self, with_verdict: bool = False, zoom: float = 1.0, parent: QWidget | None = None) -> None:
+        """with_verdict: a line saying what the network answers, for the figure (the canvas has its own);
+        zoom: maps this many times larger (the figure is read on a projector)."""
         super().__init__(parent)
         self.with_verdict = with_verdict
+        self.zoom = zoom
         self.explanation: Explanation | None = None
         self.selected_map: tuple[int, int] | None = None  # (conv block, channel) whose arithmetic is shown
         self._network_kind: tuple | None = None  # the layer layout the network section was built for
         self._build()
 
     # --- building ----------------------------------------------------------------------------
+
+    def _grid(self, columns: int, tile: int, caption_lines: int = 1, gap: int = 8) -> MapGrid:
+        return plain(MapGrid(columns, round(tile * self.zoom), caption_lines, round(gap * self.zoom)))
 
     def _build(self) -> None:
         self.verdict = plain(QLabel())
@@ -294,7 +309,7 @@ class ExplainPanel(QWidget):
         self.verdict.setVisible(self.with_verdict)
 
         strip_box, strip_layout = section("1 · From drawing to input")
-        self.strip = plain(MapGrid(columns=5, tile=66, caption_lines=2, gap=20))
+        self.strip = self._grid(columns=5, tile=66, caption_lines=2, gap=20)
         strip_layout.addWidget(self.strip)
 
         softmax_box, softmax_layout = section("2 · Softmax, step by step")
@@ -331,7 +346,7 @@ class ExplainPanel(QWidget):
         softmax_layout.addWidget(self.loss_label)
 
         saliency_box, saliency_layout = section("4 · Which pixels mattered (gradient × input)")
-        self.saliency = plain(MapGrid(columns=2, tile=140, caption_lines=2))
+        self.saliency = self._grid(columns=2, tile=140, caption_lines=2)
         self.saliency_note = plain(QLabel())
         self.saliency_note.setWordWrap(True)
         saliency_layout.addWidget(self.saliency)
@@ -345,7 +360,7 @@ class ExplainPanel(QWidget):
         self.arithmetic = plain(QLabel())
         self.arithmetic.setWordWrap(True)
         self.arithmetic.setTextFormat(Qt.TextFormat.RichText)
-        self.filter_view = plain(MapGrid(columns=2, tile=96, caption_lines=2))
+        self.filter_view = self._grid(columns=2, tile=96, caption_lines=2)
         detail = QHBoxLayout()
         detail.addWidget(self.filter_view)
         detail.addWidget(self.arithmetic, stretch=1)
@@ -378,15 +393,14 @@ class ExplainPanel(QWidget):
         self.network_grids = []
         for i, layer in enumerate(explanation.layers):
             if isinstance(layer, EvidenceMaps):
-                grid = MapGrid(columns=5, tile=54, caption_lines=3, gap=14)
+                grid = self._grid(columns=5, tile=54, caption_lines=3, gap=14)
             elif isinstance(layer, ConvBlock):
                 n = layer.maps.shape[0]
-                grid = MapGrid(columns=8, tile=36 if n <= 16 else 28)
+                grid = self._grid(columns=8, tile=36 if n <= 16 else 28)
                 grid.clicked.connect(lambda ch, b=i: self.select_map(b, ch))
                 grid.setToolTip("Click a map to see its filter and the arithmetic of its strongest unit")
             else:
-                grid = MapGrid(columns=1, tile=300)
-            plain(grid)
+                grid = self._grid(columns=1, tile=300)
             self.network_layout.insertWidget(self.network_layout.count() - 2, grid)
             self.network_grids.append(grid)
         self._network_kind = kind
@@ -551,10 +565,10 @@ class ExplainPanel(QWidget):
         k = int(np.abs(shares).argmax())  # the input map that contributes most
         f = symmetric(u.filter[k])
         patch_lo, patch_hi = float(u.patch[k].min()), float(u.patch[k].max())
-        where = "input pixels" if u.patch.shape[0] == 1 else f"input map {k} (of {u.patch.shape[0]})"
+        where = "the pixels" if u.patch.shape[0] == 1 else f"map {k} of {u.patch.shape[0]}"
         self.filter_view.set_maps(
-            [u.filter[k], u.patch[k]], [f"filter {ch_name(b, u.channel)}\n{where}", f"patch at ({u.conv_row}, "
-                                        f"{u.conv_col})"],
+            [u.filter[k], u.patch[k]], [f"filter of map {u.channel}\non {where}", f"input patch\nat ({u.conv_row}, "
+                                                                                   f"{u.conv_col})"],
             [Legend(DIVERGING, -f, f, "filter weight"), Legend(GREY, patch_lo, max(patch_hi, patch_lo + 1e-6),
                                                               "input patch")])
         window = ", ".join(fmt(v) for v in u.pool_window.ravel())
@@ -576,5 +590,57 @@ class ExplainPanel(QWidget):
         self.unsure_below_changed.emit(value)
 
 
-def ch_name(block: int, channel: int) -> str:
-    return f"{block + 1}.{channel}"
+FIGURE_WIDTH = 1400
+FIGURE_MIN_HEIGHT = 800
+FIGURE_POINT_SIZE = 11  # reads on a projector
+FIGURE_ZOOM = 1.5
+
+
+def render_png(explanation: Explanation, target: Path) -> Path:
+    """The same panel the canvas shows, drawn offscreen at projector size and written atomically.
+
+    The figure picks the predicted label (so it shows a loss and its gradient) and, for a CNN, the
+    strongest map of the first block (so it shows one filter's arithmetic).
+    """
+    app = QApplication.instance() or QApplication([])  # noqa: F841 (kept alive while drawing)
+    previous = qInstallMessageHandler(_without_offscreen_noise)
+    try:
+        image = _draw_figure(explanation)
+    finally:
+        qInstallMessageHandler(previous)
+    buffer = QBuffer()
+    buffer.open(QIODevice.OpenModeFlag.WriteOnly)
+    if not image.save(buffer, "PNG"):
+        raise OSError(f"Qt could not encode the figure for {target}")
+    atomic_write_bytes(target, bytes(buffer.data()))
+    return target
+
+
+def _without_offscreen_noise(_mode, _context, message: str) -> None:
+    """The offscreen platform warns that it "does not support propagateSizeHints()" for every widget shown."""
+    if "propagateSizeHints" not in message:
+        print(message, file=sys.stderr)
+
+
+def _draw_figure(explanation: Explanation) -> QImage:
+    panel = ExplainPanel(with_verdict=True, zoom=FIGURE_ZOOM)
+    font = panel.font()
+    font.setPointSize(FIGURE_POINT_SIZE)
+    panel.setFont(font)
+    panel.setAttribute(Qt.WidgetAttribute.WA_DontShowOnScreen, True)
+    panel.unsure_spin.blockSignals(True)  # the figure's threshold is the command's, not the app's setting
+    panel.unsure_spin.setValue(explanation.unsure_below)
+    panel.unsure_spin.blockSignals(False)
+    panel.show_explanation(explanation)
+    panel.label_picker.setCurrentIndex(explanation.label + 1)
+    blocks = [i for i, layer in enumerate(explanation.layers) if isinstance(layer, ConvBlock)]
+    if blocks:
+        maps = explanation.layers[blocks[0]].maps
+        panel.select_map(blocks[0], int(maps.reshape(len(maps), -1).max(axis=1).argmax()))
+    panel.show()
+    panel.resize(FIGURE_WIDTH, max(FIGURE_MIN_HEIGHT, panel.heightForWidth(FIGURE_WIDTH), panel.sizeHint().height()))
+    QApplication.processEvents()
+    image = panel.grab().toImage()
+    panel.close()
+    panel.deleteLater()
+    return image
