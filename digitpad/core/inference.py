@@ -16,7 +16,7 @@ from digitpad.core.sample_digits import digit_strokes
 
 # Below this top probability the answer reads "not sure — 4 or 9?". Measured with the shipped MNIST
 # models on 400 scribbles and the 10,000 MNIST test digits (bench/unsure_threshold.py, docs/BENCHMARKS.md).
-UNSURE_BELOW = 0.5
+UNSURE_BELOW = 0.7
 
 # Decompression bombs are refused by Pillow above this; a 10000×10000 scan of a digit is still fine.
 Image.MAX_IMAGE_PIXELS = 120_000_000
