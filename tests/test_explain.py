@@ -147,3 +147,19 @@ def test_scribbles_and_a_speck_are_unsure_a_clear_digit_is_not(models):
 
 def test_nothing_drawn_explains_nothing(models):
     assert explain_strokes(models["cnn"], StrokeSet(280, 280, 18, [])) is None
+
+
+def test_the_folded_filters_follow_the_weights_when_they_change(models):
+    import copy
+
+    import torch
+
+    trained = copy.deepcopy(models["cnn"])
+    strokes = drawing(8)
+    first = [layer for layer in explain_strokes(trained, strokes).layers if isinstance(layer, ConvBlock)][0]
+    with torch.no_grad():
+        trained.model[0].weight.mul_(2)  # in place, as an optimizer step would
+    second = [layer for layer in explain_strokes(trained, strokes).layers if isinstance(layer, ConvBlock)][0]
+    np.testing.assert_allclose(second.filters, 2 * first.filters, rtol=1e-5)
+    u = unit_arithmetic(second, 3)
+    assert u.pre_activation == pytest.approx(second.pre_pool[3, u.conv_row, u.conv_col], abs=1e-4)

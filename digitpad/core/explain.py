@@ -17,6 +17,7 @@ the one place it is computed:
 from __future__ import annotations
 
 import math
+import weakref
 from dataclasses import dataclass
 
 import numpy as np
@@ -196,8 +197,24 @@ def unit_arithmetic(block: ConvBlock, channel: int, row: int | None = None, col:
                           max(float(window.max()), 0.0))
 
 
+_FOLDED: "weakref.WeakKeyDictionary[nn.Conv2d, tuple]" = weakref.WeakKeyDictionary()
+
+
 def _fold_batch_norm(conv: nn.Conv2d, bn: nn.BatchNorm2d | None) -> tuple[np.ndarray, np.ndarray]:
-    """conv then eval-mode batch norm as a single convolution: w·γ/σ, (b − μ)·γ/σ + β."""
+    """conv then eval-mode batch norm as a single convolution: w·γ/σ, (b − μ)·γ/σ + β.
+
+    Kept per layer until its tensors change (their version counters), since every stroke needs it.
+    """
+    tensors = [t for m in (conv, bn) if m is not None for t in m.state_dict(keep_vars=True).values()]
+    key = (id(bn), tuple(t._version for t in tensors), tuple(t.data_ptr() for t in tensors))
+    cached = _FOLDED.get(conv)
+    if cached is None or cached[0] != key:
+        cached = (key, _folded(conv, bn))
+        _FOLDED[conv] = cached
+    return cached[1]
+
+
+def _folded(conv: nn.Conv2d, bn: nn.BatchNorm2d | None) -> tuple[np.ndarray, np.ndarray]:
     w = conv.weight.detach().double()
     b = conv.bias.detach().double() if conv.bias is not None else torch.zeros(w.shape[0], dtype=torch.float64)
     if bn is not None:

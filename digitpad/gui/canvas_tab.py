@@ -321,7 +321,9 @@ class CanvasTab(QWidget):
             self.preview.clear()
         else:
             name = model.meta.class_names[pred.label] if model else str(pred.label)
-            self.chart.show_prediction(pred)
+            if not self.explain_button.isChecked():  # hidden behind the panel: redrawn when it closes
+                self.chart.show_prediction(pred)
+                self.preview.setPixmap(scaled_pixmap(gray_image(pred.pixels), self.preview.width() - 2))
             detail = f"{model.name if model else ''} · {self.last_latency_ms:.1f} ms"
             if pred.unsure(self.explain_panel.unsure_below):
                 second = model.meta.class_names[pred.runner_up] if model else str(pred.runner_up)
@@ -330,7 +332,6 @@ class CanvasTab(QWidget):
             else:
                 self.answer.setText(f"{name}  ·  {pred.confidence:.1%}")
             self.detail.setText(detail)
-            self.preview.setPixmap(scaled_pixmap(gray_image(pred.pixels), self.preview.width() - 2))
         if self.explain_button.isChecked():
             self.explain_panel.show_explanation(self.explanation if pred is not None else None)
         self.prediction_changed.emit(pred)

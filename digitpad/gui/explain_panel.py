@@ -26,6 +26,9 @@ from digitpad.core.inference import UNSURE_BELOW
 TOP = QColor("#d9534f")
 BAR = QColor("#8fb3d9")
 SELECTED = QColor("#ff9900")
+SALIENCY_NOTE = ("Left: which ink raised the top class's score (gradient × input: one backward pass, where "
+                 "occlusion would need ~170 forward passes). Right: where adding ink (red) or removing it (blue) "
+                 "would move the answer towards the runner-up.")
 SLIDER_STEPS = 200  # the temperature slider: 10^(-1 … 1) in 200 log-spaced steps
 
 
@@ -61,13 +64,28 @@ def fmt(v: float) -> str:
     return f"{v:.3g}" if abs(v) < 100 else f"{v:.0f}"
 
 
-def lut_image(values: np.ndarray, lut: np.ndarray, lo: float, hi: float) -> QImage:
-    """A 2-D array coloured through the lookup table, lo → first colour, hi → last."""
+def _colours(values: np.ndarray, lut: np.ndarray, lo: float, hi: float) -> np.ndarray:
     span = hi - lo if hi > lo else 1.0
     idx = np.clip((np.asarray(values, dtype=np.float32) - lo) * (255.0 / span), 0, 255).astype(np.uint8)
-    rgb = np.ascontiguousarray(lut[idx])
-    h, w = idx.shape
+    return np.ascontiguousarray(lut[idx])
+
+
+def _qimage(rgb: np.ndarray) -> QImage:
+    h, w = rgb.shape[:2]
     return QImage(rgb.data, w, h, 3 * w, QImage.Format.Format_RGB888).copy()
+
+
+def lut_image(values: np.ndarray, lut: np.ndarray, lo: float, hi: float) -> QImage:
+    """A 2-D array coloured through the lookup table, lo → first colour, hi → last."""
+    return _qimage(_colours(values, lut, lo, hi))
+
+
+def lut_images(maps: list[np.ndarray], legends: list[Legend]) -> list[QImage]:
+    """Many maps at once: one numpy pass when they share a legend and a shape (a conv block's 32 maps)."""
+    if maps and all(lg is legends[0] for lg in legends) and len({m.shape for m in maps}) == 1:
+        rgb = _colours(np.stack(maps), legends[0].lut, legends[0].lo, legends[0].hi)
+        return [_qimage(np.ascontiguousarray(one)) for one in rgb]
+    return [lut_image(m, lg.lut, lg.lo, lg.hi) for m, lg in zip(maps, legends)]
 
 
 def symmetric(values: np.ndarray) -> float:
@@ -88,6 +106,7 @@ class MapGrid(QWidget):
         small.setPointSizeF(max(7.0, small.pointSizeF() - 1))
         self.caption_font = small
         self.images: list[QImage] = []
+        self.tile_height = tile  # square for square maps; a strip of 32×4 cells needs only a strip's height
         self.captions: list[str] = []
         self.legends: list[Legend] = []
         self.selected: int | None = None
@@ -97,11 +116,15 @@ class MapGrid(QWidget):
                  selected: int | None = None) -> None:
         """Colour each map with its legend (one for all, or one per map); each distinct legend is drawn once."""
         legends = legend if isinstance(legend, list) else [legend] * len(maps)
-        self.images = [lut_image(m, lg.lut, lg.lo, lg.hi) for m, lg in zip(maps, legends)]
+        before = (len(self.images), self.tile_height, len(self.legends))
+        self.images = lut_images(maps, legends)
+        self.tile_height = max((max(1, round(self.tile * min(1.0, m.shape[0] / m.shape[1]))) for m in maps),
+                               default=self.tile)
         self.captions = captions
         self.legends = list({id(lg): lg for lg in legends}.values())
         self.selected = selected
-        self.updateGeometry()
+        if (len(self.images), self.tile_height, len(self.legends)) != before:
+            self.updateGeometry()  # a relayout of the whole panel only when this grid's size changes
         self.update()
 
     def _line(self) -> int:
@@ -110,20 +133,14 @@ class MapGrid(QWidget):
     def _rows(self) -> int:
         return max(1, math.ceil(len(self.images) / self.columns))
 
-    def _tile_height(self) -> int:
-        """Square for square maps; a strip of 32×4 cells needs only a strip's height."""
-        if not self.images:
-            return self.tile
-        return max(max(1, round(self.tile * min(1.0, im.height() / im.width()))) for im in self.images)
-
     def _cell(self) -> QSize:
         return QSize(self.tile + self.gap,
-                     self._tile_height() + 4 + self.caption_lines * QFontMetrics(self.caption_font).height() + 4)
+                     self.tile_height + 4 + self.caption_lines * QFontMetrics(self.caption_font).height() + 4)
 
     def tile_rect(self, index: int) -> QRect:
         cell = self._cell()
         r, c = divmod(index, self.columns)
-        return QRect(c * cell.width() + self.gap // 2, r * cell.height() + 2, self.tile, self._tile_height())
+        return QRect(c * cell.width() + self.gap // 2, r * cell.height() + 2, self.tile, self.tile_height)
 
     def sizeHint(self) -> QSize:
         cell = self._cell()
@@ -152,6 +169,8 @@ class MapGrid(QWidget):
             p.setPen(QPen(SELECTED, 3) if i == self.selected else QPen(QColor("#999999"), 1))
             p.drawRect(target.adjusted(0, 0, -1, -1))
             p.setPen(QColor("black"))
+            if not self.caption_lines:
+                continue
             p.setFont(self.caption_font)
             text = QRect(box.left() - self.gap // 2, box.bottom() + 3, self.tile + self.gap,
                          self.caption_lines * p.fontMetrics().height())
@@ -164,6 +183,16 @@ class MapGrid(QWidget):
         p.end()
 
 
+_BARS: dict[int, QImage] = {}
+
+
+def _legend_bar(lut: np.ndarray) -> QImage:
+    """The colour bar of a lookup table, made once."""
+    if id(lut) not in _BARS:
+        _BARS[id(lut)] = lut_image(np.linspace(0, 1, 256)[None, :], lut, 0, 1)
+    return _BARS[id(lut)]
+
+
 def draw_legend(p: QPainter, at: QPoint, legend: Legend, line: int) -> None:
     """lo [colour bar] hi  what it means."""
     fm = p.fontMetrics()
@@ -173,7 +202,7 @@ def draw_legend(p: QPainter, at: QPoint, legend: Legend, line: int) -> None:
     p.drawText(QRect(x, at.y(), fm.horizontalAdvance(lo) + 4, line), Qt.AlignmentFlag.AlignVCenter, lo)
     x += fm.horizontalAdvance(lo) + 6
     bar = QRect(x, at.y() + line // 4, 120, line // 2)
-    p.drawImage(bar, lut_image(np.linspace(0, 1, 256)[None, :], legend.lut, 0, 1))
+    p.drawImage(bar, _legend_bar(legend.lut))
     p.setPen(QColor("#666666"))
     p.drawRect(bar.adjusted(0, 0, -1, -1))
     p.setPen(QColor("black"))
@@ -197,9 +226,6 @@ class SoftmaxTable(QWidget):
         self.steps, self.loss, self.names = steps, loss, names
         self.update()
 
-    def _row(self) -> int:
-        return self.fontMetrics().height() + 4
-
     def sizeHint(self) -> QSize:
         return QSize(460, self._row() * 12 + 4)
 
@@ -207,10 +233,13 @@ class SoftmaxTable(QWidget):
         return QSize(380, self._row() * 12 + 4)
 
     def paintEvent(self, _event) -> None:
+        """One multi-line drawText per column (ten rows each): 70 separate calls cost several ms a frame."""
         p = QPainter(self)
         row = self._row()
         widths = [0.12, 0.12, 0.12, 0.17, 0.13, 0.20, 0.14]
         xs = np.concatenate([[0], np.cumsum(widths) * self.width()]).round().astype(int)
+        right = Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignTop
+        left = Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop
         bold = QFont(self.font())
         bold.setBold(True)
         p.setFont(bold)
@@ -219,41 +248,42 @@ class SoftmaxTable(QWidget):
         if s is not None and s.shift != 0:
             heads[3] = f"exp(z/T−{fmt(s.shift)})"
         for c, head in enumerate(heads):
-            p.drawText(QRect(xs[c], 0, xs[c + 1] - xs[c] - 4, row), Qt.AlignmentFlag.AlignRight
-                       if c else Qt.AlignmentFlag.AlignLeft, head)
+            p.drawText(QRect(xs[c], 0, xs[c + 1] - xs[c] - 4, row), right if c else left, head)
         p.setFont(self.font())
         if s is None:
             p.end()
             return
+        n = len(s.logits)
         top = int(s.probabilities.argmax())
-        for k in range(len(s.logits)):
-            y = (k + 1) * row
-            p.setPen(TOP if k == top else QColor("black"))
-            name = self.names[k] if k < len(self.names) else str(k)
-            cells = [name[:12], fmt(s.logits[k]), fmt(s.scaled[k]), fmt(s.exps[k]), f"{s.probabilities[k]:.4f}"]
-            for c, text in enumerate(cells):
-                p.drawText(QRect(xs[c], y, xs[c + 1] - xs[c] - 4, row), (Qt.AlignmentFlag.AlignRight if c
-                           else Qt.AlignmentFlag.AlignLeft) | Qt.AlignmentFlag.AlignVCenter, text)
+        columns = [[(self.names[k] if k < len(self.names) else str(k))[:12] for k in range(n)],
+                   [fmt(v) for v in s.logits], [fmt(v) for v in s.scaled], [fmt(v) for v in s.exps],
+                   [f"{v:.4f}" for v in s.probabilities]]
+        if self.loss is not None:
+            columns.append([f"{g:+.4f}" for g in self.loss.gradient])
+        at = [0, 1, 2, 3, 4, 6]  # the bars take column 5
+        for c, cells in enumerate(columns):
+            box = QRect(xs[at[c]], row, xs[at[c] + 1] - xs[at[c]] - 4, n * row)
+            p.drawText(box, right if c else left, "\n".join(cell if k != top else "" for k, cell in enumerate(cells)))
+        p.setPen(TOP)  # the top class's row, in red
+        for c, cells in enumerate(columns):
+            p.drawText(QRect(xs[at[c]], (top + 1) * row, xs[at[c] + 1] - xs[at[c]] - 4, row), right if c else left,
+                       cells[top])
+        for k in range(n):
             bar_w = int((xs[6] - xs[5] - 8) * s.probabilities[k])
-            p.fillRect(QRect(xs[5] + 4, y + 3, max(bar_w, 1), row - 6), TOP if k == top else BAR)
-            if self.loss is not None:
-                g = self.loss.gradient[k]
-                p.setPen(QColor("#c81e28") if g < 0 else QColor("black"))
-                p.drawText(QRect(xs[6], y, xs[7] - xs[6] - 4, row),
-                           Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter, f"{g:+.4f}")
+            p.fillRect(QRect(xs[5] + 4, (k + 1) * row + 3, max(bar_w, 1), row - 6), TOP if k == top else BAR)
         p.setPen(QColor("black"))
-        y = 11 * row + 2
+        y = (n + 1) * row + 2
         p.drawLine(0, y, self.width(), y)
         p.setFont(bold)
-        p.drawText(QRect(xs[0], y, xs[3] - 4, row), Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter, "Σ")
-        p.drawText(QRect(xs[3], y, xs[4] - xs[3] - 4, row), Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter,
-                   fmt(s.total))
-        p.drawText(QRect(xs[4], y, xs[5] - xs[4] - 4, row), Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter,
-                   f"{s.probabilities.sum():.4f}")
+        footer = [(0, "Σ", left), (3, fmt(s.total), right), (4, f"{s.probabilities.sum():.4f}", right)]
         if self.loss is not None:
-            p.drawText(QRect(xs[6], y, xs[7] - xs[6] - 4, row),
-                       Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter, f"{self.loss.gradient.sum():+.4f}")
+            footer.append((6, f"{self.loss.gradient.sum():+.4f}", right))
+        for c, text, align in footer:
+            p.drawText(QRect(xs[c], y, (xs[c + 1] if c else xs[3]) - xs[c] - 4, row), align, text)
         p.end()
+
+    def _row(self) -> int:
+        return self.fontMetrics().lineSpacing()
 
 
 def section(title: str) -> tuple[QGroupBox, QVBoxLayout]:
@@ -272,6 +302,12 @@ def plain(widget: QWidget) -> QWidget:
     font.setBold(False)
     widget.setFont(font)
     return widget
+
+
+def set_text(label: QLabel, text: str) -> None:
+    """Only a changed text: QLabel.setText asks the whole panel for a new layout every time."""
+    if label.text() != text:
+        label.setText(text)
 
 
 def temperature_of(slider_value: int) -> float:
@@ -347,7 +383,7 @@ class ExplainPanel(QWidget):
 
         saliency_box, saliency_layout = section("4 · Which pixels mattered (gradient × input)")
         self.saliency = self._grid(columns=2, tile=140, caption_lines=2)
-        self.saliency_note = plain(QLabel())
+        self.saliency_note = plain(QLabel(SALIENCY_NOTE))
         self.saliency_note.setWordWrap(True)
         saliency_layout.addWidget(self.saliency)
         saliency_layout.addWidget(self.saliency_note)
@@ -396,7 +432,7 @@ class ExplainPanel(QWidget):
                 grid = self._grid(columns=5, tile=54, caption_lines=3, gap=14)
             elif isinstance(layer, ConvBlock):
                 n = layer.maps.shape[0]
-                grid = self._grid(columns=8, tile=36 if n <= 16 else 28)
+                grid = self._grid(columns=8, tile=36 if n <= 16 else 28, caption_lines=0)
                 grid.clicked.connect(lambda ch, b=i: self.select_map(b, ch))
                 grid.setToolTip("Click a map to see its filter and the arithmetic of its strongest unit")
             else:
@@ -414,13 +450,12 @@ class ExplainPanel(QWidget):
 
     def clear(self) -> None:
         self.explanation = None
-        self.verdict.setText("Draw a digit: its explanation appears here.")
+        set_text(self.verdict, "Draw a digit: its explanation appears here.")
         self.strip.set_maps([], [], [])
         self.saliency.set_maps([], [], [])
         self.table.set_steps(None, None, self.table.names)
-        self.loss_label.setText("")
-        self.saliency_note.setText("")
-        self.temperature_label.setText(f"T = {temperature_of(self.temperature.value()):.2f}")
+        set_text(self.loss_label, "")
+        set_text(self.temperature_label, f"T = {temperature_of(self.temperature.value()):.2f}")
         for g in self.network_grids:
             g.set_maps([], [], [])
         self.detail_box.setVisible(False)
@@ -450,7 +485,7 @@ class ExplainPanel(QWidget):
         else:
             text = (f"It says {self._name(e.label)} (p = {p[e.label]:.2f}); runner-up {self._name(e.runner_up)} "
                     f"(p = {p[e.runner_up]:.2f}) · {e.architecture}")
-        self.verdict.setText(text)
+        set_text(self.verdict, text)
 
     def _show_strip(self, e: Explanation) -> None:
         s = e.steps
@@ -475,7 +510,7 @@ class ExplainPanel(QWidget):
 
     def _redraw_softmax(self) -> None:
         t = temperature_of(self.temperature.value())
-        self.temperature_label.setText(f"T = {t:.2f}")
+        set_text(self.temperature_label, f"T = {t:.2f}")
         e = self.explanation
         if e is None:
             return
@@ -484,9 +519,9 @@ class ExplainPanel(QWidget):
         loss = label_loss(steps, label) if label >= 0 else None
         self.table.set_steps(steps, loss, e.class_names)
         if loss is None:
-            self.loss_label.setText("Pick a label above to see the cross-entropy loss and its gradient.")
+            set_text(self.loss_label, "Pick a label above to see the cross-entropy loss and its gradient.")
         else:
-            self.loss_label.setText(
+            set_text(self.loss_label,
                 f"cross-entropy if it is a {self._name(label)}: −log p[{label}] = −log {steps.probabilities[label]:.4f}"
                 f" = {loss.loss:.4f}. The gradient on the logits is p − onehot({label}): training would lower "
                 f"the logits with + and raise the one with −.")
@@ -499,10 +534,7 @@ class ExplainPanel(QWidget):
             [f"{top}: ink × ∂z[{top}]/∂pixel", f"{second} instead of {top}:\n∂(z[{second}] − z[{top}])/∂pixel"],
             [Legend(DIVERGING, -a, a, f"for {top} (red) / against"), Legend(DIVERGING, -b, b,
                                                                           f"more ink → {second} (red) / → {top}")])
-        self.saliency_note.setText(
-            f"Left: which ink raised the score of {top} (gradient × input: one backward pass, where occlusion "
-            f"would need ~170 forward passes). Right: where adding ink (red) or removing it (blue) would move the "
-            f"answer towards {second}.")
+        set_text(self.saliency_note, SALIENCY_NOTE)  # the same words for every drawing: no relayout per stroke
 
     def _show_network(self, e: Explanation) -> None:
         titles = []
@@ -539,7 +571,7 @@ class ExplainPanel(QWidget):
                           "dense layer. Click a map to see its filter.")
         elif e.architecture == "mlp":
             titles.append("Each hidden layer's activations after ReLU, 32 units a row, in order.")
-        self.network_title.setText(" ".join(titles))
+        set_text(self.network_title, " ".join(titles))
         self._show_arithmetic()
 
     def select_map(self, block: int, channel: int) -> None:
@@ -575,7 +607,7 @@ class ExplainPanel(QWidget):
         n = u.patch.size
         extra = "" if u.patch.shape[0] == 1 else (f" (input map {k} alone: {fmt(shares[k])}; the filter spans all "
                                                   f"{u.patch.shape[0]} input maps)")
-        self.arithmetic.setText(
+        set_text(self.arithmetic,
             f"<b>Map {u.channel} of block {b + 1}, its strongest unit ({u.row}, {u.col}):</b><br>"
             f"Σ patch × filter ({n} products) = {fmt(u.dot)}{extra}<br>"
             f"+ bias {fmt(u.bias)} = <b>{fmt(u.pre_activation)}</b><br>"
