@@ -8,3 +8,4 @@ if ! command -v xvfb-run >/dev/null; then
   exit 1
 fi
 QT_QPA_PLATFORM=xcb xvfb-run -a -s "-screen 0 1280x800x24" .venv/bin/python scripts/screenshots.py docs/images
+QT_QPA_PLATFORM=xcb xvfb-run -a -s "-screen 0 1440x1000x24" env PYTHONPATH="scripts:${PYTHONPATH:-}" .venv/bin/python scripts/explain_screenshots.py docs/images

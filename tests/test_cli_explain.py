@@ -1,4 +1,4 @@
-"""`digitpad explain` (a figure per file plus predict's JSON) and predict's "unsure" / runner-up, as a user runs them."""
+"""`digitpad explain` (a figure per file plus predict's JSON), and predict's "unsure" and runner-up."""
 
 import json
 

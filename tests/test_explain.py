@@ -163,3 +163,16 @@ def test_the_folded_filters_follow_the_weights_when_they_change(models):
     np.testing.assert_allclose(second.filters, 2 * first.filters, rtol=1e-5)
     u = unit_arithmetic(second, 3)
     assert u.pre_activation == pytest.approx(second.pre_pool[3, u.conv_row, u.conv_col], abs=1e-4)
+
+
+def test_the_top_saliency_adds_up_to_the_rise_over_a_blank_field(models):
+    import torch
+
+    for name in ("mlp", "cnn"):
+        trained = models[name]
+        e = explain_strokes(trained, drawing(4))
+        with torch.no_grad():
+            blank = trained.model(torch.full((1, 1, 28, 28), -trained.meta.mean / trained.meta.std))[0, e.label]
+        rise = e.prediction.logits[e.label] - float(blank)
+        assert e.saliency.top.sum() == pytest.approx(rise, rel=0.3)  # completeness, roughly at 16 steps
+        assert e.saliency.top[e.saliency.top > 0].sum() > -e.saliency.top[e.saliency.top < 0].sum()  # mostly red

@@ -26,9 +26,9 @@ from digitpad.core.inference import UNSURE_BELOW
 TOP = QColor("#d9534f")
 BAR = QColor("#8fb3d9")
 SELECTED = QColor("#ff9900")
-SALIENCY_NOTE = ("Left: which ink raised the top class's score (gradient × input: one backward pass, where "
-                 "occlusion would need ~170 forward passes). Right: where adding ink (red) or removing it (blue) "
-                 "would move the answer towards the runner-up.")
+SALIENCY_NOTE = ("Left: which ink raised the top class's score above a blank canvas (red) or lowered it "
+                 "(blue): ink × the gradient averaged from blank to this drawing; the map sums to about that rise. "
+                 "Right: where adding ink (red) or removing it (blue) would move the answer towards the runner-up.")
 SLIDER_STEPS = 200  # the temperature slider: 10^(-1 … 1) in 200 log-spaced steps
 
 
@@ -236,7 +236,7 @@ class SoftmaxTable(QWidget):
         """One multi-line drawText per column (ten rows each): 70 separate calls cost several ms a frame."""
         p = QPainter(self)
         row = self._row()
-        widths = [0.12, 0.12, 0.12, 0.17, 0.13, 0.20, 0.14]
+        widths = [0.09, 0.13, 0.13, 0.17, 0.14, 0.20, 0.14]
         xs = np.concatenate([[0], np.cumsum(widths) * self.width()]).round().astype(int)
         right = Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignTop
         left = Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop
@@ -277,7 +277,7 @@ class SoftmaxTable(QWidget):
         p.setFont(bold)
         footer = [(0, "Σ", left), (3, fmt(s.total), right), (4, f"{s.probabilities.sum():.4f}", right)]
         if self.loss is not None:
-            footer.append((6, f"{self.loss.gradient.sum():+.4f}", right))
+            footer.append((6, f"{round(self.loss.gradient.sum(), 4) + 0.0:+.4f}", right))  # no "−0.0000"
         for c, text, align in footer:
             p.drawText(QRect(xs[c], y, (xs[c + 1] if c else xs[3]) - xs[c] - 4, row), align, text)
         p.end()
@@ -345,7 +345,7 @@ class ExplainPanel(QWidget):
         self.verdict.setVisible(self.with_verdict)
 
         strip_box, strip_layout = section("1 · From drawing to input")
-        self.strip = self._grid(columns=5, tile=66, caption_lines=2, gap=20)
+        self.strip = self._grid(columns=5, tile=62, caption_lines=2, gap=14)
         strip_layout.addWidget(self.strip)
 
         softmax_box, softmax_layout = section("2 · Softmax, step by step")
@@ -381,7 +381,7 @@ class ExplainPanel(QWidget):
         softmax_layout.addWidget(self.table)
         softmax_layout.addWidget(self.loss_label)
 
-        saliency_box, saliency_layout = section("4 · Which pixels mattered (gradient × input)")
+        saliency_box, saliency_layout = section("4 · Which pixels mattered (integrated gradients)")
         self.saliency = self._grid(columns=2, tile=140, caption_lines=2)
         self.saliency_note = plain(QLabel(SALIENCY_NOTE))
         self.saliency_note.setWordWrap(True)
@@ -397,9 +397,10 @@ class ExplainPanel(QWidget):
         self.arithmetic.setWordWrap(True)
         self.arithmetic.setTextFormat(Qt.TextFormat.RichText)
         self.filter_view = self._grid(columns=2, tile=96, caption_lines=2)
-        detail = QHBoxLayout()
+        detail = QVBoxLayout()
+        detail.setContentsMargins(0, 0, 0, 0)
         detail.addWidget(self.filter_view)
-        detail.addWidget(self.arithmetic, stretch=1)
+        detail.addWidget(self.arithmetic)
         self.detail_box = QWidget()
         self.detail_box.setLayout(detail)
         self.network_layout.addWidget(self.detail_box)
@@ -437,8 +438,14 @@ class ExplainPanel(QWidget):
                 grid.setToolTip("Click a map to see its filter and the arithmetic of its strongest unit")
             else:
                 grid = self._grid(columns=1, tile=300)
-            self.network_layout.insertWidget(self.network_layout.count() - 2, grid)
+            self.network_layout.insertWidget(self.network_layout.count() - 1, grid)
             self.network_grids.append(grid)
+        # a clicked map's filter and arithmetic go right under the conv blocks, where the click was
+        convs = [i for i, layer in enumerate(explanation.layers) if isinstance(layer, ConvBlock)]
+        self.network_layout.removeWidget(self.detail_box)
+        after = self.network_layout.indexOf(self.network_grids[convs[-1]]) + 1 if convs else \
+            self.network_layout.count() - 1
+        self.network_layout.insertWidget(after, self.detail_box)
         self._network_kind = kind
         self.selected_map = None
 
@@ -522,16 +529,17 @@ class ExplainPanel(QWidget):
             set_text(self.loss_label, "Pick a label above to see the cross-entropy loss and its gradient.")
         else:
             set_text(self.loss_label,
-                f"cross-entropy if it is a {self._name(label)}: −log p[{label}] = −log {steps.probabilities[label]:.4f}"
-                f" = {loss.loss:.4f}. The gradient on the logits is p − onehot({label}): training would lower "
-                f"the logits with + and raise the one with −.")
+                     f"cross-entropy if it is a {self._name(label)}: −log p[{label}] = −log "
+                     f"{steps.probabilities[label]:.4f} = {loss.loss:.4f}. The gradient on the logits is "
+                     f"p − onehot({label}): training would lower the logits with + and raise the one with −.")
 
     def _show_saliency(self, e: Explanation) -> None:
         top, second = self._name(e.label), self._name(e.runner_up)
         a, b = symmetric(e.saliency.top), symmetric(e.saliency.runner_up)
         self.saliency.set_maps(
             [e.saliency.top, e.saliency.runner_up],
-            [f"{top}: ink × ∂z[{top}]/∂pixel", f"{second} instead of {top}:\n∂(z[{second}] − z[{top}])/∂pixel"],
+            [f"{top}: ink × mean ∂z[{top}]/∂pixel\nsums to {fmt(float(e.saliency.top.sum()))}",
+             f"{second} instead of {top}:\n∂(z[{second}] − z[{top}])/∂pixel"],
             [Legend(DIVERGING, -a, a, f"for {top} (red) / against"), Legend(DIVERGING, -b, b,
                                                                           f"more ink → {second} (red) / → {top}")])
         set_text(self.saliency_note, SALIENCY_NOTE)  # the same words for every drawing: no relayout per stroke
@@ -608,12 +616,12 @@ class ExplainPanel(QWidget):
         extra = "" if u.patch.shape[0] == 1 else (f" (input map {k} alone: {fmt(shares[k])}; the filter spans all "
                                                   f"{u.patch.shape[0]} input maps)")
         set_text(self.arithmetic,
-            f"<b>Map {u.channel} of block {b + 1}, its strongest unit ({u.row}, {u.col}):</b><br>"
-            f"Σ patch × filter ({n} products) = {fmt(u.dot)}{extra}<br>"
-            f"+ bias {fmt(u.bias)} = <b>{fmt(u.pre_activation)}</b><br>"
-            f"→ max-pool of the 2×2 window [{window}] = {fmt(float(u.pool_window.max()))}<br>"
-            f"→ ReLU = <b>{fmt(u.output)}</b><br>"
-            "<small>(batch norm folded into the filter and bias)</small>")
+                f"<b>Map {u.channel} of block {b + 1}, its strongest unit ({u.row}, {u.col}):</b><br>"
+                 f"Σ patch × filter ({n} products) = {fmt(u.dot)}{extra}<br>"
+                 f"+ bias {fmt(u.bias)} = <b>{fmt(u.pre_activation)}</b><br>"
+                 f"→ max-pool of the 2×2 window [{window}] = {fmt(float(u.pool_window.max()))}<br>"
+                 f"→ ReLU = <b>{fmt(u.output)}</b><br>"
+                 "<small>(batch norm folded into the filter and bias)</small>")
 
     def _on_unsure_below(self, value: float) -> None:
         QSettings().setValue("explain/unsure_below", value)
