@@ -242,7 +242,7 @@ class CanvasTab(QWidget):
         for widget in (self.chart, self.logits_box, self.preview_label, self.preview):
             widget.setVisible(not on)
         self.explain_area.setVisible(on)
-        self.layout().setStretch(1, 14 if on else 4)
+        self.layout().setStretch(1, 9 if on else 4)
         self.classify()
 
     def clear(self) -> None:

@@ -616,7 +616,7 @@ class ExplainPanel(QWidget):
         extra = "" if u.patch.shape[0] == 1 else (f" (input map {k} alone: {fmt(shares[k])}; the filter spans all "
                                                   f"{u.patch.shape[0]} input maps)")
         set_text(self.arithmetic,
-                f"<b>Map {u.channel} of block {b + 1}, its strongest unit ({u.row}, {u.col}):</b><br>"
+                 f"<b>Map {u.channel} of block {b + 1}, its strongest unit ({u.row}, {u.col}):</b><br>"
                  f"Σ patch × filter ({n} products) = {fmt(u.dot)}{extra}<br>"
                  f"+ bias {fmt(u.bias)} = <b>{fmt(u.pre_activation)}</b><br>"
                  f"→ max-pool of the 2×2 window [{window}] = {fmt(float(u.pool_window.max()))}<br>"
