@@ -30,7 +30,7 @@ from digitpad.core.inference import UNSURE_BELOW, Prediction, prediction_from_lo
 from digitpad.core.preprocess import PreprocessSteps, StrokeSet, mnist_steps, stroke_steps
 
 THUMB_SIDE = 112  # the drawn and cropped steps are kept at most this big: they are shown, not computed on
-IG_STEPS = 16  # integrated gradients: the map sums to z(x) − z(blank) within ~10-20 %
+IG_STEPS = 10  # integrated gradients: the map sums to z(x) − z(blank) within ~15-20 % on average
 EXP_LIMIT = 80.0  # beyond ±80, exp(z/T) is shifted by max(z/T) so it stays finite (softmax is unchanged)
 
 
@@ -283,9 +283,9 @@ class Saliency:
 
     top: gradient × input, the gradient averaged along the way from a blank field to the drawing
     (integrated gradients, IG_STEPS steps). Its sum is the top logit's rise over a blank field
-    (z(x) − z(blank), within ~10-20 % at 16 steps), so red ink raised the score and blue ink lowered
+    (z(x) − z(blank), within ~15-20 % on average at 10 steps), so red ink raised the score and blue ink lowered
     it. The plain gradient × input at the drawing alone came out half blue on the CNN's own ink (its positive share
-    averaged −2 % over the ten plain digits, 72 % with 16 steps): it reads as "the 7's ink argues
+    averaged −2 % over the ten plain digits, 67 % with 10 steps): it reads as "the 7's ink argues
     against 7". For softmax regression both equal the weight × pixel.
     runner_up: the plain gradient of (z_runner-up − z_top) at the drawing, not × input, so it also
     shows where ink that is *not* there would tip the answer: red = more ink here favours the runner-up.
