@@ -3,7 +3,8 @@
 Same run, same drawings, torch on one thread as on the app's GUI thread:
 - core, plain: rasterize + preprocess + inference (`classify_strokes`, the baseline);
 - core, explained: the same plus hooks, the runner-up and one backward pass (`explain_strokes`);
-- GUI, panel hidden: the Canvas tab's whole update, pending layout done and the tab painted (offscreen);
+- GUI, panel hidden: the Canvas tab's whole update, then the event loop until every changed widget is laid
+  out and painted (offscreen);
 - GUI, panel shown: the same with the Explain panel visible (at 1280×800, as in the screenshots).
 
 Each cell is wall-clock p50 / p95, then [CPU time of this thread p50 / p95]: on a shared machine
@@ -67,8 +68,7 @@ def gui_times(model, drawings) -> tuple[list, list]:
     def update(strokes):
         tab.canvas.strokes = list(strokes.strokes)
         tab.classify()
-        app.processEvents()  # the layout a new explanation asks for
-        tab.repaint()
+        app.processEvents()  # the layout and the painting of every widget the update changed, as the app does
 
     hidden, shown = [], []
     for strokes in drawings:

@@ -5,7 +5,7 @@ import pytest
 
 from digitpad.core.checkpoints import ASSETS_DIR, load_checkpoint
 from digitpad.core.explain import (ConvBlock, DenseActivations, EvidenceMaps, explain_pixels, explain_strokes,
-                                   label_loss, softmax_steps, unit_arithmetic)
+                                   label_loss, softmax_steps, thumbnail, unit_arithmetic)
 from digitpad.core.inference import UNSURE_BELOW, classify_strokes
 from digitpad.core.preprocess import Stroke, StrokeSet, as_points, stroke_pixels
 from digitpad.core.sample_digits import digit_strokes, scribble, transform
@@ -40,6 +40,9 @@ def test_the_preprocessing_strip_shows_each_step(models):
     w = steps.centred[ys, xs]
     assert abs(np.average(ys, weights=w) - 13.5) < 0.5 and abs(np.average(xs, weights=w) - 13.5) < 0.5
     np.testing.assert_allclose(steps.normalized, (steps.centred - steps.mean) / steps.std, atol=1e-6)
+    block = np.kron(np.arange(12.0).reshape(3, 4), np.ones((100, 100)))  # a 300×400 picture of 12 flat blocks
+    small = thumbnail(block, 112)
+    assert small.shape == (75, 100) and np.allclose(small[::25, ::25], np.arange(12.0).reshape(3, 4))
 
 
 def test_softmax_steps_recompute_the_probabilities(models):

@@ -333,7 +333,6 @@ def section(title: str) -> tuple[QWidget, QVBoxLayout]:
     font.setBold(True)
     font.setPointSizeF(font.pointSizeF() + 1)
     heading.setFont(font)
-    heading.setStyleSheet("border-bottom: 1px solid #999; padding-bottom: 2px;")
     layout.addWidget(heading)
     return box, layout
 
