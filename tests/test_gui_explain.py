@@ -52,6 +52,7 @@ def test_hidden_panel_computes_nothing_and_opening_it_explains_the_current_drawi
 
     qtbot.mouseClick(canvas_tab.explain_button, Qt.MouseButton.LeftButton)
     assert not canvas_tab.explain_area.isVisible() and canvas_tab.chart.isVisible()
+    assert canvas_tab.explanation is None and canvas_tab.chart.heights.argmax() == 7  # the chart caught up
     draw(qtbot, canvas_tab, 1)
     assert canvas_tab.explanation is None and canvas_tab.prediction.label == 1
 
@@ -123,3 +124,16 @@ def test_a_scribble_reads_not_sure_with_the_runner_up(qtbot, canvas_tab):
     panel = open_panel(qtbot, canvas_tab)
     panel.unsure_spin.setValue(0.1)  # a lower threshold: now it answers
     assert canvas_tab.answer.text().startswith(f"{pred.label}  ·")
+
+
+def test_an_opened_photo_is_explained_from_its_own_pixels(qtbot, canvas_tab, tmp_path):
+    from digitpad.core.sample_digits import photo_like
+
+    path = tmp_path / "photo-7.png"
+    photo_like(7).save(path)  # 640×480, grey paper, the digit off-centre
+    panel = open_panel(qtbot, canvas_tab)
+    with qtbot.waitSignal(canvas_tab.image_handled, timeout=10_000):
+        canvas_tab.open_image_file(str(path))
+    e = panel.explanation
+    assert e.label == 7 and e.steps.drawn_size == (480, 640) and max(e.steps.cropped_size) < 400
+    assert panel.strip.captions[0] == "as drawn\n640×480"

@@ -297,10 +297,10 @@ class CanvasTab(QWidget):
         if self.explain_button.isChecked():
             self.explanation = self._explain(model)
             pred = None if self.explanation is None else self.explanation.prediction
-        elif self.picture is None:
-            pred = classify_strokes(model, self.canvas.stroke_set())
         else:
-            pred = classify_pixels(model, self.picture.pixels)
+            self.explanation = None
+            pred = (classify_strokes(model, self.canvas.stroke_set()) if self.picture is None
+                    else classify_pixels(model, self.picture.pixels))
         self.last_latency_ms = (time.perf_counter() - start) * 1000
         self._show(pred)
 
