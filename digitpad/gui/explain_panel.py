@@ -18,9 +18,9 @@ from PySide6.QtGui import QColor, QFont, QFontMetrics, QImage, QPainter, QPen
 from PySide6.QtWidgets import (QApplication, QComboBox, QDoubleSpinBox, QGridLayout, QHBoxLayout, QLabel,
                                QSlider, QVBoxLayout, QWidget)
 
-from digitpad.core.explain import (ConvBlock, DenseActivations, EvidenceMaps, Explanation, LabelLoss,
-                                   SoftmaxSteps, UnitArithmetic, label_loss, unit_arithmetic)
 from digitpad.core.atomic import atomic_write_bytes
+from digitpad.core.explain import (ConvBlock, EvidenceMaps, Explanation, LabelLoss, SoftmaxSteps, UnitArithmetic,
+                                   label_loss, unit_arithmetic)
 from digitpad.core.inference import UNSURE_BELOW
 
 TOP = QColor("#d9534f")
@@ -601,10 +601,10 @@ class ExplainPanel(QWidget):
                 values = layer.values
                 cols = 32
                 rows = math.ceil(len(values) / cols)
-                cells = np.full(rows * cols, np.nan)
+                cells = np.zeros(rows * cols)
                 cells[:len(values)] = values
                 top = float(values.max()) or 1.0
-                grid.set_maps([np.nan_to_num(cells.reshape(rows, cols), nan=0.0)],
+                grid.set_maps([cells.reshape(rows, cols)],
                               [f"{layer.name} · {layer.active} active (> 0), in order"],
                               Legend(ACTIVATION, 0.0, top, "activation after ReLU"))
         if e.architecture == "cnn":
@@ -628,12 +628,12 @@ class ExplainPanel(QWidget):
             self.detail_box.setVisible(False)
             return
         b, ch = self.selected_map
-        block = e.layers[b]
-        u = unit_arithmetic(block, ch)
-        self._draw_filter(block, b, u)
+        u = unit_arithmetic(e.layers[b], ch)
+        self._draw_filter(b, u)
         self.detail_box.setVisible(True)
 
-    def _draw_filter(self, block: ConvBlock, b: int, u: UnitArithmetic) -> None:
+    def _draw_filter(self, b: int, u: UnitArithmetic) -> None:
+        """The filter slice on the input map that contributes most, its input patch, and the arithmetic."""
         shares = (u.patch.astype(np.float64) * u.filter).sum(axis=(1, 2))
         k = int(np.abs(shares).argmax())  # the input map that contributes most
         f = symmetric(u.filter[k])
