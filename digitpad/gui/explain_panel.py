@@ -101,9 +101,6 @@ class MapGrid(QWidget):
                  parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.columns, self.tile, self.caption_lines, self.gap = columns, tile, caption_lines, gap
-        small = self.font()
-        small.setPointSizeF(max(7.0, small.pointSizeF() - 1))
-        self.caption_font = small
         self.images: list[QImage] = []
         self.atlas: QImage | None = None  # grids without captions: every map in one image, one drawImage
         self.tile_height = tile  # square for square maps; a strip of 32×4 cells needs only a strip's height
@@ -134,6 +131,12 @@ class MapGrid(QWidget):
 
     def _line(self) -> int:
         return self.fontMetrics().height()
+
+    def _caption_font(self) -> QFont:
+        """A point smaller than the panel's own font, whatever size that is (the figure's is larger)."""
+        small = QFont(self.font())
+        small.setPointSizeF(max(7.0, small.pointSizeF() - 1))
+        return small
 
     def _scale(self, image_w: int, image_h: int) -> float:
         """Whole pixels when enlarging, so every model pixel is the same size on screen."""
@@ -167,7 +170,7 @@ class MapGrid(QWidget):
 
     def _cell(self) -> QSize:
         return QSize(self.tile + self.gap,
-                     self.tile_height + 4 + self.caption_lines * QFontMetrics(self.caption_font).height() + 4)
+                     self.tile_height + 4 + self.caption_lines * QFontMetrics(self._caption_font()).height() + 4)
 
     def tile_rect(self, index: int) -> QRect:
         cell = self._cell()
@@ -207,7 +210,7 @@ class MapGrid(QWidget):
             if not self.caption_lines:
                 continue
             box = self.tile_rect(i)
-            p.setFont(self.caption_font)
+            p.setFont(self._caption_font())
             text = QRect(box.left() - self.gap // 2, box.bottom() + 3, self.tile + self.gap,
                          self.caption_lines * p.fontMetrics().height())
             p.drawText(text, Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignTop, caption)
@@ -322,14 +325,14 @@ class SoftmaxTable(QWidget):
         return self.fontMetrics().lineSpacing()
 
 
-def section(title: str) -> tuple[QWidget, QVBoxLayout]:
+def section(title: str, base: QFont) -> tuple[QWidget, QVBoxLayout]:
     """A bold title over its contents. Not a QGroupBox: its styled frame took 0.4-0.7 ms to paint, per
     section, per stroke."""
     box = QWidget()
     layout = QVBoxLayout(box)
     layout.setContentsMargins(4, 8, 4, 4)
     heading = QLabel(title)
-    font = heading.font()
+    font = QFont(base)
     font.setBold(True)
     font.setPointSizeF(font.pointSizeF() + 1)
     heading.setFont(font)
@@ -352,10 +355,15 @@ class ExplainPanel(QWidget):
 
     unsure_below_changed = Signal(float)
 
-    def __init__(self, with_verdict: bool = False, zoom: float = 1.0, parent: QWidget | None = None) -> None:
+    def __init__(self, with_verdict: bool = False, zoom: float = 1.0, point_size: int | None = None,
+                 parent: QWidget | None = None) -> None:
         """with_verdict: a line saying what the network answers, for the figure (the canvas has its own);
-        zoom: maps this many times larger (the figure is read on a projector)."""
+        zoom, point_size: maps this many times larger, and this type size (the figure is read on a projector)."""
         super().__init__(parent)
+        if point_size is not None:
+            font = QFont(self.font())
+            font.setPointSize(point_size)
+            self.setFont(font)
         self.with_verdict = with_verdict
         self.zoom = zoom
         self.explanation: Explanation | None = None
@@ -370,18 +378,18 @@ class ExplainPanel(QWidget):
 
     def _build(self) -> None:
         self.verdict = QLabel()
-        verdict_font = self.verdict.font()
+        verdict_font = QFont(self.font())
         verdict_font.setPointSize(verdict_font.pointSize() + 3)
         verdict_font.setBold(True)
         self.verdict.setFont(verdict_font)
         self.verdict.setWordWrap(True)
         self.verdict.setVisible(self.with_verdict)
 
-        strip_box, strip_layout = section("1 · From drawing to input")
+        strip_box, strip_layout = section("1 · From drawing to input", self.font())
         self.strip = self._grid(columns=5, tile=62, caption_lines=2, gap=14)
         strip_layout.addWidget(self.strip)
 
-        softmax_box, softmax_layout = section("2 · Softmax, step by step")
+        softmax_box, softmax_layout = section("2 · Softmax, step by step", self.font())
         self.temperature = QSlider(Qt.Orientation.Horizontal, minimum=0, maximum=SLIDER_STEPS)
         self.temperature.setValue(SLIDER_STEPS // 2)
         self.temperature.setToolTip("Divide the logits by T before softmax: the bars flatten (T > 1) or sharpen "
@@ -414,14 +422,14 @@ class ExplainPanel(QWidget):
         softmax_layout.addWidget(self.table)
         softmax_layout.addWidget(self.loss_label)
 
-        saliency_box, saliency_layout = section("4 · Which pixels mattered (integrated gradients)")
+        saliency_box, saliency_layout = section("4 · Which pixels mattered (integrated gradients)", self.font())
         self.saliency = self._grid(columns=2, tile=140, caption_lines=2)
         self.saliency_note = QLabel(SALIENCY_NOTE)
         self.saliency_note.setWordWrap(True)
         saliency_layout.addWidget(self.saliency)
         saliency_layout.addWidget(self.saliency_note)
 
-        network_box, self.network_layout = section("3 · Inside the network")
+        network_box, self.network_layout = section("3 · Inside the network", self.font())
         self.network_title = QLabel()
         self.network_title.setWordWrap(True)
         self.network_layout.addWidget(self.network_title)
@@ -696,10 +704,7 @@ def _without_offscreen_noise(_mode, _context, message: str) -> None:
 
 
 def _draw_figure(explanation: Explanation) -> QImage:
-    panel = ExplainPanel(with_verdict=True, zoom=FIGURE_ZOOM)
-    font = panel.font()
-    font.setPointSize(FIGURE_POINT_SIZE)
-    panel.setFont(font)
+    panel = ExplainPanel(with_verdict=True, zoom=FIGURE_ZOOM, point_size=FIGURE_POINT_SIZE)
     panel.setAttribute(Qt.WidgetAttribute.WA_DontShowOnScreen, True)
     panel.unsure_spin.blockSignals(True)  # the figure's threshold is the command's, not the app's setting
     panel.unsure_spin.setValue(explanation.unsure_below)
