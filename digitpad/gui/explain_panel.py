@@ -121,7 +121,8 @@ class MapGrid(QWidget):
             self.images = [_qimage(np.ascontiguousarray(one)) for one in stacked]
         else:
             self.images = [lut_image(m, lg.lut, lg.lo, lg.hi) for m, lg in zip(maps, legends)]
-        self.atlas = self._atlas(stacked) if stacked is not None and not self.caption_lines else None
+        whole = stacked is not None and self._scale(stacked.shape[2], stacked.shape[1]).is_integer()
+        self.atlas = self._atlas(stacked) if whole and not self.caption_lines else None
         self.captions = captions
         self.legends = list({id(lg): lg for lg in legends}.values())
         self.selected = selected
@@ -139,9 +140,9 @@ class MapGrid(QWidget):
         return small
 
     def _scale(self, image_w: int, image_h: int) -> float:
-        """Whole pixels when enlarging, so every model pixel is the same size on screen."""
+        """Whole pixels when enlarging at least twice, so every model pixel is the same size on screen."""
         scale = min(self.tile / image_w, self.tile_height / image_h)
-        return float(math.floor(scale)) if scale >= 1 else scale
+        return float(math.floor(scale)) if scale >= 2 else scale
 
     def _target(self, index: int) -> QRect:
         """Where a map is drawn inside its tile, centred, aspect kept."""
