@@ -74,7 +74,8 @@ def build_parser() -> argparse.ArgumentParser:
     ex.add_argument("files", nargs="+", type=Path)
     ex.add_argument("--model", type=Path, help="checkpoint (default: the shipped MNIST CNN)")
     ex.add_argument("--strokes", action="store_true", help="the files are stroke JSON, not images")
-    ex.add_argument("--out", type=Path, default=Path("."), help="folder for the figures (default: here)")
+    ex.add_argument("--out", type=Path, default=Path("."), metavar="DIR",
+                    help="folder for the figures, DIR/<stem>-explain.png (default: here)")
     _add_unsure_arg(ex)
 
     e = sub.add_parser("eval", help="accuracy, per-class accuracy and confusion matrix on a test set")
