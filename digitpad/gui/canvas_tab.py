@@ -14,16 +14,17 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QHBoxLayout, Q
                                QSlider, QVBoxLayout, QWidget)
 
 from digitpad.core.checkpoints import TrainedModel
+from digitpad.core.datasets import DATASETS
 from digitpad.core.inference import ImageError, Prediction, classify_pixels, classify_strokes, open_image
-from digitpad.core.explain import Explanation, explain_steps, explain_strokes
+from digitpad.core.explain import Explanation, explain_pixels, explain_strokes
 from digitpad.core.preprocess import PreprocessSteps, mnist_steps
 from digitpad.gui.background import BackgroundCall
-from digitpad.gui.canvas_widget import DrawingCanvas
+from digitpad.gui.canvas_widget import BrushSwatch, DrawingCanvas
 from digitpad.gui.charts import StaticPlot
 from digitpad.gui.explain_panel import ExplainPanel
-from digitpad.gui.images import display_image, gray_image, scaled_pixmap
+from digitpad.gui.images import display_image, gray_image
 from digitpad.gui.model_library import ModelLibrary
-from digitpad.gui.results import short_names
+from digitpad.gui.widgets import FittedLabel, PixelView
 
 LIVE_INTERVAL_MS = 60  # re-classify at most this often while the pen moves
 DISPLAY_SIDE = 1024  # an opened picture is shown from a copy at most this big
@@ -35,7 +36,7 @@ class ProbabilityChart(StaticPlot):
     """Ten bars, the top class in red; probabilities (0…1) or, on request, the raw logits."""
 
     def __init__(self) -> None:
-        super().__init__()
+        super().__init__(class_axis=True)
         self.bars = pg.BarGraphItem(x=np.arange(10), height=np.zeros(10), width=0.7, brush=BAR)
         self.addItem(self.bars)
         self.show_logits = False
@@ -45,7 +46,7 @@ class ProbabilityChart(StaticPlot):
         self.clear_bars()
 
     def set_class_names(self, names) -> None:
-        self.getAxis("bottom").setTicks([list(enumerate(short_names(names)))])
+        self.getAxis("bottom").set_names(names)
 
     def clear_bars(self) -> None:
         self.heights = np.zeros(10)
@@ -72,18 +73,31 @@ class OpenedPicture:
     """An image file as the canvas uses it: the 28×28 field the models see, and a copy to show."""
 
     name: str
-    steps: PreprocessSteps | None  # None: no ink found
+    pixels: np.ndarray | None  # None: no ink found
     display: QImage
-
-    @property
-    def pixels(self) -> np.ndarray | None:
-        return None if self.steps is None else self.steps.pixels
+    steps: PreprocessSteps | None = None  # how a file became `pixels`, for the Explain panel's strip
 
 
 def read_picture(path: str) -> OpenedPicture:
     """Decode and preprocess once, off the GUI thread; raises ImageError for what cannot be read."""
     image = open_image(path)
-    return OpenedPicture(Path(path).name, mnist_steps(image), display_image(image, DISPLAY_SIDE))
+    steps = mnist_steps(image)
+    return OpenedPicture(Path(path).name, None if steps is None else steps.pixels,
+                         display_image(image, DISPLAY_SIDE), steps)
+
+
+def dataset_picture(image: np.ndarray, name: str) -> OpenedPicture:
+    """A data set's 28×28 test image (uint8, ink bright) as it is: already the field the models see."""
+    return OpenedPicture(name, image.astype(np.float32) / 255, gray_image(image, invert=True))
+
+
+def not_digits_notice(model: TrainedModel | None) -> str:
+    """What the canvas says when the model in use was trained on something other than digits."""
+    if model is None or tuple(model.meta.class_names) == DATASETS["mnist"].class_names:
+        return ""
+    info = DATASETS.get(model.meta.dataset)
+    knows = f"{info.subject} ({info.title})" if info else f"the classes of {model.meta.dataset}"
+    return f"This model knows {knows}, not digits: it answers with one of those."
 
 
 class CanvasTab(QWidget):
@@ -95,7 +109,6 @@ class CanvasTab(QWidget):
         self.library = library
         self.prediction: Prediction | None = None
         self.explanation: Explanation | None = None  # computed only while the Explain panel is shown
-        self.picture: OpenedPicture | None = None  # an opened image being classified instead of strokes
         self._opening: BackgroundCall | None = None  # the file being read, until it arrives or is overtaken
         self.last_latency_ms = 0.0
         self._live_timer = QTimer(self, singleShot=True, interval=LIVE_INTERVAL_MS)
@@ -105,50 +118,76 @@ class CanvasTab(QWidget):
         library.active_changed.connect(self._on_active_changed)
         self._refresh_models()
 
+    @property
+    def picture(self) -> OpenedPicture | None:
+        """The opened image being classified instead of strokes (it lives in the canvas's undo history)."""
+        return self.canvas.picture
+
+    # Every label that changes while the user draws sits in a slot sized by its font (FittedLabel,
+    # PixelView): a prediction never changes a size hint, so the window never moves under the pen.
+
     def _build(self) -> None:
         self.canvas = DrawingCanvas()
         self.canvas.stroke_moved.connect(self._on_stroke_moved)
-        self.canvas.stroke_finished.connect(self._on_stroke_finished)
+        self.canvas.stroke_finished.connect(self._on_canvas_changed)
         self.canvas.image_dropped.connect(self.open_image_file)
+        layout = QHBoxLayout(self)
+        layout.addLayout(self._build_drawing(), stretch=5)
+        layout.addLayout(self._build_answer(), stretch=4)
+        self._show(None)
 
+    def _build_drawing(self) -> QVBoxLayout:
+        """The canvas, the brush (size, number, swatch, eraser) and the edit buttons."""
         self.brush = QSlider(Qt.Orientation.Horizontal, minimum=4, maximum=48)
         self.brush.setValue(int(QSettings().value("canvas/brush", 18)))
         self.brush.valueChanged.connect(self._on_brush)
         self.canvas.set_brush(self.brush.value())
+        self.brush_size = FittedLabel(chars=5, align=Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignRight)
+        self.brush_swatch = BrushSwatch(self.brush.maximum())
+        self._on_brush(self.brush.value())
         self.eraser = QCheckBox("Eraser")
         self.eraser.toggled.connect(lambda on: setattr(self.canvas, "eraser", on))
         self.undo_button = QPushButton("Undo")
+        self.redo_button = QPushButton("Redo")
         self.clear_button = QPushButton("Clear")
         self.open_button = QPushButton("Open image…")
         self.undo_button.clicked.connect(self.canvas.undo)
+        self.redo_button.clicked.connect(self.canvas.redo)
         self.clear_button.clicked.connect(self.clear)
         self.open_button.clicked.connect(self.choose_image)
-        self.undo_button.setToolTip("Undo the last stroke (Ctrl+Z)")
-        self.clear_button.setToolTip("Clear the canvas (Esc)")
+        self.undo_button.setToolTip("Undo the last stroke, Clear or opened image (Ctrl+Z)")
+        self.redo_button.setToolTip("Redo what Undo took back (Ctrl+Shift+Z or Ctrl+Y)")
+        self.clear_button.setToolTip("Clear the canvas (Esc); Undo brings the drawing back")
         QShortcut(QKeySequence.StandardKey.Undo, self, activated=self.canvas.undo)
+        for keys in ("Ctrl+Shift+Z", "Ctrl+Y"):
+            QShortcut(QKeySequence(keys), self, activated=self.canvas.redo)
         QShortcut(QKeySequence(Qt.Key.Key_Escape), self, activated=self.clear)
 
-        tools = QHBoxLayout()
-        tools.addWidget(QLabel("Brush"))
-        tools.addWidget(self.brush, stretch=1)
-        for w in (self.eraser, self.undo_button, self.clear_button, self.open_button):
-            tools.addWidget(w)
-        left = QVBoxLayout()
-        left.addWidget(self.canvas, stretch=1)
-        left.addLayout(tools)
+        brush_row = QHBoxLayout()
+        brush_row.addWidget(QLabel("Brush"))
+        brush_row.addWidget(self.brush, stretch=1)
+        brush_row.addWidget(self.brush_size)
+        brush_row.addWidget(self.brush_swatch)
+        brush_row.addWidget(self.eraser)
+        edit_row = QHBoxLayout()
+        for w in (self.undo_button, self.redo_button, self.clear_button, self.open_button):
+            edit_row.addWidget(w)
+        column = QVBoxLayout()
+        column.addWidget(self.canvas, stretch=1)
+        column.addLayout(brush_row)
+        column.addLayout(edit_row)
+        return column
 
+    def _build_answer(self) -> QVBoxLayout:
+        """The model in use, the 28×28 input it sees, its answer and the ten probabilities."""
         self.model_picker = QComboBox()
+        self.model_picker.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.model_picker.setMinimumContentsLength(16)  # a new model's long title never widens the panel
         self.model_picker.currentIndexChanged.connect(self._on_pick_model)
-        self.answer = QLabel()
-        font = self.answer.font()
-        font.setPointSize(28)
-        font.setBold(True)
-        self.answer.setFont(font)
-        self.answer.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.detail = QLabel()
-        self.detail.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.answer = FittedLabel(chars=10, scale=2.6, min_scale=1.2, bold=True)
+        self.detail = FittedLabel(chars=20, lines=2, min_scale=0.85)
         self.chart = ProbabilityChart()
-        self.chart.setMinimumHeight(220)
+        self.chart.setMinimumHeight(160)
         self.logits_box = QCheckBox("Show logits (before softmax)")
         self.logits_box.toggled.connect(self._on_logits_toggled)
         self.explain_button = QPushButton("Explain ▸", checkable=True)
@@ -160,40 +199,34 @@ class CanvasTab(QWidget):
         self.explain_area.setWidget(self.explain_panel)
         self.explain_area.setWidgetResizable(True)
         self.explain_area.setVisible(False)
-        self.preview = QLabel()
-        self.preview.setFixedSize(168, 168)
-        self.preview.setStyleSheet("background: black; border: 1px solid #888;")
+        self.preview = PixelView()
         self.preview.setToolTip("The 28×28 input the network sees: cropped to the ink, scaled to 20 px, "
                                 "centred by centre of mass, as MNIST digits were made")
         preview_box = QVBoxLayout()
-        self.preview_label = QLabel("What the network sees (28×28)")
+        self.preview_label = FittedLabel("What the network sees (28×28)", chars=16, min_scale=0.75)
         preview_box.addWidget(self.preview_label)
-        preview_box.addWidget(self.preview)
-        preview_box.addStretch(1)
-        top = QHBoxLayout()
-        top.addLayout(preview_box)
+        preview_box.addWidget(self.preview, stretch=1)
         answer_box = QVBoxLayout()
         answer_box.addStretch(1)
         answer_box.addWidget(self.answer)
         answer_box.addWidget(self.detail)
         answer_box.addStretch(1)
-        top.addLayout(answer_box, stretch=1)
+        top = QHBoxLayout()
+        top.addLayout(preview_box, stretch=2)
+        top.addLayout(answer_box, stretch=3)
 
-        right = QVBoxLayout()
         picker_row = QHBoxLayout()
         picker_row.addWidget(QLabel("Model"))
         picker_row.addWidget(self.model_picker, stretch=1)
         picker_row.addWidget(self.explain_button)
-        right.addLayout(picker_row)
-        right.addLayout(top)
-        right.addWidget(self.chart, stretch=1)
-        right.addWidget(self.logits_box)
-        right.addWidget(self.explain_area, stretch=1)
-
-        layout = QHBoxLayout(self)
-        layout.addLayout(left, stretch=5)
-        layout.addLayout(right, stretch=4)
-        self._show(None)
+        column = QVBoxLayout()
+        column.addLayout(picker_row)
+        column.addLayout(top, stretch=2)
+        column.addWidget(self.chart, stretch=3)
+        column.addWidget(self.logits_box)
+        column.addWidget(self.explain_area, stretch=5)
+        self._answer_column, self._answer_row = column, top
+        return column
 
     # --- models ------------------------------------------------------------------------------
 
@@ -202,6 +235,7 @@ class CanvasTab(QWidget):
         self.model_picker.clear()
         for m in self.library.models:
             self.model_picker.addItem(f"{m.title} · {m.parameters:,} params")
+            self.model_picker.setItemData(self.model_picker.count() - 1, m.title, Qt.ItemDataRole.ToolTipRole)
         self.model_picker.setCurrentIndex(self.library.active_index)
         self.model_picker.blockSignals(False)
 
@@ -214,22 +248,27 @@ class CanvasTab(QWidget):
         self.model_picker.blockSignals(False)
         if model is not None:
             self.chart.set_class_names(model.meta.class_names)
+        self.canvas.set_notice(not_digits_notice(model))
         self.classify()
 
     # --- drawing events ----------------------------------------------------------------------
 
     def _on_brush(self, value: int) -> None:
         self.canvas.set_brush(value)
+        self.brush_size.setText(f"{value} px")
+        self.brush_swatch.set_width(value)
         QSettings().setValue("canvas/brush", value)
 
     def _on_stroke_moved(self) -> None:
-        self.picture = None
         self._opening = None  # drawing overrides a picture still being read
         if not self._live_timer.isActive():
             self._live_timer.start()
 
-    def _on_stroke_finished(self) -> None:
+    def _on_canvas_changed(self) -> None:
+        """A stroke ended, or undo, redo or Clear changed what the canvas holds."""
         self._live_timer.stop()
+        self.undo_button.setEnabled(self.canvas.can_undo())
+        self.redo_button.setEnabled(self.canvas.can_redo())
         self.classify()
 
     def _on_logits_toggled(self, on: bool) -> None:
@@ -243,10 +282,10 @@ class CanvasTab(QWidget):
             widget.setVisible(not on)
         self.explain_area.setVisible(on)
         self.layout().setStretch(1, 9 if on else 4)
+        self._answer_column.setStretchFactor(self._answer_row, 0 if on else 2)
         self.classify()
 
     def clear(self) -> None:
-        self.picture = None
         self._opening = None
         self.canvas.clear()
 
@@ -277,21 +316,26 @@ class CanvasTab(QWidget):
             self.detail.setText(str(error) if isinstance(error, ImageError)
                                 else f"{path}: cannot open it ({type(error).__name__}: {error})")
         else:
-            self.picture = picture
-            self.canvas.show_picture(picture.display)
-            self.classify()
+            self.show_picture(picture)
         self.image_handled.emit()
+
+    def show_picture(self, picture: OpenedPicture) -> None:
+        """Put a picture on the canvas (one undoable step) and classify it."""
+        self._opening = None
+        self.canvas.show_picture(picture)
+        self._on_canvas_changed()
 
     # --- classifying -------------------------------------------------------------------------
 
     def classify(self) -> None:
         """Preprocess and classify what is on the canvas; with nothing there, show nothing."""
         model = self.library.active
+        picture = self.canvas.picture
         if model is None:
             self._show(None, "No model loaded: train one or open a checkpoint.")
             return
-        if self.picture is not None and self.picture.pixels is None:
-            self._show(None, f"No digit found in {self.picture.name}: it has no ink on a plain background.")
+        if picture is not None and picture.pixels is None:
+            self._show(None, f"No digit found in {picture.name}: it has no ink on a plain background.")
             return
         start = time.perf_counter()
         if self.explain_button.isChecked():
@@ -299,16 +343,17 @@ class CanvasTab(QWidget):
             pred = None if self.explanation is None else self.explanation.prediction
         else:
             self.explanation = None
-            pred = (classify_strokes(model, self.canvas.stroke_set()) if self.picture is None
-                    else classify_pixels(model, self.picture.pixels))
+            pred = (classify_strokes(model, self.canvas.stroke_set()) if picture is None
+                    else classify_pixels(model, picture.pixels))
         self.last_latency_ms = (time.perf_counter() - start) * 1000
         self._show(pred)
 
     def _explain(self, model: TrainedModel) -> Explanation | None:
         unsure_below = self.explain_panel.unsure_below
-        if self.picture is None:
+        picture = self.picture
+        if picture is None:
             return explain_strokes(model, self.canvas.stroke_set(), unsure_below)
-        return explain_steps(model, self.picture.steps, unsure_below)
+        return explain_pixels(model, picture.pixels, picture.steps, unsure_below)
 
     def _show(self, pred: Prediction | None, message: str = "") -> None:
         self.prediction = pred
@@ -318,13 +363,14 @@ class CanvasTab(QWidget):
             self.chart.clear_bars()
             self.answer.setText("Draw a digit" if not message else "")
             self.detail.setText(message or "The network's answer appears as you draw.")
-            self.preview.clear()
+            self.preview.set_image(None)
         else:
             name = model.meta.class_names[pred.label] if model else str(pred.label)
             if not self.explain_button.isChecked():  # hidden behind the panel: redrawn when it closes
                 self.chart.show_prediction(pred)
-                self.preview.setPixmap(scaled_pixmap(gray_image(pred.pixels), self.preview.width() - 2))
-            detail = f"{model.name if model else ''} · {self.last_latency_ms:.1f} ms"
+                self.preview.set_image(gray_image(pred.pixels))
+            source = f"{self.picture.name} · " if self.picture is not None else ""
+            detail = f"{source}{model.name if model else ''} · {self.last_latency_ms:.1f} ms"
             if pred.unsure(self.explain_panel.unsure_below):
                 second = model.meta.class_names[pred.runner_up] if model else str(pred.runner_up)
                 self.answer.setText(f"not sure — {name} or {second}?")
