@@ -54,6 +54,7 @@ def gui_times(model, drawings) -> tuple[list, list]:
     from PySide6.QtWidgets import QApplication
 
     from digitpad.gui.canvas_tab import CanvasTab
+    from digitpad.gui.canvas_widget import Sketch
     from digitpad.gui.model_library import ModelLibrary
 
     app = QApplication.instance() or QApplication([])
@@ -66,7 +67,7 @@ def gui_times(model, drawings) -> tuple[list, list]:
     app.processEvents()
 
     def update(strokes):
-        tab.canvas.strokes = list(strokes.strokes)
+        tab.canvas.sketch = Sketch(tuple(strokes.strokes))
         tab.classify()
         app.processEvents()  # the layout and the painting of every widget the update changed, as the app does
 

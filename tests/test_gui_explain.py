@@ -6,7 +6,7 @@ from PySide6.QtCore import Qt
 
 from digitpad.core.explain import ConvBlock, DenseActivations, EvidenceMaps
 from digitpad.core.sample_digits import scribble
-from digitpad.gui.explain_panel import GREY, SLIDER_STEPS, lut_image
+from digitpad.gui.explain_panel import ACTIVATION, GREY, SLIDER_STEPS, lut_image
 from test_gui_canvas import drag
 from test_gui_canvas import draw as draw_over
 
@@ -39,7 +39,7 @@ def test_hidden_panel_computes_nothing_and_opening_it_explains_the_current_drawi
     panel = open_panel(qtbot, canvas_tab)
     e = panel.explanation
     assert e is not None and e is canvas_tab.explanation and e.label == canvas_tab.prediction.label == 3
-    assert len(panel.strip.images) == 5 and len(panel.saliency.images) == 2
+    assert len(panel.strip.images) == 5 and len(panel.saliency.images) == 2  # drawn one by one, with captions
     assert panel.table.steps.probabilities.argmax() == 3
 
     draw(qtbot, canvas_tab, 7)  # the panel follows the drawing
@@ -88,9 +88,16 @@ def test_clicking_a_cnn_map_shows_its_filter_and_arithmetic(qtbot, canvas_tab):
     draw(qtbot, canvas_tab, 8)
     kinds = [type(layer) for layer in panel.explanation.layers]
     assert kinds == [ConvBlock, ConvBlock, DenseActivations] and len(panel.network_grids) == 3
-    assert [len(g.images) for g in panel.network_grids] == [16, 32, 1]
+    assert [len(g.sizes) for g in panel.network_grids] == [16, 32, 1]
     assert not panel.detail_box.isVisible()
     block1 = panel.network_grids[0]
+    maps = panel.explanation.layers[0].maps  # drawn as one atlas image: each map where a click finds it
+    r, c = np.unravel_index(maps[5].argmax(), maps[5].shape)
+    box = block1._target(5)
+    cell = box.width() // maps.shape[2]
+    expected = ACTIVATION[int(np.clip(maps[5, r, c] * 255 / maps.max(), 0, 255))]
+    shown = block1.atlas.pixelColor(box.left() + c * cell + cell // 2, box.top() + r * cell + cell // 2)
+    assert (shown.red(), shown.green(), shown.blue()) == tuple(expected)  # map 5's strongest unit, in place
     qtbot.mouseClick(block1, Qt.MouseButton.LeftButton, pos=block1.tile_rect(5).center())
     assert panel.selected_map == (0, 5) and panel.detail_box.isVisible() and block1.selected == 5
     assert len(panel.filter_view.images) == 2 and panel.filter_view.images[0].width() == 5

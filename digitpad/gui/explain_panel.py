@@ -101,8 +101,10 @@ class MapGrid(QWidget):
                  parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.columns, self.tile, self.caption_lines, self.gap = columns, tile, caption_lines, gap
-        self.images: list[QImage] = []
+        self.sizes: list[tuple[int, int]] = []  # each map's (width, height) in model pixels
+        self.images: list[QImage] = []  # one per map, unless they are drawn from the atlas
         self.atlas: QImage | None = None  # grids without captions: every map in one image, one drawImage
+        self._cell_size: tuple[tuple, QSize] | None = None
         self.tile_height = tile  # square for square maps; a strip of 32×4 cells needs only a strip's height
         self.captions: list[str] = []
         self.legends: list[Legend] = []
@@ -113,20 +115,23 @@ class MapGrid(QWidget):
                  selected: int | None = None) -> None:
         """Colour each map with its legend (one for all, or one per map); each distinct legend is drawn once."""
         legends = legend if isinstance(legend, list) else [legend] * len(maps)
-        before = (len(self.images), self.tile_height, len(self.legends))
+        before = (len(self.sizes), self.tile_height, len(self.legends))
+        self.sizes = [(m.shape[1], m.shape[0]) for m in maps]
         self.tile_height = max((max(1, round(self.tile * min(1.0, m.shape[0] / m.shape[1]))) for m in maps),
                                default=self.tile)
         stacked = stacked_colours(maps, legends)
-        if stacked is not None:
+        whole = stacked is not None and self._scale(stacked.shape[2], stacked.shape[1]).is_integer()
+        self.atlas = self._atlas(stacked) if whole and not self.caption_lines else None
+        if self.atlas is not None:
+            self.images = []
+        elif stacked is not None:
             self.images = [_qimage(np.ascontiguousarray(one)) for one in stacked]
         else:
             self.images = [lut_image(m, lg.lut, lg.lo, lg.hi) for m, lg in zip(maps, legends)]
-        whole = stacked is not None and self._scale(stacked.shape[2], stacked.shape[1]).is_integer()
-        self.atlas = self._atlas(stacked) if whole and not self.caption_lines else None
         self.captions = captions
         self.legends = list({id(lg): lg for lg in legends}.values())
         self.selected = selected
-        if (len(self.images), self.tile_height, len(self.legends)) != before:
+        if (len(self.sizes), self.tile_height, len(self.legends)) != before:
             self.updateGeometry()  # a relayout of the whole panel only when this grid's size changes
         self.update()
 
@@ -146,32 +151,38 @@ class MapGrid(QWidget):
 
     def _target(self, index: int) -> QRect:
         """Where a map is drawn inside its tile, centred, aspect kept."""
-        box, image = self.tile_rect(index), self.images[index]
-        scale = self._scale(image.width(), image.height())
-        w, h = max(1, round(image.width() * scale)), max(1, round(image.height() * scale))
+        box, (width, height) = self.tile_rect(index), self.sizes[index]
+        scale = self._scale(width, height)
+        w, h = max(1, round(width * scale)), max(1, round(height * scale))
         return QRect(box.left() + (box.width() - w) // 2, box.top() + (box.height() - h) // 2, w, h)
 
     def _atlas(self, rgb: np.ndarray) -> QImage:
-        """Every map enlarged by whole pixels and framed, into one transparent image: 32 maps cost one
-        drawImage instead of 64 painter calls a frame."""
+        """Every map enlarged by whole pixels and framed, into one transparent image laid out exactly as
+        `_target` places them: 32 maps cost one drawImage instead of 64 painter calls a frame."""
         n, h, w, _ = rgb.shape
         f = int(self._scale(w, h))
-        up = rgb.repeat(f, axis=1).repeat(f, axis=2)
-        cell = self._cell()
-        out = np.zeros((self._rows() * cell.height(), self.columns * cell.width(), 4), dtype=np.uint8)
-        for i in range(n):
-            t = self._target(i)
-            out[t.top():t.bottom() + 1, t.left():t.right() + 1] = (153, 153, 153, 255)  # the frame
-            out[t.top() + 1:t.bottom(), t.left() + 1:t.right(), :3] = up[i, 1:-1, 1:-1]
-        rows, cols = out.shape[:2]
-        return QImage(out.data, cols, rows, 4 * cols, QImage.Format.Format_RGBA8888).copy()
+        th, tw = h * f, w * f
+        rows, cols, cell = self._rows(), self.columns, self._cell()
+        tiles = np.zeros((rows * cols, th, tw, 4), dtype=np.uint8)  # missing maps stay transparent
+        tiles[:n] = (153, 153, 153, 255)  # the frame
+        tiles[:n, 1:-1, 1:-1, :3] = rgb.repeat(f, axis=1).repeat(f, axis=2)[:, 1:-1, 1:-1]
+        grid = np.zeros((rows, cell.height(), cols, cell.width(), 4), dtype=np.uint8)
+        y0, x0 = 2 + (self.tile_height - th) // 2, self.gap // 2 + (self.tile - tw) // 2
+        grid[:, y0:y0 + th, :, x0:x0 + tw] = tiles.reshape(rows, cols, th, tw, 4).transpose(0, 2, 1, 3, 4)
+        out = np.ascontiguousarray(grid.reshape(rows * cell.height(), cols * cell.width(), 4))
+        return QImage(out.data, out.shape[1], out.shape[0], 4 * out.shape[1], QImage.Format.Format_RGBA8888).copy()
 
     def _rows(self) -> int:
-        return max(1, math.ceil(len(self.images) / self.columns))
+        return max(1, math.ceil(len(self.sizes) / self.columns))
 
     def _cell(self) -> QSize:
-        return QSize(self.tile + self.gap,
-                     self.tile_height + 4 + self.caption_lines * QFontMetrics(self._caption_font()).height() + 4)
+        """One map's box with its caption; kept until the font or the maps' shape changes (painting and
+        hit-testing ask for it per map, and measuring a font costs more than the map)."""
+        key = (self.font().key(), self.tile_height)
+        if self._cell_size is None or self._cell_size[0] != key:
+            captions = self.caption_lines * QFontMetrics(self._caption_font()).height()
+            self._cell_size = (key, QSize(self.tile + self.gap, self.tile_height + 4 + captions + 4))
+        return self._cell_size[1]
 
     def tile_rect(self, index: int) -> QRect:
         cell = self._cell()
@@ -180,14 +191,14 @@ class MapGrid(QWidget):
 
     def sizeHint(self) -> QSize:
         cell = self._cell()
-        cols = min(self.columns, max(1, len(self.images)))
+        cols = min(self.columns, max(1, len(self.sizes)))
         return QSize(cols * cell.width() + 8, self._rows() * cell.height() + (self._line() + 10) * len(self.legends))
 
     def minimumSizeHint(self) -> QSize:
         return self.sizeHint()
 
     def mousePressEvent(self, event) -> None:
-        for i in range(len(self.images)):
+        for i in range(len(self.sizes)):
             if self.tile_rect(i).contains(event.position().toPoint()):
                 self.clicked.emit(i)
                 return
@@ -198,10 +209,10 @@ class MapGrid(QWidget):
         line = self._line()
         if self.atlas is not None:
             p.drawImage(0, 0, self.atlas)
-        for i, (image, caption) in enumerate(zip(self.images, self.captions)):
+        for i, caption in enumerate(self.captions):
             target = self._target(i)
             if self.atlas is None:
-                p.drawImage(target, image)
+                p.drawImage(target, self.images[i])
                 p.setPen(QPen(QColor("#999999"), 1))
                 p.drawRect(target.adjusted(0, 0, -1, -1))
             if i == self.selected:
