@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from PIL import Image, UnidentifiedImageError
+from PIL import Image, ImageOps, UnidentifiedImageError
 
 from digitpad.core.checkpoints import TrainedModel
 from digitpad.core.preprocess import Stroke, StrokeSet, as_points, mnist_pixels, stroke_pixels, to_tensor
@@ -20,6 +20,10 @@ Image.MAX_IMAGE_PIXELS = 120_000_000
 
 class ImageError(ValueError):
     """A file that cannot be read as an image; the message names it."""
+
+
+class InferenceError(ValueError):
+    """The model gave no usable answer for this input (its output is not finite)."""
 
 
 @dataclass(frozen=True)
@@ -39,6 +43,9 @@ def classify_pixels(trained: TrainedModel, pixels: np.ndarray) -> Prediction:
     """Run the model on one MNIST-style 28×28 field, normalized with the model's own statistics."""
     x = to_tensor(pixels, trained.meta.mean, trained.meta.std).unsqueeze(0)
     logits = trained.model(x)[0].double()
+    if not torch.isfinite(logits).all():
+        raise InferenceError(f"the model {trained.name or trained.meta.architecture!r} gave a non-finite output "
+                             "(NaN or infinity) for this input, so it has no answer; its weights are broken")
     probs = torch.softmax(logits, dim=0)
     return Prediction(int(probs.argmax()), probs.tolist(), logits.tolist(), pixels)
 
@@ -61,12 +68,13 @@ def warm_up(trained: TrainedModel) -> None:
 
 
 def open_image(path: str | os.PathLike) -> Image.Image:
-    """Open and fully decode an image file, turning every failure into an ImageError naming the file."""
+    """Open and fully decode an image file, upright as its EXIF orientation says (a phone photo is stored
+    rotated), turning every failure into an ImageError naming the file."""
     path = Path(path)
     try:
         with Image.open(path) as im:
             im.load()
-            return im.copy()
+            return ImageOps.exif_transpose(im) or im.copy()
     except FileNotFoundError:
         raise ImageError(f"{path}: no such file") from None
     except UnidentifiedImageError:

@@ -14,7 +14,8 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QHBoxLayout, Q
                                QVBoxLayout, QWidget)
 
 from digitpad.core.checkpoints import TrainedModel
-from digitpad.core.inference import ImageError, Prediction, classify_pixels, classify_strokes, open_image
+from digitpad.core.inference import (ImageError, InferenceError, Prediction, classify_pixels, classify_strokes,
+                                    open_image)
 from digitpad.core.preprocess import mnist_pixels
 from digitpad.gui.background import BackgroundCall
 from digitpad.gui.canvas_widget import DrawingCanvas
@@ -263,13 +264,17 @@ class CanvasTab(QWidget):
             self._show(None, "No model loaded: train one or open a checkpoint.")
             return
         start = time.perf_counter()
-        if self.picture is None:
-            pred = classify_strokes(model, self.canvas.stroke_set())
-        elif self.picture.pixels is None:
-            self._show(None, f"No digit found in {self.picture.name}: it has no ink on a plain background.")
+        try:
+            if self.picture is None:
+                pred = classify_strokes(model, self.canvas.stroke_set())
+            elif self.picture.pixels is None:
+                self._show(None, f"No digit found in {self.picture.name}: it has no ink on a plain background.")
+                return
+            else:
+                pred = classify_pixels(model, self.picture.pixels)
+        except InferenceError as exc:
+            self._show(None, f"No answer: {exc}.")
             return
-        else:
-            pred = classify_pixels(model, self.picture.pixels)
         self.last_latency_ms = (time.perf_counter() - start) * 1000
         self._show(pred)
 
