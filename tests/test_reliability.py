@@ -440,3 +440,104 @@ def test_a_run_that_explodes_in_the_app_is_reported_as_diverged(qtbot, window, m
     assert tab.failure_box.windowTitle() == "Training diverged" and "lower learning rate" in tab.status.text()
     assert tab.last_model is None  # nothing to save or to put on the canvas
     tab.failure_box.close()
+
+
+# --- property tests through the public entry points: no traceback, finite JSON, every input answered
+
+def answered_as_valid_json(answer: dict) -> None:
+    text = json.dumps(answer, allow_nan=False)  # raises on NaN or infinity
+    assert strict_json(text) == answer
+    assert (answer["error"] is None) != (answer["prediction"] is None)
+    if answer["error"] is None:
+        assert len(answer["probabilities"]) == 10 and abs(sum(answer["probabilities"]) - 1) < 1e-6
+
+
+json_scalars = st.one_of(st.none(), st.booleans(), st.integers(-10**30, 10**30), st.text(max_size=5),
+                         st.floats(allow_nan=True, allow_infinity=True))
+json_values = st.recursive(json_scalars, lambda inner: st.one_of(st.lists(inner, max_size=4),
+                                                                 st.dictionaries(st.text(max_size=5), inner,
+                                                                                 max_size=4)), max_leaves=12)
+canvas_numbers = st.one_of(st.integers(-3, 400), st.floats(-3, 400), st.booleans(), st.just("280"), st.none())
+loose_points = st.lists(st.lists(st.one_of(st.integers(-50, 330), st.floats(allow_nan=True, allow_infinity=True),
+                                           st.booleans(), st.just("5"), st.integers(10**300, 10**301)),
+                                 min_size=1, max_size=4), max_size=12)
+loose_strokes = st.lists(st.one_of(loose_points, json_values,
+                                   st.fixed_dictionaries({"points": loose_points},
+                                                         optional={"erase": st.one_of(st.booleans(), json_scalars)})),
+                         max_size=4)
+stroke_documents = st.one_of(json_values, st.fixed_dictionaries(
+    {"width": canvas_numbers, "height": canvas_numbers, "pen_width": canvas_numbers, "strokes": loose_strokes}))
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
+                                                                 HealthCheck.too_slow])
+@given(stroke_documents)
+def test_any_stroke_json_file_is_answered_as_valid_json(tmp_path, shipped_cnn, document):
+    path = tmp_path / "random.json"
+    path.write_text(json.dumps(document))  # NaN and Infinity included, as Python writes them
+    answered_as_valid_json(predict_file(shipped_cnn, path, strokes=True))
+
+
+sound_metadata = st.fixed_dictionaries({
+    "architecture": st.sampled_from(["softmax", "mlp", "cnn"]), "dataset": st.sampled_from(["mnist", "fashion-mnist"]),
+    "class_names": st.lists(st.text(min_size=1, max_size=8), min_size=10, max_size=10),
+    "mean": st.floats(-0.5, 1.5), "std": st.floats(1e-300, 2), "test_accuracy": st.none() | st.floats(0, 1),
+    "epochs": st.floats(0, 50), "config": st.just({"lr": 0.1}),
+})
+# Sound metadata with up to three fields replaced by anything: each broken field alone, and together.
+metadata = st.tuples(sound_metadata, st.dictionaries(st.sampled_from(["architecture", "dataset", "class_names", "mean",
+                                                                      "std", "test_accuracy", "epochs", "config"]),
+                                                     json_values, max_size=3)).map(lambda t: {**t[0], **t[1]})
+
+
+@settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
+                                                                 HealthCheck.too_slow])
+@given(metadata)
+def test_any_checkpoint_metadata_is_refused_by_name_or_gives_finite_answers(tmp_path, meta):
+    from test_checkpoints import write_checkpoint
+
+    path = tmp_path / "random.pt"
+    arch = meta["architecture"] if meta["architecture"] in ("softmax", "mlp", "cnn") else "softmax"
+    write_checkpoint(path, arch=arch, **meta)
+    try:
+        trained = load_checkpoint(path)
+    except CheckpointError as exc:
+        assert "random.pt" in str(exc)
+        return
+    photo = tmp_path / "photo.png"
+    if not photo.exists():
+        photo_like(7).save(photo)
+    answered_as_valid_json(predict_file(trained, photo, strokes=False))
+
+
+TRAIN_FLAGS = ["--epochs", "--batch-size", "--lr", "--momentum", "--label-smoothing", "--seed", "--device",
+               "--train-limit", "--test-limit", "--model", "--optimizer", "--schedule", "--dataset", "--preset"]
+option_values = st.one_of(st.integers(-10**20, 10**20).map(str), st.floats(allow_nan=True, allow_infinity=True).map(str),
+                          st.sampled_from(["", "nan", "-0", "1e39", "0x10", "cpu", "cpu:-1", "cuda:7", "mps:3", "cnn",
+                                           "adam", "fast", "onecycle", "fashion-mnist", "auto", " 3"]),
+                          st.text(max_size=6))
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(TRAIN_FLAGS), option_values), max_size=4))
+def test_any_option_values_are_refused_naming_the_flag_or_make_a_valid_run(options):
+    """What `digitpad train` accepts at parse time, the trainer accepts: no late failure, no traceback."""
+    import contextlib
+    import io
+
+    from digitpad.cli import _train_config, build_parser
+
+    argv = ["train", *(f"{flag}={value}" for flag, value in options)]
+    stderr = io.StringIO()
+    try:
+        with contextlib.redirect_stderr(stderr):
+            args = build_parser().parse_args(argv)
+    except SystemExit as exc:
+        assert exc.code == 2 and "error: argument --" in stderr.getvalue(), stderr.getvalue()
+        return
+    try:
+        cfg = _train_config(args)
+    except ValueError as exc:  # --preset with another --model: refused by cmd_train before training
+        assert "--preset" in str(exc)
+        return
+    cfg.validate()
