@@ -25,7 +25,7 @@ def check_device_name(name: str) -> str:
     """`auto`, `cpu`, `cuda`, `cuda:N` or `mps` (`mps:N`); whether the machine has it is `devices`' question."""
     match = _DEVICE_FORM.match(name)
     if match is None or match["kind"] not in DEVICE_KINDS or (match["index"] and match["kind"] in ("auto", "cpu")):
-        raise ValueError(f"{name!r} is not a device; use one of {', '.join(DEVICE_KINDS)}, or cuda:N with N ≥ 0")
+        raise ValueError(f"unknown device {name!r}; choose one of {', '.join(DEVICE_KINDS)} (cuda:N for GPU N ≥ 0)")
     return name
 
 
