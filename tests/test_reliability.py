@@ -352,13 +352,17 @@ def test_cli_reads_a_rotated_phone_photo_and_small_digits(tmp_path):
     assert out.returncode == 1 and "Traceback" not in out.stderr  # 1: the empty scan has no digit
 
 
-def test_the_canvas_shows_a_rotated_phone_photo_upright(qtbot, window, tmp_path):
+def test_the_canvas_shows_a_rotated_phone_photo_upright_and_finds_a_small_digit(qtbot, window, tmp_path):
     canvas = window.canvas
     with qtbot.waitSignal(canvas.image_handled, timeout=20_000):
         canvas.open_image_file(str(rotated_phone_photo(tmp_path)))
     assert canvas.prediction is not None and canvas.prediction.label == 7
     picture = canvas.canvas.picture
     assert picture.width() > picture.height()  # shown as taken (landscape), not as stored (portrait)
+    small_digit_pictures(tmp_path)
+    with qtbot.waitSignal(canvas.image_handled, timeout=20_000):
+        canvas.open_image_file(str(tmp_path / "scan-60px-3.png"))
+    assert canvas.prediction is not None and canvas.prediction.label == 3
 
 
 def test_a_model_with_no_finite_answer_says_so_on_the_canvas(qtbot, window):
@@ -376,7 +380,7 @@ def test_a_model_with_no_finite_answer_says_so_on_the_canvas(qtbot, window):
     canvas = window.canvas
     window.tabs.setCurrentWidget(canvas)
     draw(qtbot, canvas, 1)
-    qtbot.waitUntil(lambda: "non-finite" in canvas.detail.text(), timeout=5_000)
+    qtbot.waitUntil(lambda: "output is not finite" in canvas.detail.text(), timeout=5_000)
     assert canvas.prediction is None and "nan" not in canvas.answer.text().lower()
 
 

@@ -272,8 +272,8 @@ class CanvasTab(QWidget):
                 return
             else:
                 pred = classify_pixels(model, self.picture.pixels)
-        except InferenceError as exc:
-            self._show(None, f"No answer: {exc}.")
+        except InferenceError:  # the message the CLI gives is too long for this line
+            self._show(None, f"No answer: {model.name}'s output is not finite (NaN or infinity).")
             return
         self.last_latency_ms = (time.perf_counter() - start) * 1000
         self._show(pred)
