@@ -29,6 +29,9 @@ MAX_CANVAS = 10_000
 MAX_STROKE_FILE_BYTES = 4 * 1024 * 1024  # a long drawing is ~100 kB; /dev/zero stops here
 MAX_STROKE_POINTS = 100_000
 MAX_RASTER_SIDE = 1024  # strokes on a larger canvas are drawn scaled down to this (the field is 28 px)
+# Each point paints a disc as wide as the pen: 100,000 points with a canvas-wide pen would paint for
+# minutes. A long drawing with the widest brush paints ~1e7 pixels; past this budget the raster shrinks.
+RASTER_WORK = 50_000_000
 
 
 class StrokeError(ValueError):
@@ -347,10 +350,24 @@ def stroke_pixels(strokes: StrokeSet) -> np.ndarray | None:
     """
     if not any(s.points for s in strokes.strokes):
         return None
-    side = max(strokes.width, strokes.height)
-    if side > MAX_RASTER_SIDE:
-        strokes = strokes.scaled(MAX_RASTER_SIDE / side)
+    factor = _raster_factor(strokes)
+    if factor < 1.0:
+        strokes = strokes.scaled(factor)
     return mnist_pixels(rasterize_strokes(strokes))
+
+
+def _raster_factor(strokes: StrokeSet) -> float:
+    """How much to shrink a drawing before rasterizing it, so that memory and time stay bounded:
+    to MAX_RASTER_SIDE, and further when its points and pen would paint more than RASTER_WORK pixels."""
+    side = max(strokes.width, strokes.height)
+    widest = max((f for s in strokes.strokes for _, _, f in s.points), default=1.0)
+    pen = min(strokes.pen_width * widest, 2 * side)
+    points = sum(len(s.points) for s in strokes.strokes)
+    factor = min(1.0, MAX_RASTER_SIDE / side)
+    work = points * (pen * factor) ** 2
+    if work > RASTER_WORK:
+        factor *= math.sqrt(RASTER_WORK / work)
+    return max(factor, min(1.0, FIELD / side))
 
 
 def as_points(seq: Sequence[Sequence[float]]) -> list[tuple[float, float, float]]:
