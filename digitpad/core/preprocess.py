@@ -30,7 +30,7 @@ MAX_STROKE_FILE_BYTES = 4 * 1024 * 1024  # a long drawing is ~100 kB; /dev/zero 
 MAX_STROKE_POINTS = 100_000
 MAX_RASTER_SIDE = 1024  # strokes on a larger canvas are drawn scaled down to this (the field is 28 px)
 # Each point paints a disc as wide as the pen: 100,000 points with a canvas-wide pen would paint for
-# minutes. A long drawing with the widest brush paints ~1e7 pixels; past this budget the raster shrinks.
+# ~40 s. A long drawing with the widest brush paints ~1e7 pixels; past this budget the raster shrinks.
 RASTER_WORK = 50_000_000
 
 
