@@ -149,6 +149,8 @@ def test_the_divergence_watch_tells_noise_from_explosion():
     assert "overflowed" in trainer_mod.DivergenceWatch().check(2.3, False)
     exploding = trainer_mod.DivergenceWatch()
     assert exploding.check(2.3, True) is None and "exploded" in exploding.check(1e5, True)
+    late = trainer_mod.DivergenceWatch()  # first checked when already far gone (an accelerator checks rarely)
+    assert late.check(4e20, True) is None and late.check(5e20, True) is not None
 
 
 def test_failure_kinds_are_a_closed_set():

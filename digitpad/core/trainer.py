@@ -155,9 +155,12 @@ class Failed:
         object.__setattr__(self, "kind", FailureKind(self.kind))  # a kind outside the set is a bug here
 
 
-# A loss this many times its starting value (at least ln 10, chance level for ten classes) at
-# DIVERGED_CHECKS checks in a row, not falling back, is a run that has exploded, even while it is
-# still finite: such runs ended "successfully" with 11 % accuracy and a model certain of wrong answers.
+# A loss this many times its starting value at DIVERGED_CHECKS checks in a row, not falling back, is a
+# run that has exploded, even while it is still finite: such runs ended "successfully" with 11 %
+# accuracy and a model certain of wrong answers. The starting value is the first loss checked, kept
+# between chance level for ten classes (ln 10) and 4× that: on an accelerator the first check comes
+# after many batches, when an exploding run may already be far gone.
+CHANCE_LOSS = math.log(10)
 DIVERGENCE_FACTOR = 10.0
 DIVERGED_CHECKS = 3
 EXPLODED_FACTOR = 1000.0  # this far above the start once is enough
@@ -177,7 +180,7 @@ class DivergenceWatch:
         if not math.isfinite(loss):
             return f"The loss became {loss}"
         if self.start is None:
-            self.start = max(loss, math.log(10))
+            self.start = min(max(loss, CHANCE_LOSS), 4 * CHANCE_LOSS)
             return None
         if loss > EXPLODED_FACTOR * self.start:
             return f"The loss exploded to {loss:.3g} (it started at {self.start:.3g})"
