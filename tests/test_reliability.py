@@ -549,3 +549,11 @@ def test_any_option_values_are_refused_naming_the_flag_or_make_a_valid_run(optio
         assert "--preset" in str(exc)
         return
     cfg.validate()
+
+
+def test_a_folder_or_a_device_given_as_a_file_is_answered(tmp_path, shipped_cnn):
+    for path, strokes, fragment in [(tmp_path, False, "Is a directory"), (tmp_path, True, "Is a directory"),
+                                    (Path("/dev/zero"), False, "not an image file"),
+                                    (Path("/dev/zero"), True, "too large")]:
+        answer = predict_file(shipped_cnn, path, strokes=strokes)
+        assert answer["prediction"] is None and fragment in answer["error"] and str(path) in answer["error"]

@@ -77,6 +77,8 @@ def open_image(path: str | os.PathLike) -> Image.Image:
             return ImageOps.exif_transpose(im) or im.copy()
     except FileNotFoundError:
         raise ImageError(f"{path}: no such file") from None
+    except (IsADirectoryError, PermissionError) as exc:
+        raise ImageError(f"{path}: cannot read it ({exc.strerror})") from None
     except UnidentifiedImageError:
         raise ImageError(f"{path}: not an image file (or a format Pillow cannot read)") from None
     except Image.DecompressionBombError as exc:

@@ -267,7 +267,7 @@ def _canvas_side(name: str, value: Any) -> int:
 
 
 def _parse_point(p: Any) -> tuple[float, float, float] | None:
-    if not isinstance(p, list) or len(p) not in (2, 3):
+    if not isinstance(p, (list, tuple)) or len(p) not in (2, 3):  # tuples: Python callers; JSON gives lists
         raise StrokeError(f"a point must be [x, y] or [x, y, width_factor], got {p!r:.200}")
     vals = [_json_number(v, "a point's coordinate") for v in p] + ([1.0] if len(p) == 2 else [])
     if not all(math.isfinite(v) for v in vals) or vals[2] <= 0:
