@@ -127,7 +127,8 @@ def save_or_rescue(trained, out: Path) -> int:
         return 0
     except OSError as exc:
         print(f"digitpad train: could not write {out} ({exc.strerror or exc})", file=sys.stderr)
-    for place in rescue_paths(out):
+    places = rescue_paths(out)
+    for place in places:
         try:
             saved = save_checkpoint(trained, place)
         except OSError:
@@ -135,8 +136,8 @@ def save_or_rescue(trained, out: Path) -> int:
         print(f"digitpad train: the model is kept at {saved}{accuracy}; move it where you want it",
               file=sys.stderr)
         return EXIT_FAILED
-    print("digitpad train: the model could not be written anywhere (also tried "
-          f"{', '.join(map(str, rescue_paths(out)))})", file=sys.stderr)
+    print(f"digitpad train: the model could not be written anywhere (also tried {', '.join(map(str, places))})",
+          file=sys.stderr)
     return EXIT_FAILED
 
 

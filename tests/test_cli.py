@@ -169,9 +169,10 @@ def test_an_unwritable_out_is_refused_before_training(tmp_path):
 def test_a_save_that_still_fails_at_the_end_keeps_the_model_and_says_where(tmp_path, mnist):
     folder = tmp_path / "models"
     folder.mkdir()
-    env = {**os.environ, "XDG_CACHE_HOME": str(tmp_path / "cache")}
-    proc = subprocess.Popen([sys.executable, "-m", "digitpad", "train", "--model", "mlp", "--epochs", "3",
-                             "--train-limit", "6000", "--test-limit", "200", "--device", "cpu",
+    env = {**os.environ, "XDG_CACHE_HOME": str(tmp_path / "cache"), "OMP_NUM_THREADS": "1"}
+    # ~6000 tiny steps: a second or two of training after the first line, little arithmetic
+    proc = subprocess.Popen([sys.executable, "-m", "digitpad", "train", "--model", "softmax", "--epochs", "5",
+                             "--batch-size", "16", "--train-limit", "20000", "--test-limit", "100", "--device", "cpu",
                              "--out", str(folder / "m.pt")], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             text=True, env=env)
     assert "parameters" in proc.stdout.readline()  # the destination was fine when training started …
@@ -181,7 +182,7 @@ def test_a_save_that_still_fails_at_the_end_keeps_the_model_and_says_where(tmp_p
     assert proc.returncode == 1 and "could not write" in stderr and "Traceback" not in stderr
     kept = Path(stderr.split("the model is kept at ")[1].split("; move it")[0].split(" (test accuracy")[0])
     assert kept.parent == tmp_path / "cache" / "digitpad" / "unsaved-models"
-    assert load_checkpoint(kept).meta.architecture == "mlp"
+    assert load_checkpoint(kept).meta.architecture == "softmax"
 
 
 @pytest.mark.parametrize("model, optimizer, lr", [("softmax", "sgd", "1e3"), ("cnn", "adam", "1e6")])
@@ -205,3 +206,20 @@ def test_predict_and_eval_refuse_a_model_with_bad_metadata(tmp_path):
         assert cases[name] in result.stderr and "Traceback" not in result.stderr and result.stdout == ""
     result = digitpad("eval", "--model", tmp_path / "mean-nan.pt", "--limit", "10")
     assert result.returncode == 2 and "mean must be a finite number" in result.stderr
+
+
+def test_eval_refuses_to_report_accuracy_when_outputs_are_not_finite(tmp_path, mnist):
+    """Weights that pass the loader's probes yet overflow on real digits: once "accuracy 8 %", now an error."""
+    import torch
+    from test_checkpoints import write_checkpoint
+
+    from digitpad.core.checkpoints import ASSETS_DIR
+
+    state = {k: v.clone() for k, v in load_checkpoint(ASSETS_DIR / "mnist-softmax.pt").model.state_dict().items()}
+    centre, corner = 14 * 28 + 14, 23 * 28 + 1  # the probes' noise is nearly equal at these two pixels
+    state["1.weight"][0, centre], state["1.weight"][0, corner] = 1.15e38, -1.15e38  # cancel on every probe
+    write_checkpoint(tmp_path / "edgy.pt", state=state)
+    assert torch.isfinite(load_checkpoint(tmp_path / "edgy.pt").model(torch.zeros(1, 1, 28, 28))).all()
+    result = digitpad("eval", "--model", tmp_path / "edgy.pt", "--limit", "500", "--json")
+    assert result.returncode == 1 and "not finite" in result.stderr and result.stdout == ""
+    assert "Traceback" not in result.stderr
