@@ -129,16 +129,27 @@ def strict_json_lines(result):
 
 @pytest.mark.parametrize("args, flag", [
     (["--train-limit", "0"], "--train-limit"), (["--train-limit", "-5"], "--train-limit"),
-    (["--test-limit", "0"], "--test-limit"), (["--lr", "1e39"], "--lr"), (["--lr", "0"], "--lr"),
-    (["--lr", "nan"], "--lr"), (["--device", "cpu:-1"], "--device"), (["--device", "cuda:7"], "--device"),
-    (["--label-smoothing", "2"], "--label-smoothing"), (["--momentum", "1"], "--momentum"),
-    (["--epochs", "0"], "--epochs"), (["--batch-size", "-1"], "--batch-size"), (["--seed", "-1"], "--seed"),
-    (["--epochs", "1.5"], "--epochs"), (["--model", "resnet"], "--model"),
+    (["--test-limit", "0"], "--test-limit"), (["--lr", "1e39"], "--lr"), (["--device", "cpu:-1"], "--device"),
+    (["--device", "cuda:7"], "--device"), (["--label-smoothing", "2"], "--label-smoothing"),
 ])
 def test_bad_option_values_are_refused_at_once_naming_the_flag(tmp_path, args, flag):
     result = digitpad("train", *args, "--out", tmp_path / "m.pt")
     assert result.returncode == 2 and f"argument {flag}" in result.stderr and "Traceback" not in result.stderr
     assert "parameters" not in result.stdout and not (tmp_path / "m.pt").exists()  # nothing was trained
+
+
+@pytest.mark.parametrize("args, flag", [
+    (["--lr", "0"], "--lr"), (["--lr", "nan"], "--lr"), (["--momentum", "1"], "--momentum"),
+    (["--epochs", "0"], "--epochs"), (["--epochs", "1.5"], "--epochs"), (["--batch-size", "-1"], "--batch-size"),
+    (["--seed", "-1"], "--seed"), (["--model", "resnet"], "--model"),
+])
+def test_more_bad_option_values_are_refused_naming_the_flag(capsys, args, flag):
+    """The same parser in-process (a subprocess each would add minutes to the suite)."""
+    from digitpad.cli import main
+
+    with pytest.raises(SystemExit) as exit_info:
+        main(["train", *args])
+    assert exit_info.value.code == 2 and f"argument {flag}" in capsys.readouterr().err
 
 
 def test_eval_refuses_a_limit_below_one():
