@@ -57,3 +57,12 @@ def test_device_names_of_the_accepted_form(good):
 def test_other_device_names_are_refused(bad):
     with pytest.raises(ValueError, match="unknown device"):
         names.check_device_name(bad)
+
+
+def test_the_names_load_without_torch():
+    """The CLI's parser is built from names.py, so `digitpad --help` and bad flags answer at once."""
+    import subprocess
+    import sys
+
+    code = "import sys, digitpad.core.names, digitpad.cli; sys.exit('torch' in sys.modules)"
+    assert subprocess.run([sys.executable, "-c", code], timeout=60).returncode == 0
