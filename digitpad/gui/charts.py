@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import pyqtgraph as pg
-from PySide6.QtCore import QSize
+from PySide6.QtCore import QSize, Signal
+from PySide6.QtGui import QContextMenuEvent, QFont, QFontMetricsF
+from PySide6.QtWidgets import QMenu
+
+from digitpad.core.runs import RunCurves
 
 LOSS_COLOUR = "#1f77b4"
 TRAIN_COLOUR = "#d62728"
@@ -11,6 +15,9 @@ TEST_COLOUR = "#2ca02c"
 
 
 GRID_COLOUR = "#d8d8d8"
+# Compared runs: distinct from each other and from the live run's blue, red and green.
+RUN_COLOURS = ("#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#17becf", "#bcbd22", "#7f7f7f", "#393b79")
+OVERHANG = 80  # px a class name may reach past either end of its axis ("T-shirt/top" under column 0)
 
 
 def style_axis(axis: pg.AxisItem) -> None:
@@ -27,21 +34,83 @@ def style_axis(axis: pg.AxisItem) -> None:
     axis.enableAutoSIPrefix(False)  # no "(x0.001)" on accuracy or loss
 
 
+class ClassAxis(pg.AxisItem):
+    """A bottom axis naming ten classes in full, under a bar chart or a matrix.
+
+    When the names are wider than a column (Fashion-MNIST's "T-shirt/top", "Ankle boot", or any name
+    at a large text size), neighbours alternate between two or three rows: each name then has that
+    many columns' width, so none is cut and none overlaps. The outer names may reach past the axis
+    ends, and the axis keeps room for its rows at any text size.
+    """
+
+    MAX_ROWS = 3
+    names: tuple[str, ...] = ()  # class attributes: Qt resizes the axis while it is being built
+    at = 0.0
+    rows = 0
+
+    def __init__(self) -> None:
+        super().__init__("bottom")
+        self.setStyle(hideOverlappingLabels=OVERHANG, autoExpandTextSpace=False)
+
+    def set_names(self, class_names, at: float = 0.0) -> None:
+        """Name class k at k + at (0.5: the middle of a matrix cell)."""
+        self.names, self.at = tuple(class_names), at
+        self._lay_out()
+
+    def setTickFont(self, font: QFont | None) -> None:
+        super().setTickFont(font)
+        self._lay_out()
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        self._lay_out()
+
+    def _lay_out(self) -> None:
+        metrics = QFontMetricsF(self.style["tickFont"] or self.font())
+        widest = max((metrics.horizontalAdvance(name) for name in self.names), default=0.0)
+        column = self.width() / max(len(self.names), 1)
+        rows = next((r for r in range(1, self.MAX_ROWS) if widest + metrics.averageCharWidth() <= r * column),
+                    self.MAX_ROWS)
+        if rows != self.rows:
+            self.rows = rows
+            self.setStyle(tickTextHeight=round(rows * metrics.lineSpacing()))
+        self.setTicks([[(k + self.at, "\n" * (k % rows) + name) for k, name in enumerate(self.names)]])
+
+
 class StaticPlot(pg.PlotWidget):
     """A plot that shows, not explores: no context menu, no mouse pan/zoom, no auto-range button."""
 
-    def __init__(self) -> None:
-        super().__init__()
+    def __init__(self, class_axis: bool = False) -> None:
+        """class_axis: the bottom axis names ten classes (a ClassAxis, with room for the outer names)."""
+        super().__init__(axisItems={"bottom": ClassAxis()} if class_axis else None)
+        if class_axis:
+            self.getPlotItem().setContentsMargins(2, 2, 28, 2)
         self.setMenuEnabled(False)
         self.setMouseEnabled(False, False)
         self.hideButtons()
 
 
+def smooth(values: list[float], smoothing: float) -> list[float]:
+    """The exponential moving average the live loss curve draws, for a whole recorded curve."""
+    out: list[float] = []
+    for v in values:
+        out.append(v if not out else out[-1] + smoothing * (v - out[-1]))
+    return out
+
+
 class LiveCharts(pg.GraphicsLayoutWidget):
-    """Two plots sharing the epoch axis, like the course's plot of the three curves."""
+    """Two plots sharing the epoch axis, like the course's plot of the three curves.
+
+    Recorded runs can be laid under the live one (`show_runs`), each in its own colour.
+    """
+
+    export_requested = Signal()  # right-click → "Export charts…"
 
     def __init__(self, smoothing: float = 0.3) -> None:
         super().__init__()
+        self.overlays: list[RunCurves] = []
+        self._overlay_items: list[pg.PlotDataItem] = []
+        self._epochs = 1
         self.smoothing = smoothing
         self.loss_plot = self.addPlot(row=0, col=0)
         self.acc_plot = self.addPlot(row=1, col=0)
@@ -76,7 +145,8 @@ class LiveCharts(pg.GraphicsLayoutWidget):
         self.test_y: list[float] = []
         for curve in (self.raw_loss, self.smooth_loss, self.train_acc, self.test_acc):
             curve.setData([], [])
-        self.loss_plot.setXRange(0, max(epochs, 1), padding=0.02)
+        self._epochs = max(epochs, 1)
+        self._fit_x_range()
 
     def add_loss(self, epoch_fraction: float, loss: float) -> None:
         previous = self.loss_smooth[-1] if self.loss_smooth else loss
@@ -92,3 +162,61 @@ class LiveCharts(pg.GraphicsLayoutWidget):
         self.test_y.append(test_accuracy)
         self.train_acc.setData(self.epoch_x, self.train_y)
         self.test_acc.setData(self.epoch_x, self.test_y)
+
+    # --- recorded runs laid under the live one --------------------------------------------------
+
+    def show_runs(self, runs: list[RunCurves], current_label: str | None = None) -> None:
+        """Overlay these runs (smoothed loss; test accuracy solid, train dashed) below the live curves.
+
+        Each run is named in the loss legend by its label; `current_label` names the live run there.
+        """
+        for item in self._overlay_items:
+            for plot in (self.loss_plot, self.acc_plot):
+                plot.legend.removeItem(item)
+                if item in plot.items:
+                    plot.removeItem(item)
+        self._overlay_items = []
+        self.overlays = list(runs)
+        for k, run in enumerate(runs):
+            colour = RUN_COLOURS[k % len(RUN_COLOURS)]
+            loss = self.loss_plot.plot(run.loss_x, smooth(run.loss_y, self.smoothing),
+                                       pen=pg.mkPen(colour, width=2), name=run.label)
+            test = self.acc_plot.plot(run.epoch_x, run.test_accuracy, pen=pg.mkPen(colour, width=2), symbol="s",
+                                      symbolSize=6, symbolBrush=colour, symbolPen=colour)
+            train = self.acc_plot.plot(run.epoch_x, run.train_accuracy,
+                                       pen=pg.mkPen(colour, width=1.5, style=pg.QtCore.Qt.PenStyle.DashLine))
+            for item in (loss, test, train):
+                item.setZValue(-10)  # the live run stays on top
+            self._overlay_items += [loss, test, train]
+        live_entry = self.loss_plot.legend.getLabel(self.smooth_loss)
+        if live_entry is not None:  # gone from a figure of recorded runs only
+            live_entry.setText(f"{current_label} (this run)" if current_label and runs else "smoothed")
+        self._fit_x_range()
+
+    def _fit_x_range(self) -> None:
+        longest = max([self._epochs] + [max(r.loss_x[-1:] + r.epoch_x[-1:], default=0) for r in self.overlays])
+        self.loss_plot.setXRange(0, max(longest, 1), padding=0.02)
+
+    def live_curves(self, label: str) -> RunCurves:
+        return RunCurves(label, list(self.loss_x), list(self.loss_y), list(self.epoch_x), list(self.train_y),
+                         list(self.test_y))
+
+    def shown_curves(self, current_label: str) -> list[RunCurves]:
+        """Every run on the charts, the live one first when it has drawn anything: what a CSV export holds."""
+        live = [self.live_curves(current_label)] if self.loss_x or self.epoch_x else []
+        return live + self.overlays
+
+    def hide_live_legend(self) -> None:
+        """For a figure of recorded runs only: the live curves are empty, so their legend entries go."""
+        for plot, items in ((self.loss_plot, (self.raw_loss, self.smooth_loss)),
+                            (self.acc_plot, (self.train_acc, self.test_acc))):
+            for item in items:
+                plot.legend.removeItem(item)
+        for name, style in (("test acc", pg.QtCore.Qt.PenStyle.SolidLine),
+                            ("train acc", pg.QtCore.Qt.PenStyle.DashLine)):
+            self.acc_plot.legend.addItem(pg.PlotDataItem(pen=pg.mkPen("#444444", width=2, style=style)), name)
+
+    def contextMenuEvent(self, event: QContextMenuEvent) -> None:
+        menu = QMenu(self)
+        menu.addAction("Export charts…", self.export_requested.emit)
+        menu.exec(event.globalPos())

@@ -10,19 +10,22 @@ from pathlib import Path
 from PySide6.QtCore import QSettings, Qt, Signal
 from PySide6.QtGui import QFontDatabase
 from PySide6.QtWidgets import (QComboBox, QDoubleSpinBox, QFileDialog, QFormLayout, QGroupBox, QHBoxLayout, QLabel,
-                               QPlainTextEdit, QProgressBar, QPushButton, QSpinBox, QSplitter,
+                               QPlainTextEdit, QProgressBar, QPushButton, QScrollArea, QSpinBox, QSplitter,
                                QVBoxLayout, QWidget)
 
 from digitpad.core.checkpoints import TrainedModel, save_checkpoint
 from digitpad.core.datasets import DATASETS
 from digitpad.core.devices import available_devices
+from digitpad.core.export import export_model, format_for_path
 from digitpad.core.models import MODELS, parameter_count_of
 from digitpad.core import names
+from digitpad.core.runs import RunRecord, note_checkpoint
 from digitpad.core.trainer import PRESETS, EpochEnd, FailureKind, Finished, Progress, Started, TrainConfig
 from digitpad.gui.background import BackgroundCall
 from digitpad.gui.charts import LiveCharts
 from digitpad.gui.dialogs import show_warning
 from digitpad.gui.results import ResultsPanel
+from digitpad.gui.runs_panel import RunsPanel
 from digitpad.gui.training_run import TrainingRun
 
 OPTIMIZER_TITLES = {"sgd": "SGD", "momentum": "SGD + momentum", "adam": "Adam"}
@@ -31,6 +34,30 @@ FAILURE_TITLES = {FailureKind.DIVERGED: "Training diverged", FailureKind.DATA: "
                   FailureKind.OOM: "Out of memory", FailureKind.DEVICE: "Device not available",
                   FailureKind.CONFIG: "Training failed", FailureKind.ERROR: "Training failed"}
 SUBSETS = [(None, "all"), (10_000, "10,000"), (2_000, "2,000"), (500, "500")]
+
+
+SAVE_FILTERS = ("DigitPad checkpoint (*.pt);;ONNX model, to run outside DigitPad (*.onnx);;"
+                "PyTorch exported program (*.pt2)")
+
+
+def write_model_file(trained: TrainedModel, path: str, record: RunRecord | None) -> None:
+    """A checkpoint (noted in the run's record), or the export a .onnx / .pt2 name asks for."""
+    fmt = format_for_path(path)
+    if fmt is not None:
+        export_model(trained, fmt, path)
+        return
+    save_checkpoint(trained, path)
+    if record is not None:
+        note_checkpoint(record, path)
+
+
+def with_chosen_suffix(path: str, chosen_filter: str) -> str:
+    """The type picked in the dialog replaces the suggested .pt or a missing suffix; a typed .onnx / .pt2 stays."""
+    wanted = chosen_filter.split("*")[-1].rstrip(")")
+    suffix = Path(path).suffix.lower()
+    if suffix in (wanted, ".onnx", ".pt2"):
+        return path
+    return str(Path(path).with_suffix(wanted)) if suffix == ".pt" else path + wanted
 
 
 def compact_count(n: int) -> str:
@@ -52,6 +79,7 @@ class TrainingTab(QWidget):
         super().__init__(parent)
         self.run: TrainingRun | None = None
         self.last_model: TrainedModel | None = None
+        self.last_record: RunRecord | None = None  # the run that made last_model: a saved checkpoint is noted in it
         self.test_limit: int | None = None  # tests shrink the test set; the GUI always uses all of it
         self.started_at = 0.0
         self._param_counts = {name: parameter_count_of(name) for name in names.MODELS}
@@ -117,7 +145,7 @@ class TrainingTab(QWidget):
         self.pause_button = QPushButton("Pause")
         self.stop_button = QPushButton("Stop")
         self.start_button.setDefault(True)
-        self.start_button.clicked.connect(self.start_training)
+        self.start_button.clicked.connect(lambda: self.start_training())
         self.pause_button.clicked.connect(self.toggle_pause)
         self.stop_button.clicked.connect(self.stop_training)
         buttons = QHBoxLayout()
@@ -153,7 +181,14 @@ class TrainingTab(QWidget):
         self.log.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
 
         left = QVBoxLayout()
-        left.addWidget(setup)
+        # Scrolls rather than squeezing its controls on a short screen (1024×600).
+        setup_area = QScrollArea()
+        setup_area.setWidget(setup)
+        setup_area.setWidgetResizable(True)
+        setup_area.setFrameShape(QScrollArea.Shape.NoFrame)
+        setup_area.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        setup_area.setMinimumHeight(120)
+        left.addWidget(setup_area, stretch=2)
         left.addWidget(self.fast_button)
         left.addLayout(buttons)
         left.addLayout(files)
@@ -169,6 +204,10 @@ class TrainingTab(QWidget):
 
         self.charts = LiveCharts()
         self.results = ResultsPanel()
+        self.runs = RunsPanel(self.charts, self.config)
+        self.runs.run_requested.connect(self.start_training)
+        self.runs.config_chosen.connect(self.show_config)
+        self.results.addTab(self.runs, "Runs")
         right = QSplitter(Qt.Orientation.Vertical)
         right.addWidget(self.charts)
         right.addWidget(self.results)
@@ -198,6 +237,11 @@ class TrainingTab(QWidget):
                 self._select(widget, values[key])
             else:
                 widget.setValue(values[key])
+
+    def show_config(self, cfg: TrainConfig) -> None:
+        """Show a run's setup in the form: a recorded run loaded back, or the sweep's run now starting."""
+        self._show_values({key: getattr(cfg, key) for key in self.fields})
+        self._select(self.subset, cfg.train_limit)
 
     def _update_momentum_enabled(self) -> None:
         self.momentum.setEnabled(self.optimizer.currentData() == "momentum" and not self.is_running())
@@ -243,12 +287,16 @@ class TrainingTab(QWidget):
         self.stop_button.setEnabled(running)
         self.save_button.setEnabled(not running and self.last_model is not None)
         self.pause_button.setText("Pause")
+        self.runs.set_running(running)
         self._update_momentum_enabled()
 
-    def start_training(self) -> None:
+    def start_training(self, cfg: TrainConfig | None = None) -> None:
+        """Start a run of the form's setup, or of `cfg` (a sweep's next run), which the form then shows."""
         if self.run is not None:
             return
-        cfg = self.config()
+        if cfg is not None:
+            self.show_config(cfg)
+        cfg = cfg or self.config()
         self.save_settings()
         self.charts.clear_curves(cfg.epochs)
         self.progress.setValue(0)
@@ -258,7 +306,7 @@ class TrainingTab(QWidget):
                                  f"  batch {cfg.batch_size} · lr {cfg.lr:g} · {OPTIMIZER_TITLES[cfg.optimizer]} · "
                                  f"seed {cfg.seed}\nepoch  loss    train   test    time")
         self.started_at = time.perf_counter()
-        self.run = TrainingRun(cfg, self)
+        self.run = TrainingRun(cfg, self, recorder=self.runs.recorder_for(cfg))
         w = self.run.worker
         w.started.connect(self._on_started)
         w.progress.connect(self._on_progress)
@@ -317,6 +365,7 @@ class TrainingTab(QWidget):
 
     def _on_finished(self, ev: Finished) -> None:
         self.last_model = ev.model
+        self.last_record = self.run.recorder.record if self.run and self.run.recorder else None
         acc = ev.model.meta.test_accuracy
         acc_text = f"test accuracy {acc:.2%}" if acc is not None else "no test evaluation yet"
         elapsed = format_duration(time.perf_counter() - self.started_at)
@@ -338,10 +387,12 @@ class TrainingTab(QWidget):
         self.failure_box = show_warning(self, FAILURE_TITLES[kind], message)
 
     def _on_run_ended(self) -> None:
-        """The thread has finished and been joined: release the run's Qt objects."""
+        """The thread has finished and been joined: release the run's Qt objects; the run joins the Runs list."""
+        recorder = self.run.recorder
         self.run.deleteLater()
         self.run = None
         self._set_running(False)
+        self.runs.run_ended(recorder)
 
     # --- files -------------------------------------------------------------------------------
 
@@ -356,14 +407,15 @@ class TrainingTab(QWidget):
             return
         meta = self.last_model.meta
         suggested = str(Path(self._last_folder()) / f"{meta.dataset}-{meta.architecture}.pt")
-        path, _ = QFileDialog.getSaveFileName(self, "Save model", suggested, "DigitPad checkpoints (*.pt)")
+        path, chosen = QFileDialog.getSaveFileName(self, "Save model", suggested, SAVE_FILTERS)
         if path:
-            self.save_model_to(path)
+            self.save_model_to(with_chosen_suffix(path, chosen))
 
     def save_model_to(self, path: str) -> None:
-        """Write the checkpoint on a thread (a network share may be slow); the window stays live."""
+        """Write the checkpoint, or the export its suffix asks for, on a thread; the window stays live."""
         self.status.setText(f"Saving {path}…")
-        call = BackgroundCall(save_checkpoint, self.last_model, path, name="digitpad-save", parent=self)
+        call = BackgroundCall(write_model_file, self.last_model, path, self.last_record, name="digitpad-save",
+                              parent=self)
         call.done.connect(lambda _, error: self._on_saved(path, error))
         call.start()
 
