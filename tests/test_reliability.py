@@ -358,7 +358,7 @@ def test_the_canvas_shows_a_rotated_phone_photo_upright_and_finds_a_small_digit(
     with qtbot.waitSignal(canvas.image_handled, timeout=20_000):
         canvas.open_image_file(str(rotated_phone_photo(tmp_path)))
     assert canvas.prediction is not None and canvas.prediction.label == 7
-    picture = canvas.canvas.picture
+    picture = canvas.canvas.picture.display
     assert picture.width() > picture.height()  # shown as taken (landscape), not as stored (portrait)
     small_digit_pictures(tmp_path)
     with qtbot.waitSignal(canvas.image_handled, timeout=20_000):

@@ -52,6 +52,8 @@ class Bounds:
     def describe(self) -> str:
         if self.integer and self.high >= 2**31:  # no one meets this end: leave it unsaid
             return f"at least {self.low:g}"
+        if self.low == 0 and self.low_open:
+            return f"positive and {'below' if self.high_open else 'at most'} {self.high:g}"
         return (f"in {'(' if self.low_open else '['}{self.low:g}, {self.high:g}{')' if self.high_open else ']'}")
 
 
