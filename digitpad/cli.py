@@ -30,7 +30,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     t = sub.add_parser("train", help="train a model and save a checkpoint")
     t.add_argument("--dataset", default="mnist", choices=["mnist", "fashion-mnist"])
-    t.add_argument("--model", choices=["softmax", "mlp", "cnn"], help="default: softmax, or the preset's")
+    t.add_argument("--model", choices=["softmax", "softmax-scratch", "mlp", "mlp-deep", "cnn"],
+                   help="default: softmax, or the preset's")
     t.add_argument("--preset", choices=["fast"], help="fast: the CNN to 99%% in one epoch (one-cycle Adam)")
     t.add_argument("--epochs", type=int)
     t.add_argument("--batch-size", type=int)
@@ -58,6 +59,13 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--limit", type=int, help="only the first N test images")
     e.add_argument("--json", action="store_true", help="one JSON object instead of a table")
     _add_data_args(e)
+
+    lr_ = sub.add_parser("linreg", help="the course's warm-up: linear regression from scratch on synthetic data")
+    lr_.add_argument("--epochs", type=int, default=3)
+    lr_.add_argument("--lr", type=float, default=0.03)
+    lr_.add_argument("--batch-size", type=int, default=10)
+    lr_.add_argument("--seed", type=int, default=0)
+    lr_.add_argument("--json", action="store_true", help="one final JSON line: w, b, true_w, true_b, loss per epoch")
     return parser
 
 
@@ -219,6 +227,31 @@ def cmd_eval(args: argparse.Namespace) -> int:
     return 0
 
 
+# --- linreg -----------------------------------------------------------------------------------
+
+def cmd_linreg(args: argparse.Namespace) -> int:
+    from digitpad.core.scratch import LinRegConfig, LinRegEpoch, train_linreg_scratch
+
+    cfg = LinRegConfig(epochs=args.epochs, lr=args.lr, batch_size=args.batch_size, seed=args.seed)
+    try:
+        cfg.validate()
+    except ValueError as exc:
+        print(f"digitpad linreg: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    epochs = [ev for ev in train_linreg_scratch(cfg) if isinstance(ev, LinRegEpoch)]
+    last = epochs[-1]
+    if args.json:
+        print(json.dumps({"w": last.w, "b": last.b, "true_w": list(cfg.true_w), "true_b": cfg.true_b,
+                          "loss": [ev.loss for ev in epochs]}))
+        return 0
+    for ev in epochs:
+        print(f"epoch {ev.epoch}, loss {ev.loss:f}")
+    w_err = ", ".join(f"{t - w:+.4f}" for t, w in zip(cfg.true_w, last.w))
+    print(f"w = [{', '.join(f'{w:.4f}' for w in last.w)}] (true {list(cfg.true_w)}, error {w_err})")
+    print(f"b = {last.b:.4f} (true {cfg.true_b}, error {cfg.true_b - last.b:+.4f})")
+    return 0
+
+
 def cmd_gui(_args: argparse.Namespace) -> int:
     from digitpad.gui.app import run_app
 
@@ -227,7 +260,7 @@ def cmd_gui(_args: argparse.Namespace) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    handlers = {"train": cmd_train, "predict": cmd_predict, "eval": cmd_eval, "gui": cmd_gui, None: cmd_gui}
+    handlers = {"train": cmd_train, "predict": cmd_predict, "eval": cmd_eval, "linreg": cmd_linreg, "gui": cmd_gui, None: cmd_gui}
     try:
         return handlers[args.command](args)
     except BrokenPipeError:  # `digitpad eval | head`: the reader has gone, which is not our error

@@ -26,6 +26,7 @@ from digitpad.core.devices import DeviceError, describe, resolve_device, train_o
 from digitpad.core.evaluation import EvalReport, build_report, predict_all
 from digitpad.core.models import build_model, linear_weight_templates, model_spec, parameter_count
 from digitpad.core.preprocess import normalize_, unit_float
+from digitpad.core.scratch import accuracy, scratch_step
 
 OPTIMIZERS = ("sgd", "momentum", "adam")
 SCHEDULES = ("constant", "onecycle")
@@ -68,6 +69,10 @@ class TrainConfig:
             raise ValueError(f"unknown schedule {self.schedule!r}; choose one of {', '.join(SCHEDULES)}")
         if self.epochs < 1 or self.batch_size < 1 or not self.lr > 0:
             raise ValueError("epochs and batch size must be at least 1 and the learning rate positive")
+        if model_spec(self.model).from_scratch and (self.optimizer, self.schedule, self.label_smoothing) != (
+                "sgd", "constant", 0.0):
+            raise ValueError(f"{self.model} trains with the course's own sgd: choose the SGD optimizer, "
+                             "a constant learning rate and no label smoothing")
 
 
 # The fast preset: one epoch of the CNN reaches 99 % on MNIST. One-cycle Adam (warm-up, then
@@ -239,7 +244,8 @@ class Trainer:
             self.model = self.model.to(memory_format=torch.channels_last)
         self.model = self.model.to(device)
         self.device = device
-        self.optimizer = make_optimizer(cfg, self.model.parameters())
+        self.from_scratch = model_spec(cfg.model).from_scratch
+        self.optimizer = None if self.from_scratch else make_optimizer(cfg, self.model.parameters())
         self.batches = math.ceil(len(self.train) / cfg.batch_size)
         self.scheduler = (torch.optim.lr_scheduler.OneCycleLR(self.optimizer, max_lr=cfg.lr,
                                                               total_steps=cfg.epochs * self.batches)
@@ -299,7 +305,7 @@ class Trainer:
             loss_sum += batch_loss
             window_loss += batch_loss
             window_batches += 1
-            correct += (logits.argmax(1) == yb).sum()
+            correct += accuracy(logits, yb)
             seen += yb.shape[0]
             now = time.perf_counter()
             last = b == self.batches - 1
@@ -325,7 +331,11 @@ class Trainer:
         cfg = self.config
         if cfg.augment:
             xb = augment_batch(xb, self.gen)
-        logits = self.model(normalize_(xb, self.info.mean, self.info.std))
+        xb = normalize_(xb, self.info.mean, self.info.std)
+        if self.from_scratch:
+            loss, logits = scratch_step(self.model, xb, yb, cfg.lr)
+            return loss, logits, yb
+        logits = self.model(xb)
         loss = F.cross_entropy(logits, yb, label_smoothing=cfg.label_smoothing)
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
