@@ -29,6 +29,7 @@ from digitpad.core.preprocess import normalize_, unit_float
 from digitpad.core.scratch import accuracy, scratch_step
 
 OPTIMIZERS = ("sgd", "momentum", "adam")
+_SEED_LOCK = threading.Lock()  # held while a run seeds torch's global generator and initialises its model
 SCHEDULES = ("constant", "onecycle")
 
 
@@ -237,9 +238,10 @@ class Trainer:
         self.train, self.test = data.train.head(cfg.train_limit), data.test.head(cfg.test_limit)
         self.x_train, self.y_train = split_on_device(self.train, device)
         self.x_test, self.y_test = split_on_device(self.test, device)
-        torch.manual_seed(cfg.seed)
+        with _SEED_LOCK:  # two runs at once (the Lessons tab's) must not draw from each other's seed
+            torch.manual_seed(cfg.seed)
+            self.model = build_model(cfg.model)
         self.gen = torch.Generator().manual_seed(cfg.seed)
-        self.model = build_model(cfg.model)
         if any(isinstance(m, nn.Conv2d) for m in self.model.modules()):
             self.model = self.model.to(memory_format=torch.channels_last)
         self.model = self.model.to(device)

@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterator
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtCore import QObject, Qt, QTimer, Signal, Slot
 from PySide6.QtGui import QColor, QFontDatabase, QTextCursor, QTextFormat
 from PySide6.QtWidgets import (QComboBox, QDoubleSpinBox, QFormLayout, QHBoxLayout, QHeaderView, QLabel, QLineEdit,
                                QPlainTextEdit, QPushButton, QSlider, QSpinBox, QSplitter, QTableWidget,
@@ -274,6 +274,34 @@ class LinearRegressionLesson(QWidget):
 
 # --- lesson 2 -----------------------------------------------------------------------------------
 
+class RunRelay(QObject):
+    """One run's signals, received on the GUI thread and tagged with the model they came from.
+
+    A lambda connected to the worker's signals would run in the worker's thread (it has no thread
+    of its own); a slot of this QObject, which lives in the GUI thread, is queued there instead.
+    """
+
+    def __init__(self, page: "SoftmaxLesson", model: str, title: str, parent: QObject) -> None:
+        super().__init__(parent)
+        self.page, self.model, self.title = page, model, title
+
+    @Slot(object)
+    def progress(self, ev: Progress) -> None:
+        self.page._on_progress(self.model, ev)
+
+    @Slot(object)
+    def epoch_ended(self, ev: EpochEnd) -> None:
+        self.page._on_epoch_end(self.model, ev)
+
+    @Slot(str, str)
+    def failed(self, message: str, _kind: str) -> None:
+        self.page.messages[self.title] = message
+
+    @Slot()
+    def ended(self) -> None:
+        self.page._on_run_ended(self.model)
+
+
 class SoftmaxLesson(QWidget):
     """softmax-scratch and softmax trained side by side by the engine, their curves on one chart."""
 
@@ -375,10 +403,11 @@ class SoftmaxLesson(QWidget):
         self.messages: dict[str, str] = {}
         for model, title, _ in self.IMPLEMENTATIONS:
             run = TrainingRun(self.config(model), self)
-            run.worker.progress.connect(lambda ev, m=model: self._on_progress(m, ev))
-            run.worker.epoch_ended.connect(lambda ev, m=model: self._on_epoch_end(m, ev))
-            run.worker.failed.connect(lambda message, _kind, t=title: self._on_failed(t, message))
-            run.ended.connect(lambda m=model: self._on_run_ended(m))
+            relay = RunRelay(self, model, title, run)
+            run.worker.progress.connect(relay.progress)
+            run.worker.epoch_ended.connect(relay.epoch_ended)
+            run.worker.failed.connect(relay.failed)
+            run.ended.connect(relay.ended)
             self.runs[model] = run
         self.status.setText("Training both…")
         self._set_running(True)
@@ -433,9 +462,6 @@ class SoftmaxLesson(QWidget):
                          diff])
         fill_table(self.table, rows)
         self.table.scrollToBottom()
-
-    def _on_failed(self, title: str, message: str) -> None:
-        self.messages[title] = message
 
     def _on_run_ended(self, model: str) -> None:
         self.runs.pop(model).deleteLater()
