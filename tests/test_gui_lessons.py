@@ -28,9 +28,12 @@ def shows_source(page, *functions) -> bool:
     return all(inspect.getsource(fn).rstrip() in text for fn in functions)
 
 
-def test_the_main_window_has_a_lessons_tab(window):
+def test_the_main_window_has_a_lessons_tab_and_the_new_models_in_the_training_form(window):
     assert window.tabs.tabText(window.tabs.indexOf(window.lessons)) == "Lessons"
     assert window.lessons.pages.count() == 4
+    combo = window.training.model
+    assert "682k params" in combo.itemText(combo.findData("mlp-deep"))
+    assert "7.8k params" in combo.itemText(combo.findData("softmax-scratch"))
 
 
 def test_linear_regression_lesson_trains_both_ways_and_recovers_the_parameters(qtbot, lessons):
