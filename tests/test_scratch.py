@@ -12,7 +12,7 @@ from digitpad.core.inference import classify_strokes
 from digitpad.core.models import build_model, linear_weight_templates, parameter_count
 from digitpad.core.preprocess import StrokeSet
 from digitpad.core.sample_digits import digit_strokes
-from digitpad.core.trainer import EpochEnd, Failed, Finished, TrainConfig, Trainer
+from digitpad.core.trainer import EpochEnd, Failed, Finished, Progress, TrainConfig, Trainer
 
 
 def run(model, **kw) -> list:
@@ -140,3 +140,10 @@ def test_digitpad_linreg_prints_json_with_the_learned_and_true_parameters(capsys
     assert out["true_w"] == [2, -3.4] and out["true_b"] == 4.2 and len(out["loss"]) == 2
     assert np.allclose(out["w"], [2, -3.4], atol=0.02) and out["loss"][1] < out["loss"][0]
     assert main(["linreg", "--lr", "0"]) == 2 and "learning rate" in capsys.readouterr().err
+
+
+def test_the_reported_loss_is_a_mean_even_over_the_short_last_batch(mnist):
+    """1030 images in batches of 256 end with one of 6: its loss is not to be divided by 256 (a dip to ~0)."""
+    events = run("softmax", epochs=1, train_limit=1030, test_limit=100, batch_size=256)
+    losses = [e.loss for e in events if isinstance(e, Progress)]
+    assert len(losses) == 5 and losses[-1] > 0.5 * losses[-2]

@@ -288,7 +288,7 @@ class Trainer:
         perm = torch.randperm(n, generator=self.gen).to(self.device)
         loss_sum = torch.zeros((), device=self.device)
         correct = torch.zeros((), device=self.device, dtype=torch.long)
-        window_loss, window_batches, seen = torch.zeros((), device=self.device), 0, 0
+        window_loss, window_samples, seen = torch.zeros((), device=self.device), 0, 0
         next_report = epoch_start + cfg.report_interval_s
         for b in range(self.batches):
             if control.paused:
@@ -306,7 +306,7 @@ class Trainer:
             batch_loss = loss.detach() * yb.shape[0]
             loss_sum += batch_loss
             window_loss += batch_loss
-            window_batches += 1
+            window_samples += yb.shape[0]
             correct += accuracy(logits, yb)
             seen += yb.shape[0]
             now = time.perf_counter()
@@ -321,10 +321,10 @@ class Trainer:
                 rate = seen / max(now - epoch_start - paused, 1e-9)
                 remaining = (cfg.epochs - epoch) * n + (n - seen)
                 yield Progress(epoch, cfg.epochs, b + 1, self.batches,
-                               window_loss.item() / min(seen, window_batches * cfg.batch_size),
+                               window_loss.item() / window_samples,
                                correct.item() / seen, rate, remaining / rate)
                 window_loss.zero_()
-                window_batches = 0
+                window_samples = 0
                 next_report = now + cfg.report_interval_s
         return loss_sum.item() / n, correct.item() / n, time.perf_counter() - epoch_start - paused, paused
 
