@@ -127,3 +127,15 @@ def test_overflow_lesson_table_breaks_naive_softmax_not_the_stable_one(qtbot, le
     qtbot.waitUntil(lambda: page.slider.value() == page.SLIDER_STEPS, timeout=20_000)
     qtbot.waitUntil(lambda: not page.is_running(), timeout=2_000)
     assert page.scale_label.text() == "×1,000.0"
+
+
+def test_closing_the_window_while_a_lesson_trains_asks_then_joins_both_runs(qtbot, window, mnist, monkeypatch):
+    page = window.lessons.softmax
+    page.dataset.setCurrentIndex(page.dataset.findData("mnist"))
+    page.batch_size.setValue(16)
+    click(qtbot, page.start_button)
+    qtbot.waitUntil(lambda: all(d["loss"] for d in page.data.values()), timeout=30_000)
+    asked = []
+    monkeypatch.setattr(window, "confirm_stop_on_close", lambda: asked.append(1) or True)
+    assert window.close()
+    assert asked == [1] and running_threads() == [] and not window.isVisible()
