@@ -126,7 +126,7 @@ def test_overflow_lesson_table_breaks_naive_softmax_not_the_stable_one(qtbot, le
     assert page.is_running() and page.slider.value() < 10
     qtbot.waitUntil(lambda: page.slider.value() == page.SLIDER_STEPS, timeout=20_000)
     qtbot.waitUntil(lambda: not page.is_running(), timeout=2_000)
-    assert page.scale_label.text() == "×1,000.0"
+    assert page.scale_label.text() == "×1,000.0" and page.marker.value() == pytest.approx(3.0)
 
 
 def test_closing_the_window_while_a_lesson_trains_asks_then_joins_both_runs(qtbot, window, mnist, monkeypatch):

@@ -377,8 +377,8 @@ class SoftmaxLesson(QWidget):
                       "top of each other: it is the same maths. The difference is numerical — "
                       "<tt>F.cross_entropy</tt> works on the logits with log-sum-exp, while the scratch "
                       "<tt>exp</tt> overflows once a logit passes ~88: try lr 50 and watch only the scratch "
-                      "run stop (lesson 4 shows why). Pixels are standardized, so the course's lr 0.1 on "
-                      "[0, 1] pixels is lr 0.03 here.", controls, left, code)
+                      "run stop (lesson 4 shows why). DigitPad standardizes pixels, so the course's lr 0.1 (on pixels in "
+                      "[0, 1]) is lr 0.03 here.", controls, left, code)
         self.runs: dict[str, TrainingRun] = {}
         self._set_running(False)
 
