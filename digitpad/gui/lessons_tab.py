@@ -330,16 +330,20 @@ class SoftmaxLesson(QWidget):
         self.pause_button.clicked.connect(self.toggle_pause)
         self.stop_button = QPushButton("Stop")
         self.stop_button.clicked.connect(self.stop)
-        controls = QWidget()
-        row = QHBoxLayout(controls)
-        row.setContentsMargins(0, 0, 0, 0)
+        controls = QWidget()  # two rows: in one, the controls would not fit a 1024-pixel netbook
+        rows = QVBoxLayout(controls)
+        rows.setContentsMargins(0, 0, 0, 0)
+        fields, buttons = QHBoxLayout(), QHBoxLayout()
         for title, widget in (("data", self.dataset), ("images", self.subset), ("epochs", self.epochs),
                               ("lr", self.lr), ("batch", self.batch_size), ("seed", self.seed)):
-            row.addWidget(QLabel(title))
-            row.addWidget(widget)
+            fields.addWidget(QLabel(title))
+            fields.addWidget(widget)
+        fields.addStretch(1)
         for button in (self.start_button, self.pause_button, self.stop_button):
-            row.addWidget(button)
-        row.addStretch(1)
+            buttons.addWidget(button)
+        buttons.addStretch(1)
+        rows.addLayout(fields)
+        rows.addLayout(buttons)
 
         self.loss_plot = make_plot("train loss", "epoch")
         self.acc_plot = make_plot("accuracy", "epoch")
