@@ -29,8 +29,8 @@ from digitpad.core.preprocess import normalize_, unit_float
 from digitpad.core.scratch import accuracy, scratch_step
 
 OPTIMIZERS = ("sgd", "momentum", "adam")
-_SEED_LOCK = threading.Lock()  # held while a run seeds torch's global generator and initialises its model
 SCHEDULES = ("constant", "onecycle")
+_SEED_LOCK = threading.Lock()  # held while a run seeds torch's global generator and initialises its model
 
 
 @dataclass
