@@ -123,6 +123,13 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--json", action="store_true", help="one JSON object instead of a table")
     _add_data_args(e)
 
+    lr_ = sub.add_parser("linreg", help="the course's warm-up: linear regression from scratch on synthetic data")
+    lr_.add_argument("--epochs", type=int, default=3)
+    lr_.add_argument("--lr", type=float, default=0.03)
+    lr_.add_argument("--batch-size", type=int, default=10)
+    lr_.add_argument("--seed", type=int, default=0)
+    lr_.add_argument("--json", action="store_true", help="one final JSON line: w, b, true_w, true_b, loss per epoch")
+
     c = sub.add_parser("compare", help="draw recorded runs' curves overlaid into one figure (PNG, SVG or CSV)")
     c.add_argument("runs", nargs="+", type=Path, metavar="RUN_OR_DIR", help="run records (.json) or folders of them")
     c.add_argument("--out", type=Path, required=True, help="the figure: .png, .svg, or .csv for the numbers")
@@ -373,6 +380,31 @@ def cmd_eval(args: argparse.Namespace) -> int:
     return 0
 
 
+# --- linreg -----------------------------------------------------------------------------------
+
+def cmd_linreg(args: argparse.Namespace) -> int:
+    from digitpad.core.scratch import LinRegConfig, LinRegEpoch, train_linreg_scratch
+
+    cfg = LinRegConfig(epochs=args.epochs, lr=args.lr, batch_size=args.batch_size, seed=args.seed)
+    try:
+        cfg.validate()
+    except ValueError as exc:
+        print(f"digitpad linreg: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    epochs = [ev for ev in train_linreg_scratch(cfg) if isinstance(ev, LinRegEpoch)]
+    last = epochs[-1]
+    if args.json:
+        print(json.dumps({"w": last.w, "b": last.b, "true_w": list(cfg.true_w), "true_b": cfg.true_b,
+                          "loss": [ev.loss for ev in epochs]}))
+        return 0
+    for ev in epochs:
+        print(f"epoch {ev.epoch}, loss {ev.loss:f}")
+    w_err = ", ".join(f"{t - w:+.4f}" for t, w in zip(cfg.true_w, last.w))
+    print(f"w = [{', '.join(f'{w:.4f}' for w in last.w)}] (true {list(cfg.true_w)}, error {w_err})")
+    print(f"b = {last.b:.4f} (true {cfg.true_b}, error {cfg.true_b - last.b:+.4f})")
+    return 0
+
+
 # --- compare and export ------------------------------------------------------------------------
 
 def cmd_compare(args: argparse.Namespace) -> int:
@@ -434,7 +466,7 @@ def cmd_gui(_args: argparse.Namespace) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     handlers = {"train": cmd_train, "predict": cmd_predict, "explain": cmd_predict, "eval": cmd_eval,
-                "compare": cmd_compare, "export": cmd_export, "gui": cmd_gui, None: cmd_gui}
+                "compare": cmd_compare, "export": cmd_export, "linreg": cmd_linreg, "gui": cmd_gui, None: cmd_gui}
     try:
         return handlers[args.command](args)
     except BrokenPipeError:  # `digitpad eval | head`: the reader has gone, which is not our error

@@ -11,7 +11,7 @@ import math
 import re
 from dataclasses import dataclass
 
-MODELS: tuple[str, ...] = ("softmax", "mlp", "cnn")
+MODELS: tuple[str, ...] = ("softmax", "softmax-scratch", "mlp", "mlp-deep", "cnn")
 OPTIMIZERS: tuple[str, ...] = ("sgd", "momentum", "adam")
 SCHEDULES: tuple[str, ...] = ("constant", "onecycle")
 DATASETS: tuple[str, ...] = ("mnist", "fashion-mnist")

@@ -28,6 +28,9 @@ from digitpad.core.evaluation import EvalReport, build_report, predict_all
 from digitpad.core.models import build_model, linear_weight_templates, model_spec, parameter_count
 from digitpad.core.names import BOUNDS, DATASETS, MODELS, OPTIMIZERS, SCHEDULES, check_device_name
 from digitpad.core.preprocess import normalize_, unit_float
+from digitpad.core.scratch import accuracy, scratch_step
+
+_SEED_LOCK = threading.Lock()  # held while a run seeds torch's global generator and initialises its model
 
 
 @dataclass
@@ -75,6 +78,10 @@ class TrainConfig:
             except ValueError as exc:
                 raise ValueError(f"{key.replace('_', ' ')} {exc}") from None
         check_device_name(self.device)
+        if model_spec(self.model).from_scratch and (self.optimizer, self.schedule, self.label_smoothing) != (
+                "sgd", "constant", 0.0):
+            raise ValueError(f"{self.model} trains with the course's own sgd: choose the SGD optimizer, "
+                             "a constant learning rate and no label smoothing")
 
 
 # The fast preset: one epoch of the CNN reaches 99 % on MNIST. One-cycle Adam (warm-up, then
@@ -308,14 +315,16 @@ class Trainer:
         self.train, self.test = data.train.head(cfg.train_limit), data.test.head(cfg.test_limit)
         self.x_train, self.y_train = split_on_device(self.train, device)
         self.x_test, self.y_test = split_on_device(self.test, device)
-        torch.manual_seed(cfg.seed)
+        with _SEED_LOCK:  # two runs at once (the Lessons tab's) must not draw from each other's seed
+            torch.manual_seed(cfg.seed)
+            self.model = build_model(cfg.model)
         self.gen = torch.Generator().manual_seed(cfg.seed)
-        self.model = build_model(cfg.model)
         if any(isinstance(m, nn.Conv2d) for m in self.model.modules()):
             self.model = self.model.to(memory_format=torch.channels_last)
         self.model = self.model.to(device)
         self.device = device
-        self.optimizer = make_optimizer(cfg, self.model.parameters())
+        self.from_scratch = model_spec(cfg.model).from_scratch
+        self.optimizer = None if self.from_scratch else make_optimizer(cfg, self.model.parameters())
         self.batches = math.ceil(len(self.train) / cfg.batch_size)
         self.scheduler = SCHEDULE_BUILDERS[cfg.schedule](cfg, self.optimizer, cfg.epochs * self.batches)
         self.divergence = DivergenceWatch()
@@ -355,7 +364,7 @@ class Trainer:
         perm = torch.randperm(n, generator=self.gen).to(self.device)
         loss_sum = torch.zeros((), device=self.device)
         correct = torch.zeros((), device=self.device, dtype=torch.long)
-        window_loss, window_batches, seen = torch.zeros((), device=self.device), 0, 0
+        window_loss, window_samples, seen = torch.zeros((), device=self.device), 0, 0
         next_report = epoch_start + cfg.report_interval_s
         for b in range(self.batches):
             if control.paused:
@@ -373,8 +382,8 @@ class Trainer:
             batch_loss = loss.detach() * yb.shape[0]
             loss_sum += batch_loss
             window_loss += batch_loss
-            window_batches += 1
-            correct += (logits.argmax(1) == yb).sum()
+            window_samples += yb.shape[0]
+            correct += accuracy(logits, yb)
             seen += yb.shape[0]
             now = time.perf_counter()
             last = b == self.batches - 1
@@ -390,10 +399,10 @@ class Trainer:
                 rate = seen / max(now - epoch_start - paused, 1e-9)
                 remaining = (cfg.epochs - epoch) * n + (n - seen)
                 yield Progress(epoch, cfg.epochs, b + 1, self.batches,
-                               window_loss.item() / min(seen, window_batches * cfg.batch_size),
+                               window_loss.item() / window_samples,
                                correct.item() / seen, rate, remaining / rate)
                 window_loss.zero_()
-                window_batches = 0
+                window_samples = 0
                 next_report = now + cfg.report_interval_s
         return loss_sum.item() / n, correct.item() / n, time.perf_counter() - epoch_start - paused, paused
 
@@ -402,7 +411,11 @@ class Trainer:
         cfg = self.config
         if cfg.augment:
             xb = augment_batch(xb, self.gen)
-        logits = self.model(normalize_(xb, self.info.mean, self.info.std))
+        xb = normalize_(xb, self.info.mean, self.info.std)
+        if self.from_scratch:
+            loss, logits = scratch_step(self.model, xb, yb, cfg.lr)
+            return loss, logits, yb
+        logits = self.model(xb)
         loss = F.cross_entropy(logits, yb, label_smoothing=cfg.label_smoothing)
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
