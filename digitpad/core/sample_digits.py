@@ -118,3 +118,16 @@ def mirror_writing_set(per_digit: int, seed: int = 0):
             moved = transform(mirrored_strokes(digit), scale=rng.uniform(0.55, 1.0), dx=rng.uniform(-30, 30),
                               dy=rng.uniform(-30, 30), angle_deg=rng.uniform(-12, 12))
             yield digit, StrokeSet(280, 280, float(rng.uniform(10, 26)), [Stroke(as_points(s)) for s in moved])
+
+
+def scribble(seed: int):
+    """A StrokeSet that is no digit: 1-3 random zig-zags anywhere on the canvas, for the "not sure" tests
+    and the threshold measurement (bench/unsure_threshold.py)."""
+    from digitpad.core.preprocess import Stroke, StrokeSet, as_points
+
+    rng = np.random.default_rng(seed)
+    strokes = []
+    for _ in range(int(rng.integers(1, 4))):
+        corners = rng.uniform(30, 250, size=(int(rng.integers(3, 9)), 2))
+        strokes.append(Stroke(as_points(polyline(*map(tuple, corners), steps=6))))
+    return StrokeSet(280, 280, float(rng.choice([8, 14, 20])), strokes)

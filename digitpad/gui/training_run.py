@@ -14,8 +14,8 @@ from typing import Iterator
 from PySide6.QtCore import QObject, QThread, Signal
 
 from digitpad.core.runs import RunRecorder
-from digitpad.core.trainer import (EpochEnd, Event, Failed, Finished, Progress, RunControl, Started, TrainConfig,
-                                   Trainer)
+from digitpad.core.trainer import (EpochEnd, Event, Failed, FailureKind, Finished, Progress, RunControl, Started,
+                                   TrainConfig, Trainer)
 from digitpad.gui.worker import Worker
 
 LONG_RUNS = ("digitpad-training", "digitpad-teach")  # workers a test must never leave running
@@ -37,7 +37,7 @@ class TrainingSignals(QObject):
     progress = Signal(object)  # Progress (a few per second, never per batch)
     epoch_ended = Signal(object)  # EpochEnd
     finished = Signal(object)  # Finished
-    failed = Signal(str, str)  # message, kind
+    failed = Signal(str, object)  # message, FailureKind
 
 
 class TrainingRun(QObject):
@@ -58,7 +58,7 @@ class TrainingRun(QObject):
         self.job.on(Failed, lambda ev: signals.failed.emit(ev.message, ev.kind))
         # a bug must reach the user as a message, not kill the thread silently
         self.job.errored.connect(lambda exc: signals.failed.emit(f"Unexpected error: {type(exc).__name__}: {exc}",
-                                                                  "error"))
+                                                                  FailureKind.ERROR))
         self.job.finished.connect(self.ended)
 
     def start(self) -> None:
