@@ -445,6 +445,8 @@ def cmd_finetune(args: argparse.Namespace) -> int:
         events.close()
         print("\ninterrupted: fine-tuning stopped, nothing saved", file=sys.stderr)
         return EXIT_INTERRUPTED
+    return 0
+
 
 # --- linreg -----------------------------------------------------------------------------------
 

@@ -29,7 +29,8 @@ from digitpad.core.evaluation import build_report, predict_all
 from digitpad.core.models import parameter_count
 from digitpad.core.personal_set import MIN_PER_DIGIT, PersonalSet, PersonalSetError, require_samples
 from digitpad.core.preprocess import normalize_, unit_float
-from digitpad.core.trainer import EpochEnd, Event, Failed, Finished, Progress, RunControl, Started, split_on_device
+from digitpad.core.trainer import (EpochEnd, Event, Failed, FailureKind, Finished, Progress, RunControl, Started,
+                                   split_on_device)
 
 SUFFIX = " + my digits"
 
@@ -125,9 +126,9 @@ class Finetuner:
             require_samples(self.personal)
             yield from self._run()
         except (ValueError, PersonalSetError) as exc:
-            yield Failed(str(exc), "config")
+            yield Failed(str(exc), FailureKind.CONFIG)
         except DataError as exc:
-            yield Failed(str(exc), "data")
+            yield Failed(str(exc), FailureKind.DATA)
 
     def _run(self) -> Iterator[Event]:
         cfg, control, base = self.config, self.control, self.base
