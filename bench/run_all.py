@@ -14,7 +14,8 @@ sys.path.insert(0, str(HERE))
 
 from common import machine  # noqa: E402
 
-BENCHMARKS = ("epoch_time", "time_to_99", "canvas_latency", "gui_responsiveness", "startup", "drawn_digits")
+BENCHMARKS = ("epoch_time", "time_to_99", "canvas_latency", "gui_responsiveness", "busy_load", "startup",
+              "drawn_digits")
 
 
 NOTES = """### Reading these numbers

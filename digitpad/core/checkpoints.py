@@ -53,6 +53,7 @@ class TrainedModel:
     model: nn.Module
     meta: ModelMeta
     name: str = ""
+    source: str = ""  # what it is in the app: the file it was read from, or the training run that made it
 
     @property
     def title(self) -> str:
@@ -132,7 +133,7 @@ def load_checkpoint(path: str | os.PathLike) -> TrainedModel:
     if not all(torch.isfinite(v).all() for v in model.state_dict().values() if v.is_floating_point()):
         raise CheckpointError(f"{path}: weights contain NaN or infinity")
     model.eval()
-    return TrainedModel(model=model, meta=meta, name=path.stem)
+    return TrainedModel(model=model, meta=meta, name=path.stem, source=str(path.resolve()))
 
 
 def shipped_models() -> list[Path]:

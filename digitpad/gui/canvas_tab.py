@@ -22,6 +22,7 @@ from digitpad.gui.charts import StaticPlot
 from digitpad.gui.images import display_image, gray_image, scaled_pixmap
 from digitpad.gui.model_library import ModelLibrary
 from digitpad.gui.results import short_names
+from digitpad.gui.settings import number_in, stored
 
 LIVE_INTERVAL_MS = 60  # re-classify at most this often while the pen moves
 DISPLAY_SIDE = 1024  # an opened picture is shown from a copy at most this big
@@ -105,7 +106,7 @@ class CanvasTab(QWidget):
         self.canvas.image_dropped.connect(self.open_image_file)
 
         self.brush = QSlider(Qt.Orientation.Horizontal, minimum=4, maximum=48)
-        self.brush.setValue(int(QSettings().value("canvas/brush", 18)))
+        self.brush.setValue(stored("canvas/brush", number_in(int, self.brush.minimum(), self.brush.maximum()), 18))
         self.brush.valueChanged.connect(self._on_brush)
         self.canvas.set_brush(self.brush.value())
         self.eraser = QCheckBox("Eraser")
@@ -183,11 +184,12 @@ class CanvasTab(QWidget):
         self.model_picker.clear()
         for m in self.library.models:
             self.model_picker.addItem(f"{m.title} · {m.parameters:,} params")
+            self.model_picker.setItemData(self.model_picker.count() - 1, m.source, Qt.ItemDataRole.ToolTipRole)
         self.model_picker.setCurrentIndex(self.library.active_index)
         self.model_picker.blockSignals(False)
 
     def _on_pick_model(self, index: int) -> None:
-        self.library.set_active(index)
+        self.library.choose(index)
 
     def _on_active_changed(self, model: TrainedModel | None) -> None:
         self.model_picker.blockSignals(True)

@@ -1,9 +1,11 @@
-"""Live training curves: loss several times per epoch, train and test accuracy per epoch, one epoch axis."""
+"""Live training curves: loss at fixed points of each epoch, train and test accuracy per epoch, one epoch axis."""
 
 from __future__ import annotations
 
+import math
+
 import pyqtgraph as pg
-from PySide6.QtCore import QSize
+from PySide6.QtCore import QSize, Qt, QTimer
 
 LOSS_COLOUR = "#1f77b4"
 TRAIN_COLOUR = "#d62728"
@@ -11,6 +13,12 @@ TEST_COLOUR = "#2ca02c"
 
 
 GRID_COLOUR = "#d8d8d8"
+DIVERGED_COLOUR = "#d62728"
+TREND_POINTS = 5  # the thick loss line: the mean of the last TREND_POINTS points (a quarter epoch)
+REDRAW_MS = 100  # a fast run reports many points a second; the curves are redrawn at most this often
+LOSS_TIP = ("Train loss, reported 20 times per epoch (every batch when an epoch has fewer): each thin-line "
+            f"point is the mean loss over the batches since the previous point. The thick line is the mean of "
+            f"the last {TREND_POINTS} points, the trend through the noise.")
 
 
 def style_axis(axis: pg.AxisItem) -> None:
@@ -40,9 +48,9 @@ class StaticPlot(pg.PlotWidget):
 class LiveCharts(pg.GraphicsLayoutWidget):
     """Two plots sharing the epoch axis, like the course's plot of the three curves."""
 
-    def __init__(self, smoothing: float = 0.3) -> None:
+    def __init__(self) -> None:
         super().__init__()
-        self.smoothing = smoothing
+        self.setToolTip(LOSS_TIP)
         self.loss_plot = self.addPlot(row=0, col=0)
         self.acc_plot = self.addPlot(row=1, col=0)
         self.acc_plot.setXLink(self.loss_plot)
@@ -56,8 +64,15 @@ class LiveCharts(pg.GraphicsLayoutWidget):
             plot.setMenuEnabled(False)
         self.loss_plot.addLegend(offset=(-10, 10))
         self.acc_plot.addLegend(offset=(-10, -10))
-        self.raw_loss = self.loss_plot.plot(pen=pg.mkPen("#9ecae1", width=1), name="per report")
-        self.smooth_loss = self.loss_plot.plot(pen=pg.mkPen(LOSS_COLOUR, width=2.5), name="smoothed")
+        self.raw_loss = self.loss_plot.plot(pen=pg.mkPen("#9ecae1", width=1), name="mean since previous point")
+        self.smooth_loss = self.loss_plot.plot(pen=pg.mkPen(LOSS_COLOUR, width=2.5),
+                                               name=f"mean of last {TREND_POINTS} points")
+        dashed = pg.mkPen(DIVERGED_COLOUR, width=2, style=Qt.PenStyle.DashLine)
+        self.diverged_line = pg.InfiniteLine(angle=90, pen=dashed, label="diverged",
+                                             labelOpts=dict(position=0.85, color=DIVERGED_COLOUR))
+        self.loss_plot.addItem(self.diverged_line)
+        self._redraw = QTimer(self, singleShot=True, interval=REDRAW_MS)
+        self._redraw.timeout.connect(self._draw_loss)
         self.train_acc = self.acc_plot.plot(pen=pg.mkPen(TRAIN_COLOUR, width=2.5), symbol="o", symbolSize=7,
                                             symbolBrush=TRAIN_COLOUR, name="train acc")
         self.test_acc = self.acc_plot.plot(pen=pg.mkPen(TEST_COLOUR, width=2.5), symbol="s", symbolSize=7,
@@ -71,6 +86,9 @@ class LiveCharts(pg.GraphicsLayoutWidget):
         self.loss_x: list[float] = []
         self.loss_y: list[float] = []
         self.loss_smooth: list[float] = []
+        self.diverged_at: float | None = None  # the epoch where the loss stopped being a number
+        self.diverged_line.setVisible(False)
+        self._redraw.stop()
         self.epoch_x: list[float] = []
         self.train_y: list[float] = []
         self.test_y: list[float] = []
@@ -79,10 +97,25 @@ class LiveCharts(pg.GraphicsLayoutWidget):
         self.loss_plot.setXRange(0, max(epochs, 1), padding=0.02)
 
     def add_loss(self, epoch_fraction: float, loss: float) -> None:
-        previous = self.loss_smooth[-1] if self.loss_smooth else loss
-        self.loss_x.append(epoch_fraction)
-        self.loss_y.append(loss)
-        self.loss_smooth.append(previous + self.smoothing * (loss - previous))
+        """Record a point; the curves are redrawn shortly, once for all points that arrive meanwhile.
+
+        A loss that is no number (inf, NaN) is marked by a line at its epoch: the points before
+        it show the blow-up.
+        """
+        if not math.isfinite(loss):
+            self.diverged_at = epoch_fraction
+            self.diverged_line.setValue(epoch_fraction)
+            self.diverged_line.label.setFormat(f"diverged: loss {loss}")
+            self.diverged_line.setVisible(True)
+        else:
+            self.loss_x.append(epoch_fraction)
+            self.loss_y.append(loss)
+            recent = self.loss_y[-TREND_POINTS:]
+            self.loss_smooth.append(sum(recent) / len(recent))
+        if not self._redraw.isActive():
+            self._redraw.start()
+
+    def _draw_loss(self) -> None:
         self.raw_loss.setData(self.loss_x, self.loss_y)
         self.smooth_loss.setData(self.loss_x, self.loss_smooth)
 

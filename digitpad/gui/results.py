@@ -158,6 +158,15 @@ class ResultsPanel(QTabWidget):
         self.setTabEnabled(self.weights_index, weights is not None)
         self._draw_later.start()
 
+    def clear(self) -> None:
+        """Nothing shown until the new run's first epoch: the last run's results belong to another model."""
+        self._latest = None
+        self._draw_later.stop()
+        self.confusion.show_matrix(np.zeros((10, 10), dtype=np.int64).tolist(), tuple(str(d) for d in range(10)))
+        self.per_class.show_accuracy([0.0] * 10, tuple(str(d) for d in range(10)))
+        self.mistakes.set_items([])
+        self.weights.set_items([])
+
     def _refresh(self, index: int) -> None:
         if self._latest is None or index not in self._stale:
             return
