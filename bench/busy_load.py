@@ -2,10 +2,10 @@
 `python -c "while 1: pass"`, under the thread policy of before (baseline) and today's.
 
 Policies, each measured in a fresh process (OpenMP reads its wait policy once, when torch loads):
-- baseline: OpenMP's default wait (threads spin a while before sleeping), torch's thread count
-  (one per core) for the whole run: what DigitPad did before `CpuShare` and OMP_WAIT_POLICY=PASSIVE;
-- passive wait only: OMP_WAIT_POLICY=PASSIVE, still one thread per core;
-- DigitPad: passive wait and `devices.CpuShare` (one thread fewer per core other programs keep busy).
+- baseline: OpenMP's default wait (threads spin a while before sleeping), one thread per core:
+  what DigitPad did before it set OMP_WAIT_POLICY=PASSIVE;
+- DigitPad: passive wait (waiting threads sleep at once), one thread per core;
+- passive wait, one thread fewer than cores: the "leave a core to the others" alternative.
 Softmax regression on all 60,000 images and the MLP on 6,000 (scaled to a 60,000-image epoch), the
 median of the warm epochs; in the app, the MLP from the Start button with a 10 ms heartbeat on the GUI
 thread. Loads and policies are interleaved and repeated: other programs on the machine move the figures.
@@ -22,37 +22,23 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
-POLICIES = ("baseline", "passive", "digitpad")
-TITLES = {"baseline": "baseline: spin-wait, one thread per core", "passive": "passive wait only",
-          "digitpad": "DigitPad: passive wait + CpuShare"}
+POLICIES = ("baseline", "digitpad", "fewer")
+TITLES = {"baseline": "baseline: spin-wait", "digitpad": "DigitPad: passive wait",
+          "fewer": "passive wait, a core left free"}
 MLP_IMAGES = 6_000
 
 
 def apply_policy(policy: str) -> None:
     """Before torch loads. The baseline loads torch before digitpad can set the wait policy."""
     if policy == "baseline":
+        import torch  # noqa: F401  (OpenMP starts with its default wait policy)
+    elif policy == "fewer":
         import torch
 
         import digitpad.core.trainer as trainer
         from digitpad.core.devices import CPU_THREADS
 
-        class AllCores:
-            """What the trainer did before: torch.set_num_threads(cores) once, for the whole run."""
-
-            def __init__(self) -> None:
-                torch.set_num_threads(CPU_THREADS)
-
-            def adjust(self) -> int:
-                return CPU_THREADS
-        trainer.CpuShare = AllCores
-    elif policy == "passive":
-        import digitpad.core.trainer as trainer
-        from digitpad.core.devices import CpuShare
-
-        class AllCoresPassive(CpuShare):
-            def adjust(self) -> int:
-                return self.threads
-        trainer.CpuShare = AllCoresPassive
+        trainer.train_on_all_cores = lambda: torch.set_num_threads(max(1, CPU_THREADS - 1))
 
 
 def epoch_seconds() -> dict[str, float]:

@@ -22,7 +22,7 @@ from torch import nn
 from digitpad.core.augment import augment_batch
 from digitpad.core.checkpoints import ModelMeta, TrainedModel
 from digitpad.core.datasets import DataError, Split, load_dataset
-from digitpad.core.devices import CpuShare, DeviceError, describe, resolve_device
+from digitpad.core.devices import DeviceError, describe, resolve_device, train_on_all_cores
 from digitpad.core.evaluation import EvalReport, build_report, predict_all
 from digitpad.core.models import build_model, linear_weight_templates, model_spec, parameter_count
 from digitpad.core.preprocess import normalize_, unit_float
@@ -223,8 +223,8 @@ class Trainer:
 
     def _run(self) -> Iterator[Event]:
         cfg, control = self.config, self.control
+        train_on_all_cores()
         device = resolve_device(cfg.device)
-        self.cpu_share = CpuShare() if device.type == "cpu" else None
         self.test_seconds: float | None = None  # one test pass, once measured: part of the ETA
         data = load_dataset(cfg.dataset, data_dir=cfg.data_dir, idx_dir=cfg.idx_dir)
         if control.stopped:
@@ -304,8 +304,6 @@ class Trainer:
             window_seen += yb.shape[0]
             correct += (logits.argmax(1) == yb).sum()
             seen += yb.shape[0]
-            if self.cpu_share is not None:
-                self.cpu_share.adjust()
             # A fixed number of evenly spaced reports per epoch: the loss chart looks the same at any speed.
             report = (b + 1) * points // self.batches > b * points // self.batches
             # On the CPU .item() costs nothing, so divergence is caught at the very batch; on an

@@ -7,7 +7,7 @@ import time
 from dataclasses import asdict, replace
 from pathlib import Path
 
-from PySide6.QtCore import QSettings, Qt, Signal
+from PySide6.QtCore import QSettings, QSize, Qt, Signal
 from PySide6.QtGui import QFontDatabase
 from PySide6.QtWidgets import (QCheckBox, QFileDialog, QFormLayout, QFrame, QGroupBox, QHBoxLayout, QLabel,
                                QPlainTextEdit, QProgressBar, QPushButton, QScrollArea, QSplitter, QVBoxLayout,
@@ -24,6 +24,21 @@ from digitpad.gui.form_fields import OPTIMIZER_TITLES, Form
 from digitpad.gui.results import ResultsPanel
 from digitpad.gui.settings import as_bool, stored
 from digitpad.gui.training_run import TrainingRun
+
+
+class FormScroll(QScrollArea):
+    """The Setup form, whole when there is room, scrolling (never squeezed) when there is not."""
+
+    def __init__(self, form: QWidget) -> None:
+        super().__init__()
+        self.setWidget(form)
+        self.setWidgetResizable(True)
+        self.setFrameShape(QFrame.Shape.NoFrame)
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.setMaximumHeight(form.sizeHint().height())
+
+    def sizeHint(self) -> QSize:
+        return self.widget().sizeHint()
 
 
 def format_duration(seconds: float) -> str:
@@ -70,12 +85,7 @@ class TrainingTab(QWidget):
         setup = QGroupBox("Setup")
         setup.setLayout(form)
         # On a short screen the form scrolls instead of squeezing its controls below their height.
-        self.setup_scroll = QScrollArea()
-        self.setup_scroll.setWidget(setup)
-        self.setup_scroll.setWidgetResizable(True)
-        self.setup_scroll.setFrameShape(QFrame.Shape.NoFrame)
-        self.setup_scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        self.setup_scroll.setMaximumHeight(setup.sizeHint().height())
+        self.setup_scroll = FormScroll(setup)
         self.setup_scroll.setMinimumHeight(4 * self.epochs.sizeHint().height())
 
         self.start_button = QPushButton("Start")
@@ -122,7 +132,7 @@ class TrainingTab(QWidget):
         follow.rangeChanged.connect(lambda _low, high: follow.setValue(high))
 
         left = QVBoxLayout()
-        left.addWidget(self.setup_scroll, stretch=1)
+        left.addWidget(self.setup_scroll)  # its whole height when there is room; the log takes the rest
         left.addWidget(self.fast_button)
         left.addLayout(buttons)
         left.addLayout(files)
@@ -292,7 +302,8 @@ class TrainingTab(QWidget):
             self.progress.setValue(1000)
             self.progress.setFormat(f"done · {elapsed}")
             self.status.setText(f"Finished: {acc_text}. Draw a digit on the Canvas tab to try it.")
-        self._log(f"— {'stopped' if ev.stopped else 'finished'}: {acc_text}, {elapsed}")
+        tested = f"test {acc:.2%}" if self.epochs_tested else "not tested"
+        self._log(f"— {'stopped' if ev.stopped else 'finished'} · {elapsed} · {tested}")
         self.model_trained.emit(self.last_model, ev.stopped)
 
     def _on_failed(self, message: str, kind: str) -> None:
