@@ -287,6 +287,12 @@ class TrainingTab(QWidget):
                        source=f"run {self.run_number}")
 
     def _on_finished(self, ev: Finished) -> None:
+        if ev.epochs_done == 0:  # stopped before its first batch: nothing was learned, nothing to keep
+            self.status.setText("Stopped before the first batch: nothing was trained.")
+            self.progress.setFormat("stopped")
+            self.speed.setText("")
+            self._log("— stopped before the first batch")
+            return
         self.last_model = self._run_model(ev.model, ", stopped" if ev.stopped else "")
         acc = ev.model.meta.test_accuracy
         acc_text = (f"test accuracy {acc:.2%} after epoch {self.epochs_tested}" if self.epochs_tested
