@@ -162,6 +162,7 @@ class ResultsPanel(QTabWidget):
         """Nothing shown until the new run's first epoch: the last run's results belong to another model."""
         self._latest = None
         self._draw_later.stop()
+        self.setTabEnabled(self.weights_index, False)
         self.confusion.show_matrix(np.zeros((10, 10), dtype=np.int64).tolist(), tuple(str(d) for d in range(10)))
         self.per_class.show_accuracy([0.0] * 10, tuple(str(d) for d in range(10)))
         self.mistakes.set_items([])

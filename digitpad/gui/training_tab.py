@@ -316,9 +316,10 @@ class TrainingTab(QWidget):
         self.progress.setFormat("failed")
         self.speed.setText("")
         self.status.setText(message)
-        self._log(f"— failed: {message}")
         titles = {"diverged": "Training diverged", "data": "Data set missing", "oom": "Out of memory"}
-        self.failure_box = show_warning(self, titles.get(kind, "Training failed"), message)
+        title = titles.get(kind, "Training failed")
+        self._log(f"— failed: {title.lower()} (the message is above)")
+        self.failure_box = show_warning(self, title, message)
 
     def _on_run_ended(self) -> None:
         """The thread has finished and been joined: release the run's Qt objects."""
