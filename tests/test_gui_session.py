@@ -9,6 +9,7 @@ from PySide6.QtCore import QByteArray, QSettings, QTimer
 
 from digitpad.core.checkpoints import save_checkpoint
 from digitpad.core.trainer import TrainConfig
+from digitpad.gui.background import BackgroundCall
 from digitpad.gui.form_fields import Form
 from digitpad.gui.main_window import MainWindow
 from digitpad.gui.training_tab import TrainingTab
@@ -29,6 +30,8 @@ def open_window(qtbot) -> MainWindow:
     qtbot.addWidget(win)
     win.show()
     qtbot.waitUntil(lambda: len(win.library.models) > 0, timeout=20_000)
+    # The start-up preloading finished too: closing joins it, but only for 30 s on a loaded machine.
+    qtbot.waitUntil(lambda: BackgroundCall.running() == 0, timeout=120_000)
     return win
 
 
@@ -123,7 +126,8 @@ def test_the_form_table_covers_the_config_and_round_trips_it(qtbot):
 GARBAGE = {"canvas/brush": "abc", "training/lr": "abc", "training/epochs": "99999999999", "window/tab": "xyz",
            "window/geometry": "not bytes", "training/model": "transformer", "training/device": "tpu",
            "training/batch_size": "-3", "training/momentum": "nan", "training/train_limit": "12",
-           "training/keep_setup": "true", "training/seed": "7"}
+           "training/keep_setup": "true", "training/seed": "7", "view/text_zoom": "huge",
+           "files/last_folder": ""}
 
 
 @pytest.mark.parametrize("key", sorted(GARBAGE))
@@ -137,7 +141,7 @@ def test_a_garbage_setting_falls_back_to_its_default(qtbot, key):
     cfg = tab.config()
     assert (cfg.model, cfg.epochs, cfg.lr, cfg.batch_size, cfg.device) == ("softmax", 10, 0.1, 256, "auto")
     assert cfg.train_limit is None and cfg.momentum == 0.9
-    assert win.canvas.brush.value() == 18 and win.tabs.currentIndex() == 0
+    assert win.canvas.brush.value() == 18 and win.tabs.currentIndex() == 0 and win.zoom.factor == 1.0
     assert cfg.seed == (7 if key == "training/seed" else 0)  # a valid value is kept
     win.close()
 

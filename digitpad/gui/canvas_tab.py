@@ -265,7 +265,7 @@ class CanvasTab(QWidget):
     # --- images ------------------------------------------------------------------------------
 
     def choose_image(self) -> None:
-        folder = str(QSettings().value("files/last_image_folder", str(Path.home())))
+        folder = stored("files/last_image_folder", str, str(Path.home()))
         path, _ = QFileDialog.getOpenFileName(self, "Open an image of a digit", folder,
                                               "Images (*.png *.jpg *.jpeg *.bmp *.gif *.tif *.tiff *.webp)")
         if path:

@@ -336,7 +336,7 @@ class TrainingTab(QWidget):
     # --- files -------------------------------------------------------------------------------
 
     def _last_folder(self) -> str:
-        return str(QSettings().value("files/last_folder", str(Path.home())))
+        return stored("files/last_folder", str, str(Path.home()))
 
     def _remember_folder(self, path: str) -> None:
         QSettings().setValue("files/last_folder", str(Path(path).parent))
