@@ -50,9 +50,10 @@ NOTES = """### Reading these numbers
   thread fewer per core other programs keep busy (read from /proc/stat once a second) and a fixed
   core left free. Both gave up the fair share a second thread earns when many programs run: on this
   shared 2-core VM (load 8-13 from other users' jobs during every recording, so no row is ever
-  "alone" on an idle machine) they were 1.5-5x slower than passive wait with all cores, in 5 of 6
-  cells. The GUI stall goal (≤ 30 ms) could not be checked here: with that load even the idle app's
-  heartbeat stalls 90-300 ms; the column "max gap, app idle" says what the machine allowed.
+  "alone" on an idle machine) they were slower than passive wait with all cores in 15 of 16 epoch
+  figures over four recordings, often 2-5x. The GUI stall goal (≤ 30 ms) could not be checked here:
+  with that load even the idle app's heartbeat stalled 28-164 ms; the column "max gap, app idle"
+  says what the machine allowed.
 - Small VMs vary ±30 % between runs; compare within one table, not across recordings.
 """
 
