@@ -15,7 +15,7 @@ sys.path.insert(0, str(HERE))
 from common import machine  # noqa: E402
 
 BENCHMARKS = ("epoch_time", "time_to_99", "canvas_latency", "gui_responsiveness", "busy_load", "startup",
-              "drawn_digits")
+              "drawn_digits", "run_records")
 
 
 NOTES = """### Reading these numbers

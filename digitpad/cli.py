@@ -1,4 +1,4 @@
-"""`digitpad` opens the app; `digitpad train | predict | eval` drive the same engine headless."""
+"""`digitpad` opens the app; `digitpad train | predict | eval | compare | export` drive the same engine headless."""
 
 from __future__ import annotations
 
@@ -45,6 +45,8 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--train-limit", type=int, help="train on the first N images only")
     t.add_argument("--test-limit", type=int, help="evaluate on the first N test images only")
     t.add_argument("--out", type=Path, help="checkpoint to write (default: DATASET-MODEL.pt)")
+    t.add_argument("--runs-dir", type=Path, help="where the run is recorded (default: the runs folder in the "
+                                                "user's data folder, as the app does)")
     _add_data_args(t)
 
     pr = sub.add_parser("predict", help="classify image files (or stroke JSON files); one JSON line each")
@@ -58,6 +60,16 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--limit", type=int, help="only the first N test images")
     e.add_argument("--json", action="store_true", help="one JSON object instead of a table")
     _add_data_args(e)
+
+    c = sub.add_parser("compare", help="draw recorded runs' curves overlaid into one figure (PNG, SVG or CSV)")
+    c.add_argument("runs", nargs="+", type=Path, metavar="RUN_OR_DIR", help="run records (.json) or folders of them")
+    c.add_argument("--out", type=Path, required=True, help="the figure: .png, .svg, or .csv for the numbers")
+    c.add_argument("--size", default="960x640", help="figure size in pixels (default 960x640)")
+
+    x = sub.add_parser("export", help="write a model others can run: ONNX (or torch.export's .pt2)")
+    x.add_argument("--model", type=Path, help="checkpoint (default: the shipped MNIST CNN)")
+    x.add_argument("--format", default="onnx", choices=["onnx", "pt2"])
+    x.add_argument("--out", type=Path, help="file to write (default: the checkpoint's name with .onnx / .pt2)")
     return parser
 
 
@@ -85,6 +97,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from digitpad.core.checkpoints import save_checkpoint
+    from digitpad.core.runs import RunRecorder, note_checkpoint
     from digitpad.core.trainer import EpochEnd, Failed, Finished, Progress, Started, Trainer
 
     try:
@@ -95,7 +108,8 @@ def cmd_train(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     out = args.out or Path(f"{cfg.dataset}-{cfg.model}.pt")
     bar = None
-    events = Trainer(cfg).run()
+    recorder = RunRecorder(cfg, args.runs_dir)
+    events = recorder.track(Trainer(cfg).run())
     try:
         for ev in events:
             if isinstance(ev, Started):
@@ -115,6 +129,7 @@ def cmd_train(args: argparse.Namespace) -> int:
                 if bar is not None:
                     bar.close()
                 print(f"digitpad train: {ev.message}", file=sys.stderr)
+                _report_record(recorder)
                 return EXIT_FAILED
             elif isinstance(ev, Finished):
                 if bar is not None:
@@ -122,13 +137,24 @@ def cmd_train(args: argparse.Namespace) -> int:
                 path = save_checkpoint(ev.model, out)
                 acc = ev.model.meta.test_accuracy
                 print(f"saved {path}" + (f" (test accuracy {acc:.2%})" if acc is not None else ""))
+                note_checkpoint(recorder.record, path)
     except KeyboardInterrupt:
         events.close()
         if bar is not None:
             bar.close()
-        print("\ninterrupted: training stopped, nothing saved", file=sys.stderr)
+        print("\ninterrupted: training stopped, no checkpoint saved", file=sys.stderr)
+        _report_record(recorder)
         return EXIT_INTERRUPTED
+    _report_record(recorder)
     return 0
+
+
+def _report_record(recorder) -> None:
+    """Say where the run's record is (for `digitpad compare`), or why it could not be written."""
+    if recorder.write_error:
+        print(f"digitpad train: warning: {recorder.write_error}", file=sys.stderr)
+    else:
+        print(f"run recorded as {recorder.record.status}: {recorder.record.json_path}")
 
 
 # --- predict ----------------------------------------------------------------------------------
@@ -219,6 +245,58 @@ def cmd_eval(args: argparse.Namespace) -> int:
     return 0
 
 
+# --- compare and export ------------------------------------------------------------------------
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    """The app's own charts, drawn offscreen: the figure on the slide is the one the app shows."""
+    from digitpad.core.runs import load_runs
+
+    try:
+        width, height = (int(v) for v in args.size.lower().split("x"))
+    except ValueError:
+        print(f"digitpad compare: --size {args.size!r}: give WIDTHxHEIGHT, e.g. 960x640", file=sys.stderr)
+        return EXIT_USAGE
+    if args.out.suffix.lower() not in (".png", ".svg", ".csv"):
+        print(f"digitpad compare: {args.out}: the figure is written as .png, .svg or .csv", file=sys.stderr)
+        return EXIT_USAGE
+    records, errors = load_runs(args.runs)
+    for error in errors:
+        print(f"digitpad compare: skipped {error}", file=sys.stderr)
+    if not records:
+        print("digitpad compare: no run records found (digitpad train and the app record each run)", file=sys.stderr)
+        return EXIT_USAGE
+    os.environ["QT_QPA_PLATFORM"] = "offscreen"  # a figure, not a window: no display needed
+    from digitpad.gui.runs_panel import render_comparison
+
+    try:
+        path = render_comparison(records, args.out, (max(width, 200), max(height, 200)))
+    except OSError as exc:
+        print(f"digitpad compare: cannot write {args.out}: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    print(f"wrote {path} ({len(records)} run{'s' if len(records) > 1 else ''})")
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from digitpad.core.export import SUFFIXES, ExportError, export_model
+
+    trained = _load_model_or_exit(args.model)
+    if trained is None:
+        return EXIT_USAGE
+    out = args.out or Path(f"{trained.name}{SUFFIXES[args.format]}")
+    try:
+        path = export_model(trained, args.format, out)
+    except ExportError as exc:
+        print(f"digitpad export: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    except OSError as exc:
+        print(f"digitpad export: cannot write {out}: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    print(f"wrote {path}: input 'pixels' float32 N×1×28×28 in [0, 1] (ink bright), output 'logits' N×10; "
+          f"{trained.meta.dataset}, normalization inside")
+    return 0
+
+
 def cmd_gui(_args: argparse.Namespace) -> int:
     from digitpad.gui.app import run_app
 
@@ -227,7 +305,8 @@ def cmd_gui(_args: argparse.Namespace) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    handlers = {"train": cmd_train, "predict": cmd_predict, "eval": cmd_eval, "gui": cmd_gui, None: cmd_gui}
+    handlers = {"train": cmd_train, "predict": cmd_predict, "eval": cmd_eval, "compare": cmd_compare,
+                "export": cmd_export, "gui": cmd_gui, None: cmd_gui}
     try:
         return handlers[args.command](args)
     except BrokenPipeError:  # `digitpad eval | head`: the reader has gone, which is not our error
