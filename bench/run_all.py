@@ -15,7 +15,7 @@ sys.path.insert(0, str(HERE))
 from common import machine  # noqa: E402
 
 BENCHMARKS = ("epoch_time", "time_to_99", "canvas_latency", "gui_responsiveness", "busy_load", "startup",
-              "drawn_digits", "run_records")
+              "drawn_digits", "run_records", "explain_latency", "unsure_threshold")
 
 
 NOTES = """### Reading these numbers
@@ -54,6 +54,12 @@ NOTES = """### Reading these numbers
   figures over four recordings, often 2-5x. The GUI stall goal (≤ 30 ms) could not be checked here:
   with that load even the idle app's heartbeat stalled 28-164 ms; the column "max gap, app idle"
   says what the machine allowed.
+- Explain panel: its table also gives each update's CPU time on the GUI thread, because on a shared
+  machine (load average ~14 on 2 cores while it was recorded) the wall clock mostly measures waiting for
+  a core. What the panel costs: the explanation (one batched forward with hooks and one backward pass for
+  integrated gradients, 10 steps: ~3 ms more than the plain prediction for the CNN, 16 steps cost ~3 ms
+  more again) and painting it (~4-5 ms; group boxes and per-map painter calls were cut: the conv maps are
+  one image per block). Hidden, the panel computes and paints nothing.
 - Small VMs vary ±30 % between runs; compare within one table, not across recordings.
 """
 

@@ -1,4 +1,5 @@
-"""`digitpad` opens the app; `digitpad train | predict | eval | compare | export` drive the same engine headless."""
+"""`digitpad` opens the app; `digitpad train | predict | explain | eval | compare | export` drive the same engine
+headless."""
 
 from __future__ import annotations
 
@@ -17,6 +18,23 @@ EXIT_INTERRUPTED = 130
 def _add_data_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--data-dir", help="cache folder for data sets (default: $DIGITPAD_DATA or ~/.cache/digitpad/data)")
     p.add_argument("--idx-dir", help="a folder holding the four IDX files (.gz or not) to use")
+
+
+def _unsure_below(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"must be a probability from 0 to 1, got {value}")
+    return value
+
+
+def _add_unsure_arg(p: argparse.ArgumentParser) -> None:
+    from digitpad.core.inference import UNSURE_BELOW
+
+    p.add_argument("--unsure-below", type=_unsure_below, default=UNSURE_BELOW, metavar="P",
+                   help=f"answer \"unsure\" when the top probability is below P (default {UNSURE_BELOW})")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -53,6 +71,15 @@ def build_parser() -> argparse.ArgumentParser:
     pr.add_argument("files", nargs="+", type=Path)
     pr.add_argument("--model", type=Path, help="checkpoint (default: the shipped MNIST CNN)")
     pr.add_argument("--strokes", action="store_true", help="the files are stroke JSON, not images")
+    _add_unsure_arg(pr)
+
+    ex = sub.add_parser("explain", help="predict, and draw the Explain panel for each file into DIR/<stem>-explain.png")
+    ex.add_argument("files", nargs="+", type=Path)
+    ex.add_argument("--model", type=Path, help="checkpoint (default: the shipped MNIST CNN)")
+    ex.add_argument("--strokes", action="store_true", help="the files are stroke JSON, not images")
+    ex.add_argument("--out", type=Path, default=Path("."), metavar="DIR",
+                    help="folder for the figures, DIR/<stem>-explain.png (default: here)")
+    _add_unsure_arg(ex)
 
     e = sub.add_parser("eval", help="accuracy, per-class accuracy and confusion matrix on a test set")
     e.add_argument("--model", type=Path, help="checkpoint (default: the shipped MNIST CNN)")
@@ -169,39 +196,71 @@ def _load_model_or_exit(path: Path | None):
         return None
 
 
-def predict_file(trained, path: Path, strokes: bool) -> dict:
-    """One JSON-ready answer for one file; every failure becomes its `error`, never an exception."""
-    from digitpad.core.inference import ImageError, classify_image, classify_strokes, open_image
+def predict_file(trained, path: Path, strokes: bool, unsure_below: float | None = None,
+                 explain_dir: Path | None = None) -> dict:
+    """One JSON-ready answer for one file; every failure becomes its `error`, never an exception.
+
+    With explain_dir, the prediction comes from the explanation (the same forward pass) and the
+    Explain panel is drawn into explain_dir/<stem>-explain.png: `explain` answers exactly as `predict`.
+    """
+    from digitpad.core.explain import explain_image, explain_strokes
+    from digitpad.core.inference import UNSURE_BELOW, ImageError, classify_image, classify_strokes, open_image
     from digitpad.core.preprocess import StrokeError, StrokeSet
 
-    answer: dict = {"file": str(path), "prediction": None, "probabilities": None, "error": None}
+    unsure_below = UNSURE_BELOW if unsure_below is None else unsure_below
+    answer: dict = {"file": str(path), "prediction": None, "probabilities": None, "unsure": None,
+                    "runner_up": None, "error": None}
+    explanation = None
     try:
         if strokes:
             try:
                 data = json.loads(path.read_text(encoding="utf-8"))
             except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
                 raise StrokeError(f"{path}: not a readable stroke JSON file ({exc})") from exc
-            pred = classify_strokes(trained, StrokeSet.from_json(data))
+            source = StrokeSet.from_json(data)
         else:
-            pred = classify_image(trained, open_image(path))
+            source = open_image(path)
+        if explain_dir is None:
+            pred = (classify_strokes if strokes else classify_image)(trained, source)
+        else:
+            explanation = (explain_strokes if strokes else explain_image)(trained, source, unsure_below)
+            pred = None if explanation is None else explanation.prediction
     except (ImageError, StrokeError, ValueError) as exc:
         answer["error"] = str(exc) if str(path) in str(exc) else f"{path}: {exc}"
         return answer
     if pred is None:
         answer["error"] = f"{path}: no ink found — the picture is blank (draw a digit)"
-    else:
-        answer["prediction"] = pred.label
-        answer["probabilities"] = [round(p, 8) for p in pred.probabilities]
+        return answer
+    answer["prediction"] = pred.label
+    answer["probabilities"] = [round(p, 8) for p in pred.probabilities]
+    answer["unsure"] = pred.unsure(unsure_below)
+    answer["runner_up"] = pred.runner_up
+    if explanation is not None:
+        answer["explanation"] = _render_figure(explanation, explain_dir / f"{path.stem}-explain.png", answer)
     return answer
+
+
+def _render_figure(explanation, target: Path, answer: dict) -> str | None:
+    """Draw the Explain panel offscreen into target; a failure to write becomes the answer's error."""
+    from digitpad.gui.explain_panel import render_png
+
+    try:
+        return str(render_png(explanation, target))
+    except OSError as exc:
+        answer["error"] = f"{target}: cannot write the figure ({exc.strerror or exc})"
+        return None
 
 
 def cmd_predict(args: argparse.Namespace) -> int:
     trained = _load_model_or_exit(args.model)
     if trained is None:
         return EXIT_USAGE
+    explain_dir = getattr(args, "out", None) if args.command == "explain" else None
+    if explain_dir is not None:
+        os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")  # figures need no screen
     status = 0
     for path in args.files:
-        answer = predict_file(trained, path, args.strokes)
+        answer = predict_file(trained, path, args.strokes, args.unsure_below, explain_dir)
         if answer["error"]:
             status = EXIT_FAILED
         print(json.dumps(answer), flush=True)
@@ -305,8 +364,8 @@ def cmd_gui(_args: argparse.Namespace) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    handlers = {"train": cmd_train, "predict": cmd_predict, "eval": cmd_eval, "compare": cmd_compare,
-                "export": cmd_export, "gui": cmd_gui, None: cmd_gui}
+    handlers = {"train": cmd_train, "predict": cmd_predict, "explain": cmd_predict, "eval": cmd_eval,
+                "compare": cmd_compare, "export": cmd_export, "gui": cmd_gui, None: cmd_gui}
     try:
         return handlers[args.command](args)
     except BrokenPipeError:  # `digitpad eval | head`: the reader has gone, which is not our error

@@ -95,11 +95,16 @@ def ink_map(gray: np.ndarray) -> np.ndarray | None:
     return out if out.max() > 0 else None
 
 
-def _fit_box(ink: np.ndarray) -> np.ndarray:
-    """Crop to the ink and scale the longer side to 20 px, keeping the aspect (area-averaged when shrinking)."""
+def _crop_to_ink(ink: np.ndarray) -> np.ndarray:
+    """The smallest rectangle holding every inked pixel (a view, not a copy)."""
     rows = np.flatnonzero(ink.any(axis=1))
     cols = np.flatnonzero(ink.any(axis=0))
-    crop = ink[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1].astype(np.float32)
+    return ink[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1]
+
+
+def _fit_box(cropped: np.ndarray) -> np.ndarray:
+    """Scale the longer side of the cropped ink to 20 px, keeping the aspect (area-averaged when shrinking)."""
+    crop = cropped.astype(np.float32)
     h, w = crop.shape
     scale = BOX / max(h, w)
     size = (max(1, round(w * scale)), max(1, round(h * scale)))
@@ -132,12 +137,30 @@ def _centre_by_mass(patch: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(big[BOX:BOX + FIELD, BOX:BOX + FIELD])
 
 
-def mnist_pixels(image: Image.Image | np.ndarray) -> np.ndarray | None:
-    """28×28 float32 in [0, 1], ink bright, MNIST-style; None means "no ink: nothing to classify"."""
+@dataclass(frozen=True)
+class PreprocessSteps:
+    """Every intermediate of `mnist_pixels`, as computed (not re-run): what the Explain panel shows."""
+
+    ink: np.ndarray  # the ink as drawn, bright on black, full size
+    cropped: np.ndarray  # cropped to the ink
+    fitted: np.ndarray  # longer side scaled to 20 px
+    pixels: np.ndarray  # 28×28, centre of mass at the centre: the model's input before normalization
+
+
+def mnist_steps(image: Image.Image | np.ndarray) -> PreprocessSteps | None:
+    """`mnist_pixels` with its intermediate steps kept; None means "no ink"."""
     ink = ink_map(to_gray(image))
     if ink is None:
         return None
-    return _centre_by_mass(_fit_box(ink))
+    cropped = _crop_to_ink(ink)
+    fitted = _fit_box(cropped)
+    return PreprocessSteps(ink, cropped, fitted, _centre_by_mass(fitted))
+
+
+def mnist_pixels(image: Image.Image | np.ndarray) -> np.ndarray | None:
+    """28×28 float32 in [0, 1], ink bright, MNIST-style; None means "no ink: nothing to classify"."""
+    steps = mnist_steps(image)
+    return None if steps is None else steps.pixels
 
 
 def unit_float(images: torch.Tensor) -> torch.Tensor:
@@ -251,11 +274,17 @@ def rasterize_strokes(strokes: StrokeSet) -> np.ndarray:
     return np.asarray(image)
 
 
-def stroke_pixels(strokes: StrokeSet) -> np.ndarray | None:
-    """Strokes → MNIST 28×28 pixels (None when nothing is drawn); the canvas and the CLI share this."""
+def stroke_steps(strokes: StrokeSet) -> PreprocessSteps | None:
+    """Strokes → every preprocessing step (None when nothing is drawn)."""
     if not any(s.points for s in strokes.strokes):
         return None
-    return mnist_pixels(rasterize_strokes(strokes))
+    return mnist_steps(rasterize_strokes(strokes))
+
+
+def stroke_pixels(strokes: StrokeSet) -> np.ndarray | None:
+    """Strokes → MNIST 28×28 pixels (None when nothing is drawn); the canvas and the CLI share this."""
+    steps = stroke_steps(strokes)
+    return None if steps is None else steps.pixels
 
 
 def as_points(seq: Sequence[Sequence[float]]) -> list[tuple[float, float, float]]:
