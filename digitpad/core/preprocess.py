@@ -14,7 +14,7 @@ from typing import Any, Sequence
 
 import numpy as np
 import torch
-from PIL import Image, ImageDraw
+from PIL import Image, ImageDraw, ImageFilter
 
 FIELD = 28
 BOX = 20
@@ -137,7 +137,41 @@ def mnist_pixels(image: Image.Image | np.ndarray) -> np.ndarray | None:
     ink = ink_map(to_gray(image))
     if ink is None:
         return None
-    return _centre_by_mass(_fit_box(ink))
+    return _centre_by_mass(_fit_box(thin_thick_ink(ink)))
+
+
+THICK_RATIO = 0.3  # ink thicker than this (width / digit size) is thinned: 2.5× MNIST's
+THIN_SHARE = 0.5
+WIDTH_SIDE = 100  # the resolution stroke width is measured and thinned at: the digit's longer side in pixels
+
+
+def stroke_width(mask: np.ndarray) -> float:
+    """Mean stroke width of a binary ink mask: twice its area over its boundary (exact for long bars)."""
+    padded = np.pad(mask, 1)
+    inner = mask & padded[:-2, 1:-1] & padded[2:, 1:-1] & padded[1:-1, :-2] & padded[1:-1, 2:]
+    boundary = int(mask.sum() - inner.sum())
+    return 2 * float(mask.sum()) / max(boundary, 1)
+
+
+def thin_thick_ink(ink: np.ndarray) -> np.ndarray:
+    """Photos and scans have no vectors, so a thick pen is thinned instead: when the ink's stroke is
+    over THICK_RATIO of the digit's size, it is eroded towards the MNIST-like width (STROKE_RATIO).
+
+    Thin and MNIST-like ink is returned as it is. The measuring and eroding happen on the ink cropped
+    and scaled to WIDTH_SIDE pixels, so a 2000-px scan costs no more than a small drawing.
+    """
+    rows, cols = np.flatnonzero(ink.any(axis=1)), np.flatnonzero(ink.any(axis=0))
+    crop = ink[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1].astype(np.float32)
+    scale = WIDTH_SIDE / max(crop.shape)
+    size = (max(1, round(crop.shape[1] * scale)), max(1, round(crop.shape[0] * scale)))
+    work = np.asarray(Image.fromarray(crop, mode="F").resize(size, Image.Resampling.BILINEAR), dtype=np.float32)
+    width = stroke_width(work > 0.5)
+    if width <= THICK_RATIO * (WIDTH_SIDE - width):
+        return ink
+    target = STROKE_RATIO * WIDTH_SIDE / (1 + STROKE_RATIO)  # the width of a digit drawn with the network's pen
+    radius = max(1, round((width - target) / 2 * THIN_SHARE))
+    thinned = np.asarray(Image.fromarray(work, mode="F").filter(ImageFilter.MinFilter(2 * radius + 1)), dtype=np.float32)
+    return thinned if thinned.max() > 0.5 else work
 
 
 def unit_float(images: torch.Tensor) -> torch.Tensor:
@@ -251,11 +285,57 @@ def rasterize_strokes(strokes: StrokeSet) -> np.ndarray:
     return np.asarray(image)
 
 
+# The network's pen, as a fraction of the digit's longer side (centre line to centre line): MNIST's
+# strokes are about a tenth of the digit's box. Measured on the scripted drawings, small and large,
+# with brushes 8–30 of 280 (docs/BENCHMARKS.md, "Stroke width rule").
+STROKE_RATIO = 0.12
+WORK_EXTENT = 200.0  # the digit's longer side when redrawn for the network, in pixels (10× the 20-px box)
+
+
+def network_strokes(strokes: StrokeSet) -> StrokeSet:
+    """The same drawing redrawn for the network: the digit scaled so its longer side is WORK_EXTENT
+    and the pen set to STROKE_RATIO of that, whatever brush the user chose and however small the
+    digit was drawn — a thick brush on a small digit would otherwise reach the network as a blob.
+
+    Pen-pressure variations survive as each ink point's width relative to the median one; eraser
+    strokes keep their size relative to the drawing, so what was erased stays erased.
+    """
+    limit = 2 * max(strokes.width, strokes.height)
+
+    def clamp(v: float) -> float:
+        return min(max(v, -limit), limit)
+
+    ink = [(clamp(x), clamp(y), f) for s in strokes.strokes if not s.erase for x, y, f in s.points]
+    if not ink:
+        return strokes
+    xs, ys, factors = zip(*ink)
+    x0, y0 = min(xs), min(ys)
+    extent = max(max(xs) - x0, max(ys) - y0, strokes.pen_width)  # a dot keeps the size of its pen
+    scale = WORK_EXTENT / extent
+    pen = STROKE_RATIO * WORK_EXTENT
+    typical = float(np.median(factors))
+    margin = pen * max(factors) / typical / 2 + 2  # room for the round caps
+
+    def moved(stroke: Stroke) -> Stroke:
+        # eraser widths are canvas sizes scaled with the drawing; ink widths follow the new pen
+        to_new = strokes.pen_width * scale / pen if stroke.erase else 1 / typical
+        return Stroke([((clamp(x) - x0) * scale + margin, (clamp(y) - y0) * scale + margin, f * to_new)
+                       for x, y, f in stroke.points], stroke.erase)
+
+    width = math.ceil((max(xs) - x0) * scale + 2 * margin)
+    height = math.ceil((max(ys) - y0) * scale + 2 * margin)
+    return StrokeSet(width, height, pen, [moved(s) for s in strokes.strokes])
+
+
 def stroke_pixels(strokes: StrokeSet) -> np.ndarray | None:
-    """Strokes → MNIST 28×28 pixels (None when nothing is drawn); the canvas and the CLI share this."""
+    """Strokes → MNIST 28×28 pixels (None when nothing is drawn); the canvas and the CLI share this.
+
+    The strokes are redrawn with an MNIST-like pen (`network_strokes`), so the answer depends on the
+    digit, not on the brush size or where on the canvas it was drawn.
+    """
     if not any(s.points for s in strokes.strokes):
         return None
-    return mnist_pixels(rasterize_strokes(strokes))
+    return mnist_pixels(rasterize_strokes(network_strokes(strokes)))
 
 
 def as_points(seq: Sequence[Sequence[float]]) -> list[tuple[float, float, float]]:

@@ -21,7 +21,7 @@ from torch import nn
 
 from digitpad.core.augment import augment_batch
 from digitpad.core.checkpoints import ModelMeta, TrainedModel
-from digitpad.core.datasets import DataError, Split, load_dataset
+from digitpad.core.datasets import DataError, Split, load_dataset, uci_split
 from digitpad.core.devices import DeviceError, describe, resolve_device, train_on_all_cores
 from digitpad.core.evaluation import EvalReport, build_report, predict_all
 from digitpad.core.models import build_model, linear_weight_templates, model_spec, parameter_count
@@ -44,6 +44,7 @@ class TrainConfig:
     momentum: float = 0.9
     schedule: str = "constant"
     augment: bool = False
+    with_uci: bool = False  # add the UCI training digits (optdigits.tra, 30 writers) to MNIST's training set
     label_smoothing: float = 0.0
     seed: int = 0
     device: str = "auto"
@@ -66,6 +67,8 @@ class TrainConfig:
             raise ValueError(f"unknown optimizer {self.optimizer!r}; choose one of {', '.join(OPTIMIZERS)}")
         if self.schedule not in SCHEDULES:
             raise ValueError(f"unknown schedule {self.schedule!r}; choose one of {', '.join(SCHEDULES)}")
+        if self.with_uci and self.dataset != "mnist":
+            raise ValueError("the UCI training digits can only be added to MNIST")
         if self.epochs < 1 or self.batch_size < 1 or not self.lr > 0:
             raise ValueError("epochs and batch size must be at least 1 and the learning rate positive")
 
@@ -230,6 +233,8 @@ class Trainer:
             return
         self.info = data.info
         self.train, self.test = data.train.head(cfg.train_limit), data.test.head(cfg.test_limit)
+        if cfg.with_uci:
+            self.train = with_extra_writers(self.train, uci_split("train"))
         self.x_train, self.y_train = split_on_device(self.train, device)
         self.x_test, self.y_test = split_on_device(self.test, device)
         torch.manual_seed(cfg.seed)
@@ -342,6 +347,15 @@ class Trainer:
                          mean=info.mean, std=info.std, test_accuracy=test_acc, epochs=epochs_done,
                          config={k: v for k, v in asdict(cfg).items() if k not in ("data_dir", "idx_dir")})
         return TrainedModel(cpu_model, meta, name=f"{info.name}-{cfg.model} (trained)")
+
+
+UCI_REPEAT = 3  # optdigits.tra repeated 3× is ~16 % of the batches: enough to learn its writers, MNIST still leads
+
+
+def with_extra_writers(train: Split, extra: Split, repeat: int = UCI_REPEAT) -> Split:
+    """MNIST's training split with another set of writers appended (repeated, so it is not drowned out)."""
+    return Split(torch.cat([train.images] + [extra.images] * repeat),
+                 torch.cat([train.labels] + [extra.labels] * repeat))
 
 
 def _templates(model: nn.Module) -> np.ndarray | None:
