@@ -310,11 +310,11 @@ def network_strokes(strokes: StrokeSet) -> StrokeSet:
         return strokes
     xs, ys, factors = zip(*ink)
     x0, y0 = min(xs), min(ys)
-    extent = max(max(xs) - x0, max(ys) - y0, strokes.pen_width)  # a dot keeps the size of its pen
+    extent = max(max(xs) - x0, max(ys) - y0, strokes.pen_width, 1.0)  # a dot keeps the size of its pen
     scale = WORK_EXTENT / extent
     pen = STROKE_RATIO * WORK_EXTENT
     typical = float(np.median(factors))
-    margin = pen * max(factors) / typical / 2 + 2  # room for the round caps
+    margin = min(pen * max(factors) / typical / 2, WORK_EXTENT) + 2  # room for the round caps
 
     def moved(stroke: Stroke) -> Stroke:
         # eraser widths are canvas sizes scaled with the drawing; ink widths follow the new pen

@@ -147,8 +147,9 @@ class CanvasTab(QWidget):
         self.preview = QLabel()
         self.preview.setFixedSize(168, 168)
         self.preview.setStyleSheet("background: black; border: 1px solid #888;")
-        self.preview.setToolTip("The 28×28 input the network sees: cropped to the ink, scaled to 20 px, "
-                                "centred by centre of mass, as MNIST digits were made")
+        self.preview.setToolTip("The 28×28 input the network sees: redrawn with an MNIST-like pen whatever "
+                                "your brush, cropped to the ink, scaled to 20 px, centred by centre of mass, "
+                                "as MNIST digits were made")
         preview_box = QVBoxLayout()
         preview_box.addWidget(QLabel("What the network sees (28×28)"))
         preview_box.addWidget(self.preview)
