@@ -131,3 +131,16 @@ def test_softmax_regression_one_epoch_on_real_mnist_reaches_85_percent(mnist):
     evs = events(TrainConfig.for_model("softmax", epochs=1, train_limit=20000, device="cpu"))
     end = next(e for e in evs if isinstance(e, EpochEnd))
     assert end.report.n == 10000 and end.test_accuracy >= 0.85
+
+
+def test_the_uci_writers_join_mnist_training_only(mnist):
+    """--with-uci adds optdigits.tra (3,823 digits, repeated UCI_REPEAT times) to MNIST's training images."""
+    from digitpad.core.datasets import uci_split
+
+    uci = uci_split("train")
+    assert len(uci) == 3823 and uci.images.shape[1:] == (28, 28) and set(uci.labels.tolist()) == set(range(10))
+    cfg = TrainConfig.for_model("softmax", epochs=1, train_limit=1000, test_limit=500, device="cpu", with_uci=True)
+    started = next(ev for ev in Trainer(cfg).run() if isinstance(ev, Started))
+    assert started.n_train == 1000 + trainer_mod.UCI_REPEAT * 3823 and started.n_test == 500
+    failed = list(Trainer(TrainConfig(dataset="fashion-mnist", with_uci=True)).run())
+    assert isinstance(failed[0], Failed) and "only be added to MNIST" in failed[0].message
