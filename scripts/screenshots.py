@@ -1,7 +1,9 @@
 """Drive the real app on a (virtual) screen and save what it shows: training mid-run and after, the canvas.
 
-Run through scripts/screenshots.sh, which starts Xvfb at 1280×800. Each shot is the whole screen,
-grabbed from the X server, so it shows the real window as a person would see it.
+Run through scripts/screenshots.sh, which starts Xvfb at each screen size. `gallery` (at 1280×800)
+takes the README's pictures of each view; `window` opens the app as a user would, at the size it
+chooses for the screen, and takes `window-WxH-training.png` and `window-WxH-canvas.png`. Each shot
+is the whole screen, grabbed from the X server, so it shows the real window as a person would see it.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ import time
 from pathlib import Path
 
 import pyqtgraph as pg
-from PySide6.QtCore import QPointF, Qt
+from PySide6.QtCore import QPointF, QSettings, Qt
 from PySide6.QtGui import QGuiApplication, QMouseEvent
 from PySide6.QtWidgets import QApplication
 
@@ -19,6 +21,7 @@ from digitpad.core.sample_digits import digit_strokes, transform
 from digitpad.gui.main_window import MainWindow
 
 OUT = Path(sys.argv[1] if len(sys.argv) > 1 else "docs/images")
+MODE = sys.argv[2] if len(sys.argv) > 2 else "gallery"
 
 
 def wait_until(condition, timeout: float = 120.0) -> None:
@@ -60,17 +63,9 @@ def draw(window: MainWindow, digit: int, **placement) -> None:
         drag(window.canvas.canvas, stroke)
 
 
-def main() -> int:
-    OUT.mkdir(parents=True, exist_ok=True)
-    app = QApplication(sys.argv)
-    app.setOrganizationName("DigitPadScreenshots")
-    app.setApplicationName("DigitPadScreenshots")
-    pg.setConfigOptions(antialias=True, background="w", foreground="k")
-    window = MainWindow()
+def gallery(window: MainWindow) -> None:
+    """The README's pictures: training mid-run and after, softmax weights, mistakes, the canvas."""
     window.setGeometry(0, 0, 1280, 800)
-    window.show()
-    wait_until(lambda: window.library.active is not None)
-
     tab = window.training
     window.tabs.setCurrentWidget(tab)
     tab.model.setCurrentIndex(tab.model.findData("cnn"))
@@ -107,6 +102,43 @@ def main() -> int:
     window.canvas.logits_box.setChecked(True)
     shot("canvas-logits")
     window.canvas.logits_box.setChecked(False)
+    window.library.set_active([m.name for m in window.library.models].index("fashion-mnist-cnn"))
+    draw(window, 1)
+    shot("canvas-clothes-model")  # a model that knows no digits says so on the canvas
+
+
+def whole_window(window: MainWindow) -> None:
+    """The window as it opens on this screen: a Fashion-MNIST run (long class names), then a small digit."""
+    screen = QGuiApplication.primaryScreen().size()
+    size = f"{screen.width()}x{screen.height()}"
+    tab = window.training
+    window.tabs.setCurrentWidget(tab)
+    tab.dataset.setCurrentIndex(tab.dataset.findData("fashion-mnist"))
+    tab.model.setCurrentIndex(tab.model.findData("softmax"))
+    tab.subset.setCurrentIndex(tab.subset.findText("10,000"))
+    tab.epochs.setValue(3)
+    tab.start_button.click()
+    wait_until(lambda: not tab.is_running(), timeout=300)
+    shot(f"window-{size}-training")
+    tab.results.setCurrentWidget(tab.results.mistakes)
+    shot(f"window-{size}-mistakes")
+    window.tabs.setCurrentWidget(window.canvas)
+    window.library.set_active([m.name for m in window.library.models].index("mnist-cnn"))
+    draw(window, 3, scale=0.4, dx=-60, dy=-50)  # small, off-centre, with the default brush
+    shot(f"window-{size}-canvas")
+
+
+def main() -> int:
+    OUT.mkdir(parents=True, exist_ok=True)
+    app = QApplication(sys.argv)
+    app.setOrganizationName("DigitPadScreenshots")
+    app.setApplicationName("DigitPadScreenshots")
+    pg.setConfigOptions(antialias=True, background="w", foreground="k")
+    QSettings().clear()  # each run opens as on a first start: no size or setup left from the last one
+    window = MainWindow()
+    window.show()
+    wait_until(lambda: window.library.active is not None)
+    {"gallery": gallery, "window": whole_window}[MODE](window)
     window.close()
     return 0
 

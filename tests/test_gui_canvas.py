@@ -52,7 +52,7 @@ def test_drawn_digits_are_recognised(qtbot, canvas_tab, digit):
     assert pred is not None and pred.label == digit
     assert canvas_tab.answer.text().startswith(str(digit))
     assert canvas_tab.chart.bars.isVisible() and canvas_tab.chart.heights.argmax() == digit
-    assert canvas_tab.preview.pixmap() is not None and not canvas_tab.preview.pixmap().isNull()
+    assert canvas_tab.preview.image is not None and canvas_tab.preview.image.size().width() == 28
 
 
 def test_small_off_centre_digit_is_recognised(qtbot, canvas_tab):
@@ -175,7 +175,7 @@ def test_a_model_trained_elsewhere_shows_its_own_class_names(qtbot, window):
     fashion = [m.meta.dataset for m in window.library.models].index("fashion-mnist")
     window.library.set_active(fashion)
     ticks = window.canvas.chart.getAxis("bottom")._tickLevels[0]
-    assert [t[1] for t in ticks][:2] == ["T-shirt…", "Trouser"]
+    assert [t[1].strip() for t in ticks][:2] == ["T-shirt/top", "Trouser"]  # in full, never cut
     assert window.canvas.model_picker.currentIndex() == fashion
 
 
@@ -202,3 +202,45 @@ def test_a_tablet_pen_draws_with_pressure(qtbot, canvas_tab):
     widths = {round(f, 3) for _, _, f in canvas.strokes[-1].points}
     assert len(canvas.strokes) == 1 and len(widths) > 5  # pressure varies the width along the stroke
     assert canvas_tab.prediction is not None and canvas_tab.prediction.label == 1
+
+
+def test_clear_is_undoable_and_redo_takes_it_back_again(qtbot, canvas_tab):
+    first = draw(qtbot, canvas_tab, 1)
+    qtbot.mouseClick(canvas_tab.clear_button, Qt.MouseButton.LeftButton)
+    assert canvas_tab.prediction is None and canvas_tab.canvas.is_empty()
+    qtbot.keyClick(canvas_tab, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    assert canvas_tab.prediction is not None and canvas_tab.prediction.label == first.label == 1
+    shift_ctrl = Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier
+    qtbot.keyClick(canvas_tab, Qt.Key.Key_Z, shift_ctrl)  # redo: the Clear again
+    assert canvas_tab.canvas.is_empty() and canvas_tab.prediction is None
+    qtbot.mouseClick(canvas_tab.undo_button, Qt.MouseButton.LeftButton)
+    assert canvas_tab.prediction.label == 1 and canvas_tab.redo_button.isEnabled()
+    qtbot.keyClick(canvas_tab, Qt.Key.Key_Y, Qt.KeyboardModifier.ControlModifier)  # the other redo key
+    assert canvas_tab.canvas.is_empty() and not canvas_tab.redo_button.isEnabled()
+
+
+def test_drawing_over_an_opened_picture_can_be_undone(qtbot, canvas_tab, mnist):
+    from digitpad.gui.canvas_tab import dataset_picture
+
+    seven = mnist.test.images[0].numpy()  # the first test image is a 7
+    canvas_tab.show_picture(dataset_picture(seven, "test image 0"))
+    assert canvas_tab.prediction.label == 7 and "test image 0" in canvas_tab.detail.text()
+    drag(qtbot, canvas_tab.canvas, [(60, 140), (140, 140), (220, 140)])
+    assert canvas_tab.picture is None and len(canvas_tab.canvas.strokes) == 1
+    qtbot.keyClick(canvas_tab, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    assert canvas_tab.picture is not None and canvas_tab.canvas.strokes == ()
+    assert canvas_tab.prediction.label == 7  # the photo is back, and classified again
+
+
+def test_the_brush_slider_shows_its_size(qtbot, canvas_tab):
+    canvas_tab.brush.setValue(30)
+    assert canvas_tab.brush_size.text() == "30 px" and canvas_tab.brush_swatch.width_now == 30
+    assert canvas_tab.canvas.brush == 30
+
+
+def test_a_clothes_model_says_on_the_canvas_that_it_knows_no_digits(qtbot, window):
+    names = [m.meta.dataset for m in window.library.models]
+    window.library.set_active(names.index("fashion-mnist"))
+    assert "clothes" in window.canvas.canvas.notice and "not digits" in window.canvas.canvas.notice
+    window.library.set_active(names.index("mnist"))
+    assert window.canvas.canvas.notice == ""

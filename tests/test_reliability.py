@@ -242,7 +242,8 @@ def test_bad_image_files_on_the_canvas_say_why(qtbot, window, tmp_path):
         assert name in canvas.detail.text() and cases[name] in canvas.detail.text()
     open_file("huge.png")
     assert canvas.prediction.label == 7
-    assert max(canvas.canvas.picture.width(), canvas.canvas.picture.height()) <= 1024  # shown from a small copy
+    shown = canvas.canvas.picture.display
+    assert max(shown.width(), shown.height()) <= 1024  # shown from a small copy
     open_file("transparent.png")
     assert canvas.prediction.label == 7
     open_file("all-ink.png")

@@ -37,6 +37,7 @@ class DatasetInfo:
     name: str
     title: str
     class_names: tuple[str, ...]
+    subject: str  # what its images show, in words: the canvas says so when a model knows no digits
     mean: float
     std: float
     md5: dict[str, str]  # decompressed IDX file name -> md5 of its bytes
@@ -49,6 +50,7 @@ DATASETS: dict[str, DatasetInfo] = {
         name="mnist",
         title="MNIST",
         class_names=tuple(str(d) for d in range(10)),
+        subject="handwritten digits",
         mean=0.1307,
         std=0.3081,
         md5={
@@ -66,6 +68,7 @@ DATASETS: dict[str, DatasetInfo] = {
             "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
             "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot",
         ),
+        subject="clothes and shoes",
         mean=0.2860,
         std=0.3530,
         md5={

@@ -14,14 +14,15 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QHBoxLayout, Q
                                QVBoxLayout, QWidget)
 
 from digitpad.core.checkpoints import TrainedModel
+from digitpad.core.datasets import DATASETS
 from digitpad.core.inference import ImageError, Prediction, classify_pixels, classify_strokes, open_image
 from digitpad.core.preprocess import mnist_pixels
 from digitpad.gui.background import BackgroundCall
-from digitpad.gui.canvas_widget import DrawingCanvas
+from digitpad.gui.canvas_widget import BrushSwatch, DrawingCanvas
 from digitpad.gui.charts import StaticPlot
-from digitpad.gui.images import display_image, gray_image, scaled_pixmap
+from digitpad.gui.images import display_image, gray_image
 from digitpad.gui.model_library import ModelLibrary
-from digitpad.gui.results import short_names
+from digitpad.gui.widgets import FittedLabel, PixelView
 
 LIVE_INTERVAL_MS = 60  # re-classify at most this often while the pen moves
 DISPLAY_SIDE = 1024  # an opened picture is shown from a copy at most this big
@@ -33,7 +34,7 @@ class ProbabilityChart(StaticPlot):
     """Ten bars, the top class in red; probabilities (0…1) or, on request, the raw logits."""
 
     def __init__(self) -> None:
-        super().__init__()
+        super().__init__(class_axis=True)
         self.bars = pg.BarGraphItem(x=np.arange(10), height=np.zeros(10), width=0.7, brush=BAR)
         self.addItem(self.bars)
         self.show_logits = False
@@ -43,7 +44,7 @@ class ProbabilityChart(StaticPlot):
         self.clear_bars()
 
     def set_class_names(self, names) -> None:
-        self.getAxis("bottom").setTicks([list(enumerate(short_names(names)))])
+        self.getAxis("bottom").set_names(names)
 
     def clear_bars(self) -> None:
         self.heights = np.zeros(10)
@@ -80,6 +81,20 @@ def read_picture(path: str) -> OpenedPicture:
     return OpenedPicture(Path(path).name, mnist_pixels(image), display_image(image, DISPLAY_SIDE))
 
 
+def dataset_picture(image: np.ndarray, name: str) -> OpenedPicture:
+    """A data set's 28×28 test image (uint8, ink bright) as it is: already the field the models see."""
+    return OpenedPicture(name, image.astype(np.float32) / 255, gray_image(image, invert=True))
+
+
+def not_digits_notice(model: TrainedModel | None) -> str:
+    """What the canvas says when the model in use was trained on something other than digits."""
+    if model is None or tuple(model.meta.class_names) == DATASETS["mnist"].class_names:
+        return ""
+    info = DATASETS.get(model.meta.dataset)
+    knows = f"{info.subject} ({info.title})" if info else f"the classes of {model.meta.dataset}"
+    return f"This model knows {knows}, not digits: it answers with one of those."
+
+
 class CanvasTab(QWidget):
     prediction_changed = Signal(object)  # Prediction | None
     image_handled = Signal()  # an opened image file is shown and classified, or refused with a message
@@ -88,7 +103,6 @@ class CanvasTab(QWidget):
         super().__init__(parent)
         self.library = library
         self.prediction: Prediction | None = None
-        self.picture: OpenedPicture | None = None  # an opened image being classified instead of strokes
         self._opening: BackgroundCall | None = None  # the file being read, until it arrives or is overtaken
         self.last_latency_ms = 0.0
         self._live_timer = QTimer(self, singleShot=True, interval=LIVE_INTERVAL_MS)
@@ -98,84 +112,103 @@ class CanvasTab(QWidget):
         library.active_changed.connect(self._on_active_changed)
         self._refresh_models()
 
+    @property
+    def picture(self) -> OpenedPicture | None:
+        """The opened image being classified instead of strokes (it lives in the canvas's undo history)."""
+        return self.canvas.picture
+
+    # Every label that changes while the user draws sits in a slot sized by its font (FittedLabel,
+    # PixelView): a prediction never changes a size hint, so the window never moves under the pen.
+
     def _build(self) -> None:
         self.canvas = DrawingCanvas()
         self.canvas.stroke_moved.connect(self._on_stroke_moved)
-        self.canvas.stroke_finished.connect(self._on_stroke_finished)
+        self.canvas.stroke_finished.connect(self._on_canvas_changed)
         self.canvas.image_dropped.connect(self.open_image_file)
+        layout = QHBoxLayout(self)
+        layout.addLayout(self._build_drawing(), stretch=5)
+        layout.addLayout(self._build_answer(), stretch=4)
+        self._show(None)
 
+    def _build_drawing(self) -> QVBoxLayout:
+        """The canvas, the brush (size, number, swatch, eraser) and the edit buttons."""
         self.brush = QSlider(Qt.Orientation.Horizontal, minimum=4, maximum=48)
         self.brush.setValue(int(QSettings().value("canvas/brush", 18)))
         self.brush.valueChanged.connect(self._on_brush)
         self.canvas.set_brush(self.brush.value())
+        self.brush_size = FittedLabel(chars=5, align=Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignRight)
+        self.brush_swatch = BrushSwatch(self.brush.maximum())
+        self._on_brush(self.brush.value())
         self.eraser = QCheckBox("Eraser")
         self.eraser.toggled.connect(lambda on: setattr(self.canvas, "eraser", on))
         self.undo_button = QPushButton("Undo")
+        self.redo_button = QPushButton("Redo")
         self.clear_button = QPushButton("Clear")
         self.open_button = QPushButton("Open image…")
         self.undo_button.clicked.connect(self.canvas.undo)
+        self.redo_button.clicked.connect(self.canvas.redo)
         self.clear_button.clicked.connect(self.clear)
         self.open_button.clicked.connect(self.choose_image)
-        self.undo_button.setToolTip("Undo the last stroke (Ctrl+Z)")
-        self.clear_button.setToolTip("Clear the canvas (Esc)")
+        self.undo_button.setToolTip("Undo the last stroke, Clear or opened image (Ctrl+Z)")
+        self.redo_button.setToolTip("Redo what Undo took back (Ctrl+Shift+Z or Ctrl+Y)")
+        self.clear_button.setToolTip("Clear the canvas (Esc); Undo brings the drawing back")
         QShortcut(QKeySequence.StandardKey.Undo, self, activated=self.canvas.undo)
+        for keys in ("Ctrl+Shift+Z", "Ctrl+Y"):
+            QShortcut(QKeySequence(keys), self, activated=self.canvas.redo)
         QShortcut(QKeySequence(Qt.Key.Key_Escape), self, activated=self.clear)
 
-        tools = QHBoxLayout()
-        tools.addWidget(QLabel("Brush"))
-        tools.addWidget(self.brush, stretch=1)
-        for w in (self.eraser, self.undo_button, self.clear_button, self.open_button):
-            tools.addWidget(w)
-        left = QVBoxLayout()
-        left.addWidget(self.canvas, stretch=1)
-        left.addLayout(tools)
+        brush_row = QHBoxLayout()
+        brush_row.addWidget(QLabel("Brush"))
+        brush_row.addWidget(self.brush, stretch=1)
+        brush_row.addWidget(self.brush_size)
+        brush_row.addWidget(self.brush_swatch)
+        brush_row.addWidget(self.eraser)
+        edit_row = QHBoxLayout()
+        for w in (self.undo_button, self.redo_button, self.clear_button, self.open_button):
+            edit_row.addWidget(w)
+        column = QVBoxLayout()
+        column.addWidget(self.canvas, stretch=1)
+        column.addLayout(brush_row)
+        column.addLayout(edit_row)
+        return column
 
+    def _build_answer(self) -> QVBoxLayout:
+        """The model in use, the 28×28 input it sees, its answer and the ten probabilities."""
         self.model_picker = QComboBox()
+        self.model_picker.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.model_picker.setMinimumContentsLength(16)  # a new model's long title never widens the panel
         self.model_picker.currentIndexChanged.connect(self._on_pick_model)
-        self.answer = QLabel()
-        font = self.answer.font()
-        font.setPointSize(28)
-        font.setBold(True)
-        self.answer.setFont(font)
-        self.answer.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.detail = QLabel()
-        self.detail.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.answer = FittedLabel(chars=10, scale=2.6, min_scale=1.2, bold=True)
+        self.detail = FittedLabel(chars=20, lines=2, min_scale=0.85)
         self.chart = ProbabilityChart()
-        self.chart.setMinimumHeight(220)
+        self.chart.setMinimumHeight(160)
         self.logits_box = QCheckBox("Show logits (before softmax)")
         self.logits_box.toggled.connect(self._on_logits_toggled)
-        self.preview = QLabel()
-        self.preview.setFixedSize(168, 168)
-        self.preview.setStyleSheet("background: black; border: 1px solid #888;")
+        self.preview = PixelView()
         self.preview.setToolTip("The 28×28 input the network sees: redrawn with an MNIST-like pen whatever "
                                 "your brush, cropped to the ink, scaled to 20 px, centred by centre of mass, "
                                 "as MNIST digits were made")
         preview_box = QVBoxLayout()
-        preview_box.addWidget(QLabel("What the network sees (28×28)"))
-        preview_box.addWidget(self.preview)
-        preview_box.addStretch(1)
-        top = QHBoxLayout()
-        top.addLayout(preview_box)
+        preview_box.addWidget(FittedLabel("What the network sees (28×28)", chars=16, min_scale=0.75))
+        preview_box.addWidget(self.preview, stretch=1)
         answer_box = QVBoxLayout()
         answer_box.addStretch(1)
         answer_box.addWidget(self.answer)
         answer_box.addWidget(self.detail)
         answer_box.addStretch(1)
-        top.addLayout(answer_box, stretch=1)
+        top = QHBoxLayout()
+        top.addLayout(preview_box, stretch=2)
+        top.addLayout(answer_box, stretch=3)
 
-        right = QVBoxLayout()
         picker_row = QHBoxLayout()
         picker_row.addWidget(QLabel("Model"))
         picker_row.addWidget(self.model_picker, stretch=1)
-        right.addLayout(picker_row)
-        right.addLayout(top)
-        right.addWidget(self.chart, stretch=1)
-        right.addWidget(self.logits_box)
-
-        layout = QHBoxLayout(self)
-        layout.addLayout(left, stretch=5)
-        layout.addLayout(right, stretch=4)
-        self._show(None)
+        column = QVBoxLayout()
+        column.addLayout(picker_row)
+        column.addLayout(top, stretch=2)
+        column.addWidget(self.chart, stretch=3)
+        column.addWidget(self.logits_box)
+        return column
 
     # --- models ------------------------------------------------------------------------------
 
@@ -184,6 +217,7 @@ class CanvasTab(QWidget):
         self.model_picker.clear()
         for m in self.library.models:
             self.model_picker.addItem(f"{m.title} · {m.parameters:,} params")
+            self.model_picker.setItemData(self.model_picker.count() - 1, m.title, Qt.ItemDataRole.ToolTipRole)
         self.model_picker.setCurrentIndex(self.library.active_index)
         self.model_picker.blockSignals(False)
 
@@ -196,22 +230,27 @@ class CanvasTab(QWidget):
         self.model_picker.blockSignals(False)
         if model is not None:
             self.chart.set_class_names(model.meta.class_names)
+        self.canvas.set_notice(not_digits_notice(model))
         self.classify()
 
     # --- drawing events ----------------------------------------------------------------------
 
     def _on_brush(self, value: int) -> None:
         self.canvas.set_brush(value)
+        self.brush_size.setText(f"{value} px")
+        self.brush_swatch.set_width(value)
         QSettings().setValue("canvas/brush", value)
 
     def _on_stroke_moved(self) -> None:
-        self.picture = None
         self._opening = None  # drawing overrides a picture still being read
         if not self._live_timer.isActive():
             self._live_timer.start()
 
-    def _on_stroke_finished(self) -> None:
+    def _on_canvas_changed(self) -> None:
+        """A stroke ended, or undo, redo or Clear changed what the canvas holds."""
         self._live_timer.stop()
+        self.undo_button.setEnabled(self.canvas.can_undo())
+        self.redo_button.setEnabled(self.canvas.can_redo())
         self.classify()
 
     def _on_logits_toggled(self, on: bool) -> None:
@@ -219,7 +258,6 @@ class CanvasTab(QWidget):
         self._show(self.prediction)
 
     def clear(self) -> None:
-        self.picture = None
         self._opening = None
         self.canvas.clear()
 
@@ -250,27 +288,32 @@ class CanvasTab(QWidget):
             self.detail.setText(str(error) if isinstance(error, ImageError)
                                 else f"{path}: cannot open it ({type(error).__name__}: {error})")
         else:
-            self.picture = picture
-            self.canvas.show_picture(picture.display)
-            self.classify()
+            self.show_picture(picture)
         self.image_handled.emit()
+
+    def show_picture(self, picture: OpenedPicture) -> None:
+        """Put a picture on the canvas (one undoable step) and classify it."""
+        self._opening = None
+        self.canvas.show_picture(picture)
+        self._on_canvas_changed()
 
     # --- classifying -------------------------------------------------------------------------
 
     def classify(self) -> None:
         """Preprocess and classify what is on the canvas; with nothing there, show nothing."""
         model = self.library.active
+        picture = self.canvas.picture
         if model is None:
             self._show(None, "No model loaded: train one or open a checkpoint.")
             return
         start = time.perf_counter()
-        if self.picture is None:
+        if picture is None:
             pred = classify_strokes(model, self.canvas.stroke_set())
-        elif self.picture.pixels is None:
-            self._show(None, f"No digit found in {self.picture.name}: it has no ink on a plain background.")
+        elif picture.pixels is None:
+            self._show(None, f"No digit found in {picture.name}: it has no ink on a plain background.")
             return
         else:
-            pred = classify_pixels(model, self.picture.pixels)
+            pred = classify_pixels(model, picture.pixels)
         self.last_latency_ms = (time.perf_counter() - start) * 1000
         self._show(pred)
 
@@ -281,11 +324,12 @@ class CanvasTab(QWidget):
             self.chart.clear_bars()
             self.answer.setText("Draw a digit" if not message else "")
             self.detail.setText(message or "The network's answer appears as you draw.")
-            self.preview.clear()
+            self.preview.set_image(None)
         else:
             name = model.meta.class_names[pred.label] if model else str(pred.label)
             self.chart.show_prediction(pred)
             self.answer.setText(f"{name}  ·  {pred.confidence:.1%}")
-            self.detail.setText(f"{model.name if model else ''} · {self.last_latency_ms:.1f} ms")
-            self.preview.setPixmap(scaled_pixmap(gray_image(pred.pixels), self.preview.width() - 2))
+            source = f"{self.picture.name} · " if self.picture is not None else ""
+            self.detail.setText(f"{source}{model.name if model else ''} · {self.last_latency_ms:.1f} ms")
+            self.preview.set_image(gray_image(pred.pixels))
         self.prediction_changed.emit(pred)

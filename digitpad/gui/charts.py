@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pyqtgraph as pg
 from PySide6.QtCore import QSize
+from PySide6.QtGui import QFont, QFontMetricsF
 
 LOSS_COLOUR = "#1f77b4"
 TRAIN_COLOUR = "#d62728"
@@ -11,6 +12,7 @@ TEST_COLOUR = "#2ca02c"
 
 
 GRID_COLOUR = "#d8d8d8"
+OVERHANG = 80  # px a class name may reach past either end of its axis ("T-shirt/top" under column 0)
 
 
 def style_axis(axis: pg.AxisItem) -> None:
@@ -27,11 +29,57 @@ def style_axis(axis: pg.AxisItem) -> None:
     axis.enableAutoSIPrefix(False)  # no "(x0.001)" on accuracy or loss
 
 
+class ClassAxis(pg.AxisItem):
+    """A bottom axis naming ten classes in full, under a bar chart or a matrix.
+
+    When the names are wider than a column (Fashion-MNIST's "T-shirt/top", "Ankle boot", or any name
+    at a large text size), neighbours alternate between two or three rows: each name then has that
+    many columns' width, so none is cut and none overlaps. The outer names may reach past the axis
+    ends, and the axis keeps room for its rows at any text size.
+    """
+
+    MAX_ROWS = 3
+    names: tuple[str, ...] = ()  # class attributes: Qt resizes the axis while it is being built
+    at = 0.0
+    rows = 0
+
+    def __init__(self) -> None:
+        super().__init__("bottom")
+        self.setStyle(hideOverlappingLabels=OVERHANG, autoExpandTextSpace=False)
+
+    def set_names(self, class_names, at: float = 0.0) -> None:
+        """Name class k at k + at (0.5: the middle of a matrix cell)."""
+        self.names, self.at = tuple(class_names), at
+        self._lay_out()
+
+    def setTickFont(self, font: QFont | None) -> None:
+        super().setTickFont(font)
+        self._lay_out()
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        self._lay_out()
+
+    def _lay_out(self) -> None:
+        metrics = QFontMetricsF(self.style["tickFont"] or self.font())
+        widest = max((metrics.horizontalAdvance(name) for name in self.names), default=0.0)
+        column = self.width() / max(len(self.names), 1)
+        rows = next((r for r in range(1, self.MAX_ROWS) if widest + metrics.averageCharWidth() <= r * column),
+                    self.MAX_ROWS)
+        if rows != self.rows:
+            self.rows = rows
+            self.setStyle(tickTextHeight=round(rows * metrics.lineSpacing()))
+        self.setTicks([[(k + self.at, "\n" * (k % rows) + name) for k, name in enumerate(self.names)]])
+
+
 class StaticPlot(pg.PlotWidget):
     """A plot that shows, not explores: no context menu, no mouse pan/zoom, no auto-range button."""
 
-    def __init__(self) -> None:
-        super().__init__()
+    def __init__(self, class_axis: bool = False) -> None:
+        """class_axis: the bottom axis names ten classes (a ClassAxis, with room for the outer names)."""
+        super().__init__(axisItems={"bottom": ClassAxis()} if class_axis else None)
+        if class_axis:
+            self.getPlotItem().setContentsMargins(2, 2, 28, 2)
         self.setMenuEnabled(False)
         self.setMouseEnabled(False, False)
         self.hideButtons()

@@ -1,11 +1,13 @@
-"""numpy arrays and PIL images → QImage/QPixmap for previews, galleries, weight templates and opened files."""
+"""numpy arrays and PIL images → QImage for previews, galleries, weight templates and opened files."""
 
 from __future__ import annotations
 
 import numpy as np
 from PIL import Image
-from PySide6.QtCore import Qt
-from PySide6.QtGui import QImage, QPixmap
+from PySide6.QtGui import QImage
+
+RED = (200, 30, 40)  # the weights' colours: positive (votes for the class) and negative
+BLUE = (30, 70, 200)
 
 
 def gray_image(pixels: np.ndarray, invert: bool = False) -> QImage:
@@ -23,17 +25,11 @@ def diverging_image(weights: np.ndarray) -> QImage:
     scale = float(np.abs(weights).max()) or 1.0
     t = np.clip(weights / scale, -1, 1)[..., None]
     white = np.array([255.0, 255.0, 255.0])
-    red, blue = np.array([200.0, 30.0, 40.0]), np.array([30.0, 70.0, 200.0])
+    red, blue = np.array(RED, dtype=float), np.array(BLUE, dtype=float)
     rgb = np.where(t >= 0, white + t * (red - white), white - t * (blue - white))
     rgb = np.ascontiguousarray(rgb.round().astype(np.uint8))
     h, w = weights.shape
     return QImage(rgb.data, w, h, 3 * w, QImage.Format.Format_RGB888).copy()
-
-
-def scaled_pixmap(image: QImage, size: int) -> QPixmap:
-    """Scale up without smoothing: each model pixel stays a visible square."""
-    return QPixmap.fromImage(image.scaled(size, size, Qt.AspectRatioMode.KeepAspectRatio,
-                                          Qt.TransformationMode.FastTransformation))
 
 
 def display_image(image: Image.Image, max_side: int) -> QImage:

@@ -4,18 +4,34 @@ from __future__ import annotations
 
 import gc
 
-from PySide6.QtCore import QSettings, QTimer, Signal
+from PySide6.QtCore import QRect, QSettings, QSize, QTimer, Signal
 from PySide6.QtGui import QCloseEvent
 from PySide6.QtWidgets import QMainWindow, QMessageBox, QTabWidget
 
 from digitpad.core.checkpoints import CheckpointError, TrainedModel, load_checkpoint
 from digitpad.core.devices import keep_this_thread_serial
+from digitpad.core.evaluation import Mistake
 from digitpad.core.trainer import preload_training_modules
 from digitpad.gui.background import BackgroundCall
-from digitpad.gui.canvas_tab import CanvasTab
+from digitpad.gui.canvas_tab import CanvasTab, dataset_picture
 from digitpad.gui.model_library import ModelLibrary
 from digitpad.gui.dialogs import show_warning
+from digitpad.gui.text_zoom import TextZoom
 from digitpad.gui.training_tab import TrainingTab
+
+PREFERRED_SIZE = QSize(1280, 800)
+MINIMUM_SIZE = QSize(720, 480)  # fits a 1024×600 netbook with its panel and title bar
+TITLE_BAR = 40  # room left above the window for the window manager's frame
+SCREEN_SHARE = 0.9  # on a large screen (a projector) the window takes most of it
+
+
+def first_size(available: QRect) -> QSize:
+    """The window's first size: 1280×800 or 90 % of a larger screen, never more than the screen."""
+    def side(preferred: int, room: int, minimum: int) -> int:
+        return max(minimum, min(room, max(preferred, round(room * SCREEN_SHARE))))
+
+    return QSize(side(PREFERRED_SIZE.width(), available.width(), MINIMUM_SIZE.width()),
+                 side(PREFERRED_SIZE.height(), available.height() - TITLE_BAR, MINIMUM_SIZE.height()))
 
 
 def preload_and_freeze() -> None:
@@ -47,11 +63,17 @@ class MainWindow(QMainWindow):
         self.tabs.addTab(self.training, "Training")
         self.tabs.addTab(self.canvas, "Canvas")
         self.setCentralWidget(self.tabs)
+        self.zoom = TextZoom(self)
+        self.zoom.add_to(self.menuBar().addMenu("&View"))
         self.training.snapshot_ready.connect(lambda m: self.library.put(m, activate=False))
         self.training.model_trained.connect(self._on_model_trained)
         self.training.model_loaded_request.connect(self.open_checkpoint)
+        self.training.results.mistake_chosen.connect(self.open_mistake)
         self.library.active_changed.connect(self._update_title)
-        self.resize(1280, 800)
+        self.setMinimumSize(MINIMUM_SIZE)
+        available = self.screen().availableGeometry()
+        self.resize(first_size(available))
+        self.move(available.center() - self.rect().center())
         geometry = QSettings().value("window/geometry")
         if geometry is not None:
             self.restoreGeometry(geometry)
@@ -92,6 +114,12 @@ class MainWindow(QMainWindow):
             self.statusBar().clearMessage()
             self.error_box = show_warning(self, "Cannot open model", f"{reason}\n\nThe model in use is unchanged.")
         self.checkpoint_handled.emit()
+
+    def open_mistake(self, mistake: Mistake, true_name: str) -> None:
+        """A test image the model got wrong, on the canvas: classified there by the canvas's model."""
+        picture = dataset_picture(mistake.image, f"test image {mistake.index}, labelled {true_name}")
+        self.canvas.show_picture(picture)
+        self.tabs.setCurrentWidget(self.canvas)
 
     def _update_title(self, _model=None) -> None:
         active = self.library.active

@@ -10,7 +10,7 @@ from pathlib import Path
 from PySide6.QtCore import QSettings, Qt, Signal
 from PySide6.QtGui import QFontDatabase
 from PySide6.QtWidgets import (QComboBox, QDoubleSpinBox, QFileDialog, QFormLayout, QGroupBox, QHBoxLayout, QLabel,
-                               QPlainTextEdit, QProgressBar, QPushButton, QSpinBox, QSplitter,
+                               QPlainTextEdit, QProgressBar, QPushButton, QScrollArea, QSpinBox, QSplitter,
                                QVBoxLayout, QWidget)
 
 from digitpad.core.checkpoints import TrainedModel, save_checkpoint
@@ -148,7 +148,14 @@ class TrainingTab(QWidget):
         self.log.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
 
         left = QVBoxLayout()
-        left.addWidget(setup)
+        # Scrolls rather than squeezing its controls on a short screen (1024×600).
+        setup_area = QScrollArea()
+        setup_area.setWidget(setup)
+        setup_area.setWidgetResizable(True)
+        setup_area.setFrameShape(QScrollArea.Shape.NoFrame)
+        setup_area.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        setup_area.setMinimumHeight(120)
+        left.addWidget(setup_area, stretch=2)
         left.addWidget(self.fast_button)
         left.addLayout(buttons)
         left.addLayout(files)

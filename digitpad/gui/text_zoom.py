@@ -1,0 +1,79 @@
+"""Text size for the back of the room: View ▸ Larger / Smaller / Normal text, remembered between sessions.
+
+One factor scales the application font, which every widget follows, and the fonts of the charts'
+axes and legends, which pyqtgraph keeps on its own.
+"""
+
+from __future__ import annotations
+
+import pyqtgraph as pg
+from PySide6.QtCore import QObject, QSettings, Signal
+from PySide6.QtGui import QAction, QFont, QKeySequence
+from PySide6.QtWidgets import QApplication, QMenu
+
+STEPS = (0.8, 0.9, 1.0, 1.15, 1.3, 1.5, 1.75, 2.0, 2.5)
+SETTING = "view/text_zoom"
+
+
+def stored_zoom() -> float:
+    """The remembered factor, or 1 when the stored value is missing or not one of the steps."""
+    try:
+        value = float(QSettings().value(SETTING, 1.0))
+    except (TypeError, ValueError):
+        return 1.0
+    return value if value in STEPS else 1.0
+
+
+class TextZoom(QObject):
+    changed = Signal(float)
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.base_font = QFont(QApplication.font())
+        self.factor = 1.0
+        self.set_factor(stored_zoom())
+
+    def set_factor(self, factor: float) -> None:
+        self.factor = factor
+        font = QFont(self.base_font)
+        font.setPointSizeF(self.base_font.pointSizeF() * factor)
+        QApplication.setFont(font)
+        restyle_charts(font)
+        QSettings().setValue(SETTING, factor)
+        self.changed.emit(factor)
+
+    def step(self, direction: int) -> None:
+        index = min(range(len(STEPS)), key=lambda k: abs(STEPS[k] - self.factor)) + direction
+        self.set_factor(STEPS[max(0, min(index, len(STEPS) - 1))])
+
+    def add_to(self, menu: QMenu) -> None:
+        """The menu's three actions, with their shortcuts (Ctrl+= and Ctrl++ both enlarge)."""
+        for title, keys, slot in (("Larger text", ["Ctrl+=", QKeySequence.StandardKey.ZoomIn], lambda: self.step(1)),
+                                  ("Smaller text", [QKeySequence.StandardKey.ZoomOut], lambda: self.step(-1)),
+                                  ("Normal text size", ["Ctrl+0"], lambda: self.set_factor(1.0))):
+            action = QAction(title, menu)
+            sequences: list[QKeySequence] = []
+            for key in keys:
+                sequences += QKeySequence.keyBindings(key) if isinstance(key, QKeySequence.StandardKey) \
+                    else [QKeySequence(key)]
+            action.setShortcuts(sequences)
+            action.triggered.connect(slot)
+            menu.addAction(action)
+
+
+def restyle_charts(font: QFont) -> None:
+    """Axis ticks, axis titles and legends of every chart, at the application's text size."""
+    size = f"{font.pointSizeF():.1f}pt"
+    for view in QApplication.allWidgets():
+        if not isinstance(view, pg.GraphicsView):
+            continue
+        for item in view.scene().items():
+            if isinstance(item, pg.AxisItem):
+                item.setTickFont(font)
+                item.label.setFont(font)
+                item._adjustSize()  # the axis makes room for the larger text
+            elif isinstance(item, pg.LegendItem):
+                item.setLabelTextSize(size)
+                for _, label in item.items:
+                    label.setText(label.text)  # pyqtgraph applies a new size only when the text is set
+                item.updateSize()
