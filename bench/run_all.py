@@ -14,7 +14,8 @@ sys.path.insert(0, str(HERE))
 
 from common import machine  # noqa: E402
 
-BENCHMARKS = ("epoch_time", "time_to_99", "canvas_latency", "gui_responsiveness", "startup", "drawn_digits")
+BENCHMARKS = ("epoch_time", "time_to_99", "canvas_latency", "gui_responsiveness", "startup", "drawn_digits",
+              "run_records", "explain_latency", "unsure_threshold")
 
 
 NOTES = """### Reading these numbers
@@ -41,6 +42,12 @@ NOTES = """### Reading these numbers
   start-up objects. What is left is mostly CPU contention: the worker's two threads use both cores.
   In a real X11 window (Xvfb, `QT_QPA_PLATFORM=xcb python bench/gui_responsiveness.py`) one run on
   2026-11-23 gave max gap 27.2 ms, p99 20.7 ms, in-app/CLI 0.89: the offscreen figures hold there.
+- Explain panel: its table also gives each update's CPU time on the GUI thread, because on a shared
+  machine (load average ~14 on 2 cores while it was recorded) the wall clock mostly measures waiting for
+  a core. What the panel costs: the explanation (one batched forward with hooks and one backward pass for
+  integrated gradients, 10 steps: ~3 ms more than the plain prediction for the CNN, 16 steps cost ~3 ms
+  more again) and painting it (~4-5 ms; group boxes and per-map painter calls were cut: the conv maps are
+  one image per block). Hidden, the panel computes and paints nothing.
 - Small VMs vary ±30 % between runs; compare within one table, not across recordings.
 """
 

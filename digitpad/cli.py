@@ -1,4 +1,5 @@
-"""`digitpad` opens the app; `digitpad train | predict | eval` drive the same engine headless."""
+"""`digitpad` opens the app; `digitpad train | predict | explain | eval | compare | export` drive the same engine
+headless."""
 
 from __future__ import annotations
 
@@ -17,6 +18,23 @@ EXIT_INTERRUPTED = 130
 def _add_data_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--data-dir", help="cache folder for data sets (default: $DIGITPAD_DATA or ~/.cache/digitpad/data)")
     p.add_argument("--idx-dir", help="a folder holding the four IDX files (.gz or not) to use")
+
+
+def _unsure_below(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"must be a probability from 0 to 1, got {value}")
+    return value
+
+
+def _add_unsure_arg(p: argparse.ArgumentParser) -> None:
+    from digitpad.core.inference import UNSURE_BELOW
+
+    p.add_argument("--unsure-below", type=_unsure_below, default=UNSURE_BELOW, metavar="P",
+                   help=f"answer \"unsure\" when the top probability is below P (default {UNSURE_BELOW})")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -47,12 +65,23 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--train-limit", type=int, help="train on the first N images only")
     t.add_argument("--test-limit", type=int, help="evaluate on the first N test images only")
     t.add_argument("--out", type=Path, help="checkpoint to write (default: DATASET-MODEL.pt)")
+    t.add_argument("--runs-dir", type=Path, help="where the run is recorded (default: the runs folder in the "
+                                                "user's data folder, as the app does)")
     _add_data_args(t)
 
     pr = sub.add_parser("predict", help="classify image files (or stroke JSON files); one JSON line each")
     pr.add_argument("files", nargs="+", type=Path)
     pr.add_argument("--model", type=Path, help="checkpoint (default: the shipped MNIST CNN)")
     pr.add_argument("--strokes", action="store_true", help="the files are stroke JSON, not images")
+    _add_unsure_arg(pr)
+
+    ex = sub.add_parser("explain", help="predict, and draw the Explain panel for each file into DIR/<stem>-explain.png")
+    ex.add_argument("files", nargs="+", type=Path)
+    ex.add_argument("--model", type=Path, help="checkpoint (default: the shipped MNIST CNN)")
+    ex.add_argument("--strokes", action="store_true", help="the files are stroke JSON, not images")
+    ex.add_argument("--out", type=Path, default=Path("."), metavar="DIR",
+                    help="folder for the figures, DIR/<stem>-explain.png (default: here)")
+    _add_unsure_arg(ex)
 
     e = sub.add_parser("eval", help="accuracy, per-class accuracy and confusion matrix on a test set")
     e.add_argument("--model", type=Path, help="checkpoint (default: the shipped MNIST CNN)")
@@ -60,6 +89,16 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--limit", type=int, help="only the first N test images")
     e.add_argument("--json", action="store_true", help="one JSON object instead of a table")
     _add_data_args(e)
+
+    c = sub.add_parser("compare", help="draw recorded runs' curves overlaid into one figure (PNG, SVG or CSV)")
+    c.add_argument("runs", nargs="+", type=Path, metavar="RUN_OR_DIR", help="run records (.json) or folders of them")
+    c.add_argument("--out", type=Path, required=True, help="the figure: .png, .svg, or .csv for the numbers")
+    c.add_argument("--size", default="960x640", help="figure size in pixels (default 960x640)")
+
+    x = sub.add_parser("export", help="write a model others can run: ONNX (or torch.export's .pt2)")
+    x.add_argument("--model", type=Path, help="checkpoint (default: the shipped MNIST CNN)")
+    x.add_argument("--format", default="onnx", choices=["onnx", "pt2"])
+    x.add_argument("--out", type=Path, help="file to write (default: the checkpoint's name with .onnx / .pt2)")
     return parser
 
 
@@ -87,6 +126,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from digitpad.core.checkpoints import save_checkpoint
+    from digitpad.core.runs import RunRecorder, note_checkpoint
     from digitpad.core.trainer import EpochEnd, Failed, Finished, Progress, Started, Trainer
 
     try:
@@ -97,7 +137,8 @@ def cmd_train(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     out = args.out or Path(f"{cfg.dataset}-{cfg.model}.pt")
     bar = None
-    events = Trainer(cfg).run()
+    recorder = RunRecorder(cfg, args.runs_dir)
+    events = recorder.track(Trainer(cfg).run())
     try:
         for ev in events:
             if isinstance(ev, Started):
@@ -117,6 +158,7 @@ def cmd_train(args: argparse.Namespace) -> int:
                 if bar is not None:
                     bar.close()
                 print(f"digitpad train: {ev.message}", file=sys.stderr)
+                _report_record(recorder)
                 return EXIT_FAILED
             elif isinstance(ev, Finished):
                 if bar is not None:
@@ -124,13 +166,24 @@ def cmd_train(args: argparse.Namespace) -> int:
                 path = save_checkpoint(ev.model, out)
                 acc = ev.model.meta.test_accuracy
                 print(f"saved {path}" + (f" (test accuracy {acc:.2%})" if acc is not None else ""))
+                note_checkpoint(recorder.record, path)
     except KeyboardInterrupt:
         events.close()
         if bar is not None:
             bar.close()
-        print("\ninterrupted: training stopped, nothing saved", file=sys.stderr)
+        print("\ninterrupted: training stopped, no checkpoint saved", file=sys.stderr)
+        _report_record(recorder)
         return EXIT_INTERRUPTED
+    _report_record(recorder)
     return 0
+
+
+def _report_record(recorder) -> None:
+    """Say where the run's record is (for `digitpad compare`), or why it could not be written."""
+    if recorder.write_error:
+        print(f"digitpad train: warning: {recorder.write_error}", file=sys.stderr)
+    else:
+        print(f"run recorded as {recorder.record.status}: {recorder.record.json_path}")
 
 
 # --- predict ----------------------------------------------------------------------------------
@@ -145,39 +198,71 @@ def _load_model_or_exit(path: Path | None):
         return None
 
 
-def predict_file(trained, path: Path, strokes: bool) -> dict:
-    """One JSON-ready answer for one file; every failure becomes its `error`, never an exception."""
-    from digitpad.core.inference import ImageError, classify_image, classify_strokes, open_image
+def predict_file(trained, path: Path, strokes: bool, unsure_below: float | None = None,
+                 explain_dir: Path | None = None) -> dict:
+    """One JSON-ready answer for one file; every failure becomes its `error`, never an exception.
+
+    With explain_dir, the prediction comes from the explanation (the same forward pass) and the
+    Explain panel is drawn into explain_dir/<stem>-explain.png: `explain` answers exactly as `predict`.
+    """
+    from digitpad.core.explain import explain_image, explain_strokes
+    from digitpad.core.inference import UNSURE_BELOW, ImageError, classify_image, classify_strokes, open_image
     from digitpad.core.preprocess import StrokeError, StrokeSet
 
-    answer: dict = {"file": str(path), "prediction": None, "probabilities": None, "error": None}
+    unsure_below = UNSURE_BELOW if unsure_below is None else unsure_below
+    answer: dict = {"file": str(path), "prediction": None, "probabilities": None, "unsure": None,
+                    "runner_up": None, "error": None}
+    explanation = None
     try:
         if strokes:
             try:
                 data = json.loads(path.read_text(encoding="utf-8"))
             except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
                 raise StrokeError(f"{path}: not a readable stroke JSON file ({exc})") from exc
-            pred = classify_strokes(trained, StrokeSet.from_json(data))
+            source = StrokeSet.from_json(data)
         else:
-            pred = classify_image(trained, open_image(path))
+            source = open_image(path)
+        if explain_dir is None:
+            pred = (classify_strokes if strokes else classify_image)(trained, source)
+        else:
+            explanation = (explain_strokes if strokes else explain_image)(trained, source, unsure_below)
+            pred = None if explanation is None else explanation.prediction
     except (ImageError, StrokeError, ValueError) as exc:
         answer["error"] = str(exc) if str(path) in str(exc) else f"{path}: {exc}"
         return answer
     if pred is None:
         answer["error"] = f"{path}: no ink found — the picture is blank (draw a digit)"
-    else:
-        answer["prediction"] = pred.label
-        answer["probabilities"] = [round(p, 8) for p in pred.probabilities]
+        return answer
+    answer["prediction"] = pred.label
+    answer["probabilities"] = [round(p, 8) for p in pred.probabilities]
+    answer["unsure"] = pred.unsure(unsure_below)
+    answer["runner_up"] = pred.runner_up
+    if explanation is not None:
+        answer["explanation"] = _render_figure(explanation, explain_dir / f"{path.stem}-explain.png", answer)
     return answer
+
+
+def _render_figure(explanation, target: Path, answer: dict) -> str | None:
+    """Draw the Explain panel offscreen into target; a failure to write becomes the answer's error."""
+    from digitpad.gui.explain_panel import render_png
+
+    try:
+        return str(render_png(explanation, target))
+    except OSError as exc:
+        answer["error"] = f"{target}: cannot write the figure ({exc.strerror or exc})"
+        return None
 
 
 def cmd_predict(args: argparse.Namespace) -> int:
     trained = _load_model_or_exit(args.model)
     if trained is None:
         return EXIT_USAGE
+    explain_dir = getattr(args, "out", None) if args.command == "explain" else None
+    if explain_dir is not None:
+        os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")  # figures need no screen
     status = 0
     for path in args.files:
-        answer = predict_file(trained, path, args.strokes)
+        answer = predict_file(trained, path, args.strokes, args.unsure_below, explain_dir)
         if answer["error"]:
             status = EXIT_FAILED
         print(json.dumps(answer), flush=True)
@@ -221,6 +306,58 @@ def cmd_eval(args: argparse.Namespace) -> int:
     return 0
 
 
+# --- compare and export ------------------------------------------------------------------------
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    """The app's own charts, drawn offscreen: the figure on the slide is the one the app shows."""
+    from digitpad.core.runs import load_runs
+
+    try:
+        width, height = (int(v) for v in args.size.lower().split("x"))
+    except ValueError:
+        print(f"digitpad compare: --size {args.size!r}: give WIDTHxHEIGHT, e.g. 960x640", file=sys.stderr)
+        return EXIT_USAGE
+    if args.out.suffix.lower() not in (".png", ".svg", ".csv"):
+        print(f"digitpad compare: {args.out}: the figure is written as .png, .svg or .csv", file=sys.stderr)
+        return EXIT_USAGE
+    records, errors = load_runs(args.runs)
+    for error in errors:
+        print(f"digitpad compare: skipped {error}", file=sys.stderr)
+    if not records:
+        print("digitpad compare: no run records found (digitpad train and the app record each run)", file=sys.stderr)
+        return EXIT_USAGE
+    os.environ["QT_QPA_PLATFORM"] = "offscreen"  # a figure, not a window: no display needed
+    from digitpad.gui.runs_panel import render_comparison
+
+    try:
+        path = render_comparison(records, args.out, (max(width, 200), max(height, 200)))
+    except OSError as exc:
+        print(f"digitpad compare: cannot write {args.out}: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    print(f"wrote {path} ({len(records)} run{'s' if len(records) > 1 else ''})")
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from digitpad.core.export import SUFFIXES, ExportError, export_model
+
+    trained = _load_model_or_exit(args.model)
+    if trained is None:
+        return EXIT_USAGE
+    out = args.out or Path(f"{trained.name}{SUFFIXES[args.format]}")
+    try:
+        path = export_model(trained, args.format, out)
+    except ExportError as exc:
+        print(f"digitpad export: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    except OSError as exc:
+        print(f"digitpad export: cannot write {out}: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    print(f"wrote {path}: input 'pixels' float32 N×1×28×28 in [0, 1] (ink bright), output 'logits' N×10; "
+          f"{trained.meta.dataset}, normalization inside")
+    return 0
+
+
 def cmd_gui(_args: argparse.Namespace) -> int:
     from digitpad.gui.app import run_app
 
@@ -229,7 +366,8 @@ def cmd_gui(_args: argparse.Namespace) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    handlers = {"train": cmd_train, "predict": cmd_predict, "eval": cmd_eval, "gui": cmd_gui, None: cmd_gui}
+    handlers = {"train": cmd_train, "predict": cmd_predict, "explain": cmd_predict, "eval": cmd_eval,
+                "compare": cmd_compare, "export": cmd_export, "gui": cmd_gui, None: cmd_gui}
     try:
         return handlers[args.command](args)
     except BrokenPipeError:  # `digitpad eval | head`: the reader has gone, which is not our error

@@ -8,7 +8,9 @@ is the whole screen, grabbed from the X server, so it shows the real window as a
 
 from __future__ import annotations
 
+import os
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -63,6 +65,22 @@ def draw(window: MainWindow, digit: int, **placement) -> None:
         drag(window.canvas.canvas, stroke)
 
 
+def sweep_shot(window: MainWindow) -> None:
+    """A learning-rate sweep of the MLP, each run overlaid on the charts as it finishes, the Runs list below."""
+    tab, runs = window.training, window.training.runs
+    window.tabs.setCurrentWidget(tab)
+    tab.dataset.setCurrentIndex(tab.dataset.findData("mnist"))
+    tab.model.setCurrentIndex(tab.model.findData("mlp"))
+    tab.subset.setCurrentIndex(tab.subset.findText("2,000"))
+    tab.epochs.setValue(5)
+    tab.results.setCurrentWidget(runs)
+    runs.sweep_key.setCurrentIndex(runs.sweep_key.findData("lr"))
+    runs.sweep_values.setText("0.003, 0.03, 0.3")
+    runs.sweep_button.click()
+    wait_until(lambda: runs.sweep_size == 0 and not tab.is_running(), timeout=600)
+    shot("training-runs")
+
+
 def gallery(window: MainWindow) -> None:
     """The README's pictures: training mid-run and after, softmax weights, mistakes, the canvas."""
     window.setGeometry(0, 0, 1280, 800)
@@ -86,6 +104,7 @@ def gallery(window: MainWindow) -> None:
     shot("training-softmax-weights")
     tab.results.setCurrentWidget(tab.results.mistakes)
     shot("training-mistakes")
+    sweep_shot(window)
 
     window.tabs.setCurrentWidget(window.canvas)
     window.library.set_active(0)  # the shipped MNIST CNN
@@ -130,6 +149,8 @@ def whole_window(window: MainWindow) -> None:
 
 def main() -> int:
     OUT.mkdir(parents=True, exist_ok=True)
+    # The runs these shots record go to a scratch folder, not the user's own Runs list.
+    os.environ.setdefault("DIGITPAD_HOME", tempfile.mkdtemp(prefix="digitpad-screenshots-"))
     app = QApplication(sys.argv)
     app.setOrganizationName("DigitPadScreenshots")
     app.setApplicationName("DigitPadScreenshots")

@@ -13,3 +13,4 @@ QT_QPA_PLATFORM=xcb xvfb-run -a -s "-screen 0 1280x800x24" "$PY" scripts/screens
 for size in 1024x600 1280x800 1920x1080; do
   QT_QPA_PLATFORM=xcb xvfb-run -a -s "-screen 0 ${size}x24" "$PY" scripts/screenshots.py docs/images window
 done
+QT_QPA_PLATFORM=xcb xvfb-run -a -s "-screen 0 1440x1000x24" env PYTHONPATH="scripts:${PYTHONPATH:-}" "$PY" scripts/explain_screenshots.py docs/images

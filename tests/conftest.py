@@ -16,6 +16,12 @@ def private_data_cache(tmp_path_factory):
     yield
 
 
+@pytest.fixture(autouse=True)
+def private_user_data(tmp_path_factory, monkeypatch):
+    """Run records go to a fresh temp folder per test, never the user's data folder."""
+    monkeypatch.setenv("DIGITPAD_HOME", str(tmp_path_factory.mktemp("digitpad-home")))
+
+
 @pytest.fixture(scope="session")
 def mnist():
     from digitpad.core.datasets import load_dataset

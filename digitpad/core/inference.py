@@ -14,6 +14,10 @@ from digitpad.core.checkpoints import TrainedModel
 from digitpad.core.preprocess import Stroke, StrokeSet, as_points, mnist_pixels, stroke_pixels, to_tensor
 from digitpad.core.sample_digits import digit_strokes
 
+# Below this top probability the answer reads "not sure — 4 or 9?". Measured with the shipped MNIST
+# models on 400 scribbles and the 10,000 MNIST test digits (bench/unsure_threshold.py, docs/BENCHMARKS.md).
+UNSURE_BELOW = 0.7
+
 # Decompression bombs are refused by Pillow above this; a 10000×10000 scan of a digit is still fine.
 Image.MAX_IMAGE_PIXELS = 120_000_000
 
@@ -33,14 +37,28 @@ class Prediction:
     def confidence(self) -> float:
         return self.probabilities[self.label]
 
+    @property
+    def runner_up(self) -> int:
+        """The second most probable class: "what else it might be"."""
+        return int(np.argsort(self.probabilities)[-2])
+
+    def unsure(self, below: float = UNSURE_BELOW) -> bool:
+        """True when the top probability is under the threshold: softmax sums to 1 even for a scribble."""
+        return self.confidence < below
+
+
+def prediction_from_logits(logits: torch.Tensor, pixels: np.ndarray) -> Prediction:
+    """One model output (10 logits) → the prediction, softmax in float64 so the probabilities sum to 1."""
+    logits = logits.detach().double()
+    probs = torch.softmax(logits, dim=0)
+    return Prediction(int(probs.argmax()), probs.tolist(), logits.tolist(), pixels)
+
 
 @torch.no_grad()
 def classify_pixels(trained: TrainedModel, pixels: np.ndarray) -> Prediction:
     """Run the model on one MNIST-style 28×28 field, normalized with the model's own statistics."""
     x = to_tensor(pixels, trained.meta.mean, trained.meta.std).unsqueeze(0)
-    logits = trained.model(x)[0].double()
-    probs = torch.softmax(logits, dim=0)
-    return Prediction(int(probs.argmax()), probs.tolist(), logits.tolist(), pixels)
+    return prediction_from_logits(trained.model(x)[0], pixels)
 
 
 def classify_image(trained: TrainedModel, image: Image.Image | np.ndarray) -> Prediction | None:

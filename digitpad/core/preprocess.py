@@ -95,11 +95,16 @@ def ink_map(gray: np.ndarray) -> np.ndarray | None:
     return out if out.max() > 0 else None
 
 
-def _fit_box(ink: np.ndarray) -> np.ndarray:
-    """Crop to the ink and scale the longer side to 20 px, keeping the aspect (area-averaged when shrinking)."""
+def _crop_to_ink(ink: np.ndarray) -> np.ndarray:
+    """The smallest rectangle holding every inked pixel (a view, not a copy)."""
     rows = np.flatnonzero(ink.any(axis=1))
     cols = np.flatnonzero(ink.any(axis=0))
-    crop = ink[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1].astype(np.float32)
+    return ink[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1]
+
+
+def _fit_box(cropped: np.ndarray) -> np.ndarray:
+    """Scale the longer side of the cropped ink to 20 px, keeping the aspect (area-averaged when shrinking)."""
+    crop = cropped.astype(np.float32)
     h, w = crop.shape
     scale = BOX / max(h, w)
     size = (max(1, round(w * scale)), max(1, round(h * scale)))
@@ -132,16 +137,34 @@ def _centre_by_mass(patch: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(big[BOX:BOX + FIELD, BOX:BOX + FIELD])
 
 
-def mnist_pixels(image: Image.Image | np.ndarray) -> np.ndarray | None:
-    """28×28 float32 in [0, 1], ink bright, MNIST-style; None means "no ink: nothing to classify"."""
+@dataclass(frozen=True)
+class PreprocessSteps:
+    """Every intermediate of `mnist_pixels`, as computed (not re-run): what the Explain panel shows."""
+
+    ink: np.ndarray  # the ink as drawn, bright on black, full size
+    cropped: np.ndarray  # cropped to the ink
+    fitted: np.ndarray  # longer side scaled to 20 px
+    pixels: np.ndarray  # 28×28, centre of mass at the centre: the model's input before normalization
+
+
+def mnist_steps(image: Image.Image | np.ndarray) -> PreprocessSteps | None:
+    """`mnist_pixels` with its intermediate steps kept; None means "no ink"."""
     ink = ink_map(to_gray(image))
     if ink is None:
         return None
-    return _centre_by_mass(_fit_box(thin_thick_ink(ink)))
+    cropped = _crop_to_ink(thin_thick_ink(ink))
+    fitted = _fit_box(cropped)
+    return PreprocessSteps(ink, cropped, fitted, _centre_by_mass(fitted))
+
+
+def mnist_pixels(image: Image.Image | np.ndarray) -> np.ndarray | None:
+    """28×28 float32 in [0, 1], ink bright, MNIST-style; None means "no ink: nothing to classify"."""
+    steps = mnist_steps(image)
+    return None if steps is None else steps.pixels
 
 
 THICK_RATIO = 0.3  # ink thicker than this (width / digit size) is thinned: 2.5× MNIST's
-THIN_SHARE = 0.5
+THIN_SHARE = 0.5  # erode half the excess: all of it breaks strokes where the estimate overshoots
 WIDTH_SIDE = 100  # the resolution stroke width is measured and thinned at: the digit's longer side in pixels
 
 
@@ -160,8 +183,7 @@ def thin_thick_ink(ink: np.ndarray) -> np.ndarray:
     Thin and MNIST-like ink is returned as it is. The measuring and eroding happen on the ink cropped
     and scaled to WIDTH_SIDE pixels, so a 2000-px scan costs no more than a small drawing.
     """
-    rows, cols = np.flatnonzero(ink.any(axis=1)), np.flatnonzero(ink.any(axis=0))
-    crop = ink[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1].astype(np.float32)
+    crop = _crop_to_ink(ink).astype(np.float32)
     scale = WIDTH_SIDE / max(crop.shape)
     size = (max(1, round(crop.shape[1] * scale)), max(1, round(crop.shape[0] * scale)))
     work = np.asarray(Image.fromarray(crop, mode="F").resize(size, Image.Resampling.BILINEAR), dtype=np.float32)
@@ -327,15 +349,21 @@ def network_strokes(strokes: StrokeSet) -> StrokeSet:
     return StrokeSet(width, height, pen, [moved(s) for s in strokes.strokes])
 
 
-def stroke_pixels(strokes: StrokeSet) -> np.ndarray | None:
-    """Strokes → MNIST 28×28 pixels (None when nothing is drawn); the canvas and the CLI share this.
+def stroke_steps(strokes: StrokeSet) -> PreprocessSteps | None:
+    """Strokes → every preprocessing step (None when nothing is drawn).
 
     The strokes are redrawn with an MNIST-like pen (`network_strokes`), so the answer depends on the
     digit, not on the brush size or where on the canvas it was drawn.
     """
     if not any(s.points for s in strokes.strokes):
         return None
-    return mnist_pixels(rasterize_strokes(network_strokes(strokes)))
+    return mnist_steps(rasterize_strokes(network_strokes(strokes)))
+
+
+def stroke_pixels(strokes: StrokeSet) -> np.ndarray | None:
+    """Strokes → MNIST 28×28 pixels (None when nothing is drawn); the canvas and the CLI share this."""
+    steps = stroke_steps(strokes)
+    return None if steps is None else steps.pixels
 
 
 def as_points(seq: Sequence[Sequence[float]]) -> list[tuple[float, float, float]]:

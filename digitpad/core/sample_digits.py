@@ -121,3 +121,16 @@ def photo_like(digit: int, size=(640, 480), seed: int = 0) -> Image.Image:
     pixels = paper * (1 - 0.7 * ink_arr) + rng.normal(0, 5, ink_arr.shape)
     grey = np.clip(pixels, 0, 255).astype(np.uint8)
     return Image.fromarray(np.stack([grey, grey, (grey * 0.95).astype(np.uint8)], axis=-1), "RGB")
+
+
+def scribble(seed: int):
+    """A StrokeSet that is no digit: 1-3 random zig-zags anywhere on the canvas, for the "not sure" tests
+    and the threshold measurement (bench/unsure_threshold.py)."""
+    from digitpad.core.preprocess import Stroke, StrokeSet, as_points
+
+    rng = np.random.default_rng(seed)
+    strokes = []
+    for _ in range(int(rng.integers(1, 4))):
+        corners = rng.uniform(30, 250, size=(int(rng.integers(3, 9)), 2))
+        strokes.append(Stroke(as_points(polyline(*map(tuple, corners), steps=6))))
+    return StrokeSet(280, 280, float(rng.choice([8, 14, 20])), strokes)

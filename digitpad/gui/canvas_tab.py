@@ -10,16 +10,18 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QSettings, Qt, QTimer, Signal
 from PySide6.QtGui import QImage, QKeySequence, QShortcut
-from PySide6.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QHBoxLayout, QLabel, QPushButton, QSlider,
-                               QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QHBoxLayout, QLabel, QPushButton, QScrollArea,
+                               QSlider, QVBoxLayout, QWidget)
 
 from digitpad.core.checkpoints import TrainedModel
 from digitpad.core.datasets import DATASETS
 from digitpad.core.inference import ImageError, Prediction, classify_pixels, classify_strokes, open_image
-from digitpad.core.preprocess import mnist_pixels
+from digitpad.core.explain import Explanation, explain_pixels, explain_strokes
+from digitpad.core.preprocess import PreprocessSteps, mnist_steps
 from digitpad.gui.background import BackgroundCall
 from digitpad.gui.canvas_widget import BrushSwatch, DrawingCanvas
 from digitpad.gui.charts import StaticPlot
+from digitpad.gui.explain_panel import ExplainPanel
 from digitpad.gui.images import display_image, gray_image
 from digitpad.gui.model_library import ModelLibrary
 from digitpad.gui.widgets import FittedLabel, PixelView
@@ -73,12 +75,15 @@ class OpenedPicture:
     name: str
     pixels: np.ndarray | None  # None: no ink found
     display: QImage
+    steps: PreprocessSteps | None = None  # how a file became `pixels`, for the Explain panel's strip
 
 
 def read_picture(path: str) -> OpenedPicture:
     """Decode and preprocess once, off the GUI thread; raises ImageError for what cannot be read."""
     image = open_image(path)
-    return OpenedPicture(Path(path).name, mnist_pixels(image), display_image(image, DISPLAY_SIDE))
+    steps = mnist_steps(image)
+    return OpenedPicture(Path(path).name, None if steps is None else steps.pixels,
+                         display_image(image, DISPLAY_SIDE), steps)
 
 
 def dataset_picture(image: np.ndarray, name: str) -> OpenedPicture:
@@ -103,6 +108,7 @@ class CanvasTab(QWidget):
         super().__init__(parent)
         self.library = library
         self.prediction: Prediction | None = None
+        self.explanation: Explanation | None = None  # computed only while the Explain panel is shown
         self._opening: BackgroundCall | None = None  # the file being read, until it arrives or is overtaken
         self.last_latency_ms = 0.0
         self._live_timer = QTimer(self, singleShot=True, interval=LIVE_INTERVAL_MS)
@@ -184,12 +190,22 @@ class CanvasTab(QWidget):
         self.chart.setMinimumHeight(160)
         self.logits_box = QCheckBox("Show logits (before softmax)")
         self.logits_box.toggled.connect(self._on_logits_toggled)
+        self.explain_button = QPushButton("Explain ▸", checkable=True)
+        self.explain_button.setToolTip("Show why the network answers what it does (hidden, it costs nothing)")
+        self.explain_button.toggled.connect(self._on_explain_toggled)
+        self.explain_panel = ExplainPanel()
+        self.explain_panel.unsure_below_changed.connect(lambda _: self._show(self.prediction))
+        self.explain_area = QScrollArea()
+        self.explain_area.setWidget(self.explain_panel)
+        self.explain_area.setWidgetResizable(True)
+        self.explain_area.setVisible(False)
         self.preview = PixelView()
         self.preview.setToolTip("The 28×28 input the network sees: redrawn with an MNIST-like pen whatever "
                                 "your brush, cropped to the ink, scaled to 20 px, centred by centre of mass, "
                                 "as MNIST digits were made")
         preview_box = QVBoxLayout()
-        preview_box.addWidget(FittedLabel("What the network sees (28×28)", chars=16, min_scale=0.75))
+        self.preview_label = FittedLabel("What the network sees (28×28)", chars=16, min_scale=0.75)
+        preview_box.addWidget(self.preview_label)
         preview_box.addWidget(self.preview, stretch=1)
         answer_box = QVBoxLayout()
         answer_box.addStretch(1)
@@ -203,11 +219,14 @@ class CanvasTab(QWidget):
         picker_row = QHBoxLayout()
         picker_row.addWidget(QLabel("Model"))
         picker_row.addWidget(self.model_picker, stretch=1)
+        picker_row.addWidget(self.explain_button)
         column = QVBoxLayout()
         column.addLayout(picker_row)
         column.addLayout(top, stretch=2)
         column.addWidget(self.chart, stretch=3)
         column.addWidget(self.logits_box)
+        column.addWidget(self.explain_area, stretch=5)
+        self._answer_column, self._answer_row = column, top
         return column
 
     # --- models ------------------------------------------------------------------------------
@@ -256,6 +275,16 @@ class CanvasTab(QWidget):
     def _on_logits_toggled(self, on: bool) -> None:
         self.chart.show_logits = on
         self._show(self.prediction)
+
+    def _on_explain_toggled(self, on: bool) -> None:
+        """The panel takes the chart's place and most of the width; the canvas stays drawable beside it."""
+        self.explain_button.setText("Explain ◂" if on else "Explain ▸")
+        for widget in (self.chart, self.logits_box, self.preview_label, self.preview):
+            widget.setVisible(not on)
+        self.explain_area.setVisible(on)
+        self.layout().setStretch(1, 9 if on else 4)
+        self._answer_column.setStretchFactor(self._answer_row, 0 if on else 2)
+        self.classify()
 
     def clear(self) -> None:
         self._opening = None
@@ -306,30 +335,50 @@ class CanvasTab(QWidget):
         if model is None:
             self._show(None, "No model loaded: train one or open a checkpoint.")
             return
-        start = time.perf_counter()
-        if picture is None:
-            pred = classify_strokes(model, self.canvas.stroke_set())
-        elif picture.pixels is None:
+        if picture is not None and picture.pixels is None:
             self._show(None, f"No digit found in {picture.name}: it has no ink on a plain background.")
             return
+        start = time.perf_counter()
+        if self.explain_button.isChecked():
+            self.explanation = self._explain(model)
+            pred = None if self.explanation is None else self.explanation.prediction
         else:
-            pred = classify_pixels(model, picture.pixels)
+            self.explanation = None
+            pred = (classify_strokes(model, self.canvas.stroke_set()) if picture is None
+                    else classify_pixels(model, picture.pixels))
         self.last_latency_ms = (time.perf_counter() - start) * 1000
         self._show(pred)
+
+    def _explain(self, model: TrainedModel) -> Explanation | None:
+        unsure_below = self.explain_panel.unsure_below
+        picture = self.picture
+        if picture is None:
+            return explain_strokes(model, self.canvas.stroke_set(), unsure_below)
+        return explain_pixels(model, picture.pixels, picture.steps, unsure_below)
 
     def _show(self, pred: Prediction | None, message: str = "") -> None:
         self.prediction = pred
         model = self.library.active
         if pred is None:
+            self.explanation = None
             self.chart.clear_bars()
             self.answer.setText("Draw a digit" if not message else "")
             self.detail.setText(message or "The network's answer appears as you draw.")
             self.preview.set_image(None)
         else:
             name = model.meta.class_names[pred.label] if model else str(pred.label)
-            self.chart.show_prediction(pred)
-            self.answer.setText(f"{name}  ·  {pred.confidence:.1%}")
+            if not self.explain_button.isChecked():  # hidden behind the panel: redrawn when it closes
+                self.chart.show_prediction(pred)
+                self.preview.set_image(gray_image(pred.pixels))
             source = f"{self.picture.name} · " if self.picture is not None else ""
-            self.detail.setText(f"{source}{model.name if model else ''} · {self.last_latency_ms:.1f} ms")
-            self.preview.set_image(gray_image(pred.pixels))
+            detail = f"{source}{model.name if model else ''} · {self.last_latency_ms:.1f} ms"
+            if pred.unsure(self.explain_panel.unsure_below):
+                second = model.meta.class_names[pred.runner_up] if model else str(pred.runner_up)
+                self.answer.setText(f"not sure — {name} or {second}?")
+                detail = f"softmax always sums to 1, even for a scribble · {detail}"
+            else:
+                self.answer.setText(f"{name}  ·  {pred.confidence:.1%}")
+            self.detail.setText(detail)
+        if self.explain_button.isChecked():
+            self.explain_panel.show_explanation(self.explanation if pred is not None else None)
         self.prediction_changed.emit(pred)

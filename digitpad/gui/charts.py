@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import pyqtgraph as pg
-from PySide6.QtCore import QSize
-from PySide6.QtGui import QFont, QFontMetricsF
+from PySide6.QtCore import QSize, Signal
+from PySide6.QtGui import QContextMenuEvent, QFont, QFontMetricsF
+from PySide6.QtWidgets import QMenu
+
+from digitpad.core.runs import RunCurves
 
 LOSS_COLOUR = "#1f77b4"
 TRAIN_COLOUR = "#d62728"
@@ -12,6 +15,8 @@ TEST_COLOUR = "#2ca02c"
 
 
 GRID_COLOUR = "#d8d8d8"
+# Compared runs: distinct from each other and from the live run's blue, red and green.
+RUN_COLOURS = ("#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#17becf", "#bcbd22", "#7f7f7f", "#393b79")
 OVERHANG = 80  # px a class name may reach past either end of its axis ("T-shirt/top" under column 0)
 
 
@@ -85,11 +90,27 @@ class StaticPlot(pg.PlotWidget):
         self.hideButtons()
 
 
+def smooth(values: list[float], smoothing: float) -> list[float]:
+    """The exponential moving average the live loss curve draws, for a whole recorded curve."""
+    out: list[float] = []
+    for v in values:
+        out.append(v if not out else out[-1] + smoothing * (v - out[-1]))
+    return out
+
+
 class LiveCharts(pg.GraphicsLayoutWidget):
-    """Two plots sharing the epoch axis, like the course's plot of the three curves."""
+    """Two plots sharing the epoch axis, like the course's plot of the three curves.
+
+    Recorded runs can be laid under the live one (`show_runs`), each in its own colour.
+    """
+
+    export_requested = Signal()  # right-click → "Export charts…"
 
     def __init__(self, smoothing: float = 0.3) -> None:
         super().__init__()
+        self.overlays: list[RunCurves] = []
+        self._overlay_items: list[pg.PlotDataItem] = []
+        self._epochs = 1
         self.smoothing = smoothing
         self.loss_plot = self.addPlot(row=0, col=0)
         self.acc_plot = self.addPlot(row=1, col=0)
@@ -124,7 +145,8 @@ class LiveCharts(pg.GraphicsLayoutWidget):
         self.test_y: list[float] = []
         for curve in (self.raw_loss, self.smooth_loss, self.train_acc, self.test_acc):
             curve.setData([], [])
-        self.loss_plot.setXRange(0, max(epochs, 1), padding=0.02)
+        self._epochs = max(epochs, 1)
+        self._fit_x_range()
 
     def add_loss(self, epoch_fraction: float, loss: float) -> None:
         previous = self.loss_smooth[-1] if self.loss_smooth else loss
@@ -140,3 +162,61 @@ class LiveCharts(pg.GraphicsLayoutWidget):
         self.test_y.append(test_accuracy)
         self.train_acc.setData(self.epoch_x, self.train_y)
         self.test_acc.setData(self.epoch_x, self.test_y)
+
+    # --- recorded runs laid under the live one --------------------------------------------------
+
+    def show_runs(self, runs: list[RunCurves], current_label: str | None = None) -> None:
+        """Overlay these runs (smoothed loss; test accuracy solid, train dashed) below the live curves.
+
+        Each run is named in the loss legend by its label; `current_label` names the live run there.
+        """
+        for item in self._overlay_items:
+            for plot in (self.loss_plot, self.acc_plot):
+                plot.legend.removeItem(item)
+                if item in plot.items:
+                    plot.removeItem(item)
+        self._overlay_items = []
+        self.overlays = list(runs)
+        for k, run in enumerate(runs):
+            colour = RUN_COLOURS[k % len(RUN_COLOURS)]
+            loss = self.loss_plot.plot(run.loss_x, smooth(run.loss_y, self.smoothing),
+                                       pen=pg.mkPen(colour, width=2), name=run.label)
+            test = self.acc_plot.plot(run.epoch_x, run.test_accuracy, pen=pg.mkPen(colour, width=2), symbol="s",
+                                      symbolSize=6, symbolBrush=colour, symbolPen=colour)
+            train = self.acc_plot.plot(run.epoch_x, run.train_accuracy,
+                                       pen=pg.mkPen(colour, width=1.5, style=pg.QtCore.Qt.PenStyle.DashLine))
+            for item in (loss, test, train):
+                item.setZValue(-10)  # the live run stays on top
+            self._overlay_items += [loss, test, train]
+        live_entry = self.loss_plot.legend.getLabel(self.smooth_loss)
+        if live_entry is not None:  # gone from a figure of recorded runs only
+            live_entry.setText(f"{current_label} (this run)" if current_label and runs else "smoothed")
+        self._fit_x_range()
+
+    def _fit_x_range(self) -> None:
+        longest = max([self._epochs] + [max(r.loss_x[-1:] + r.epoch_x[-1:], default=0) for r in self.overlays])
+        self.loss_plot.setXRange(0, max(longest, 1), padding=0.02)
+
+    def live_curves(self, label: str) -> RunCurves:
+        return RunCurves(label, list(self.loss_x), list(self.loss_y), list(self.epoch_x), list(self.train_y),
+                         list(self.test_y))
+
+    def shown_curves(self, current_label: str) -> list[RunCurves]:
+        """Every run on the charts, the live one first when it has drawn anything: what a CSV export holds."""
+        live = [self.live_curves(current_label)] if self.loss_x or self.epoch_x else []
+        return live + self.overlays
+
+    def hide_live_legend(self) -> None:
+        """For a figure of recorded runs only: the live curves are empty, so their legend entries go."""
+        for plot, items in ((self.loss_plot, (self.raw_loss, self.smooth_loss)),
+                            (self.acc_plot, (self.train_acc, self.test_acc))):
+            for item in items:
+                plot.legend.removeItem(item)
+        for name, style in (("test acc", pg.QtCore.Qt.PenStyle.SolidLine),
+                            ("train acc", pg.QtCore.Qt.PenStyle.DashLine)):
+            self.acc_plot.legend.addItem(pg.PlotDataItem(pen=pg.mkPen("#444444", width=2, style=style)), name)
+
+    def contextMenuEvent(self, event: QContextMenuEvent) -> None:
+        menu = QMenu(self)
+        menu.addAction("Export charts…", self.export_requested.emit)
+        menu.exec(event.globalPos())

@@ -12,6 +12,7 @@ import weakref
 
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
+from digitpad.core.runs import RunRecorder
 from digitpad.core.trainer import EpochEnd, Failed, Finished, Progress, RunControl, Started, TrainConfig, Trainer
 
 _LIVE_THREADS: "weakref.WeakSet[QThread]" = weakref.WeakSet()
@@ -30,16 +31,19 @@ class TrainingWorker(QObject):
     failed = Signal(str, str)  # message, kind
     done = Signal()  # always last, whatever happened
 
-    def __init__(self, config: TrainConfig, control: RunControl) -> None:
+    def __init__(self, config: TrainConfig, control: RunControl, recorder: RunRecorder | None = None) -> None:
         super().__init__()
         self.config = config
         self.control = control
+        self.recorder = recorder
 
     @Slot()
     def run(self) -> None:
         emit = {Started: self.started, Progress: self.progress, EpochEnd: self.epoch_ended, Finished: self.finished}
         try:
-            for event in Trainer(self.config, self.control).run():
+            events = Trainer(self.config, self.control).run()
+            # The record is written here, on the worker thread, as the events pass: never on the GUI thread.
+            for event in (self.recorder.track(events) if self.recorder else events):
                 if isinstance(event, Failed):
                     self.failed.emit(event.message, event.kind)
                 else:
@@ -59,12 +63,13 @@ class TrainingRun(QObject):
 
     ended = Signal()
 
-    def __init__(self, config: TrainConfig, parent: QObject | None = None) -> None:
+    def __init__(self, config: TrainConfig, parent: QObject | None = None, recorder: RunRecorder | None = None) -> None:
         super().__init__(parent)
         self.control = RunControl()
+        self.recorder = recorder
         self.thread = QThread()
         self.thread.setObjectName("digitpad-training")
-        self.worker = TrainingWorker(config, self.control)
+        self.worker = TrainingWorker(config, self.control, recorder)
         self.worker.moveToThread(self.thread)
         self.thread.started.connect(self.worker.run)
         self.worker.done.connect(self.thread.quit)

@@ -16,16 +16,43 @@ from PySide6.QtWidgets import (QComboBox, QDoubleSpinBox, QFileDialog, QFormLayo
 from digitpad.core.checkpoints import TrainedModel, save_checkpoint
 from digitpad.core.datasets import DATASETS
 from digitpad.core.devices import available_devices
+from digitpad.core.export import export_model, format_for_path
 from digitpad.core.models import MODELS, parameter_count_of
+from digitpad.core.runs import RunRecord, note_checkpoint
 from digitpad.core.trainer import PRESETS, EpochEnd, Finished, Progress, Started, TrainConfig
 from digitpad.gui.background import BackgroundCall
 from digitpad.gui.charts import LiveCharts
 from digitpad.gui.dialogs import show_warning
 from digitpad.gui.results import ResultsPanel
+from digitpad.gui.runs_panel import RunsPanel
 from digitpad.gui.training_run import TrainingRun
 
 OPTIMIZER_TITLES = {"sgd": "SGD", "momentum": "SGD + momentum", "adam": "Adam"}
 SUBSETS = [(None, "all"), (10_000, "10,000"), (2_000, "2,000"), (500, "500")]
+
+
+SAVE_FILTERS = ("DigitPad checkpoint (*.pt);;ONNX model, to run outside DigitPad (*.onnx);;"
+                "PyTorch exported program (*.pt2)")
+
+
+def write_model_file(trained: TrainedModel, path: str, record: RunRecord | None) -> None:
+    """A checkpoint (noted in the run's record), or the export a .onnx / .pt2 name asks for."""
+    fmt = format_for_path(path)
+    if fmt is not None:
+        export_model(trained, fmt, path)
+        return
+    save_checkpoint(trained, path)
+    if record is not None:
+        note_checkpoint(record, path)
+
+
+def with_chosen_suffix(path: str, chosen_filter: str) -> str:
+    """The type picked in the dialog replaces the suggested .pt or a missing suffix; a typed .onnx / .pt2 stays."""
+    wanted = chosen_filter.split("*")[-1].rstrip(")")
+    suffix = Path(path).suffix.lower()
+    if suffix in (wanted, ".onnx", ".pt2"):
+        return path
+    return str(Path(path).with_suffix(wanted)) if suffix == ".pt" else path + wanted
 
 
 def compact_count(n: int) -> str:
@@ -47,6 +74,7 @@ class TrainingTab(QWidget):
         super().__init__(parent)
         self.run: TrainingRun | None = None
         self.last_model: TrainedModel | None = None
+        self.last_record: RunRecord | None = None  # the run that made last_model: a saved checkpoint is noted in it
         self.test_limit: int | None = None  # tests shrink the test set; the GUI always uses all of it
         self.started_at = 0.0
         self._param_counts = {name: parameter_count_of(name) for name in MODELS}
@@ -112,7 +140,7 @@ class TrainingTab(QWidget):
         self.pause_button = QPushButton("Pause")
         self.stop_button = QPushButton("Stop")
         self.start_button.setDefault(True)
-        self.start_button.clicked.connect(self.start_training)
+        self.start_button.clicked.connect(lambda: self.start_training())
         self.pause_button.clicked.connect(self.toggle_pause)
         self.stop_button.clicked.connect(self.stop_training)
         buttons = QHBoxLayout()
@@ -171,6 +199,10 @@ class TrainingTab(QWidget):
 
         self.charts = LiveCharts()
         self.results = ResultsPanel()
+        self.runs = RunsPanel(self.charts, self.config)
+        self.runs.run_requested.connect(self.start_training)
+        self.runs.config_chosen.connect(self.show_config)
+        self.results.addTab(self.runs, "Runs")
         right = QSplitter(Qt.Orientation.Vertical)
         right.addWidget(self.charts)
         right.addWidget(self.results)
@@ -200,6 +232,11 @@ class TrainingTab(QWidget):
                 self._select(widget, values[key])
             else:
                 widget.setValue(values[key])
+
+    def show_config(self, cfg: TrainConfig) -> None:
+        """Show a run's setup in the form: a recorded run loaded back, or the sweep's run now starting."""
+        self._show_values({key: getattr(cfg, key) for key in self.fields})
+        self._select(self.subset, cfg.train_limit)
 
     def _update_momentum_enabled(self) -> None:
         self.momentum.setEnabled(self.optimizer.currentData() == "momentum" and not self.is_running())
@@ -245,12 +282,16 @@ class TrainingTab(QWidget):
         self.stop_button.setEnabled(running)
         self.save_button.setEnabled(not running and self.last_model is not None)
         self.pause_button.setText("Pause")
+        self.runs.set_running(running)
         self._update_momentum_enabled()
 
-    def start_training(self) -> None:
+    def start_training(self, cfg: TrainConfig | None = None) -> None:
+        """Start a run of the form's setup, or of `cfg` (a sweep's next run), which the form then shows."""
         if self.run is not None:
             return
-        cfg = self.config()
+        if cfg is not None:
+            self.show_config(cfg)
+        cfg = cfg or self.config()
         self.save_settings()
         self.charts.clear_curves(cfg.epochs)
         self.progress.setValue(0)
@@ -260,7 +301,7 @@ class TrainingTab(QWidget):
                                  f"  batch {cfg.batch_size} · lr {cfg.lr:g} · {OPTIMIZER_TITLES[cfg.optimizer]} · "
                                  f"seed {cfg.seed}\nepoch  loss    train   test    time")
         self.started_at = time.perf_counter()
-        self.run = TrainingRun(cfg, self)
+        self.run = TrainingRun(cfg, self, recorder=self.runs.recorder_for(cfg))
         w = self.run.worker
         w.started.connect(self._on_started)
         w.progress.connect(self._on_progress)
@@ -319,6 +360,7 @@ class TrainingTab(QWidget):
 
     def _on_finished(self, ev: Finished) -> None:
         self.last_model = ev.model
+        self.last_record = self.run.recorder.record if self.run and self.run.recorder else None
         acc = ev.model.meta.test_accuracy
         acc_text = f"test accuracy {acc:.2%}" if acc is not None else "no test evaluation yet"
         elapsed = format_duration(time.perf_counter() - self.started_at)
@@ -341,10 +383,12 @@ class TrainingTab(QWidget):
         self.failure_box = show_warning(self, titles.get(kind, "Training failed"), message)
 
     def _on_run_ended(self) -> None:
-        """The thread has finished and been joined: release the run's Qt objects."""
+        """The thread has finished and been joined: release the run's Qt objects; the run joins the Runs list."""
+        recorder = self.run.recorder
         self.run.deleteLater()
         self.run = None
         self._set_running(False)
+        self.runs.run_ended(recorder)
 
     # --- files -------------------------------------------------------------------------------
 
@@ -359,14 +403,15 @@ class TrainingTab(QWidget):
             return
         meta = self.last_model.meta
         suggested = str(Path(self._last_folder()) / f"{meta.dataset}-{meta.architecture}.pt")
-        path, _ = QFileDialog.getSaveFileName(self, "Save model", suggested, "DigitPad checkpoints (*.pt)")
+        path, chosen = QFileDialog.getSaveFileName(self, "Save model", suggested, SAVE_FILTERS)
         if path:
-            self.save_model_to(path)
+            self.save_model_to(with_chosen_suffix(path, chosen))
 
     def save_model_to(self, path: str) -> None:
-        """Write the checkpoint on a thread (a network share may be slow); the window stays live."""
+        """Write the checkpoint, or the export its suffix asks for, on a thread; the window stays live."""
         self.status.setText(f"Saving {path}…")
-        call = BackgroundCall(save_checkpoint, self.last_model, path, name="digitpad-save", parent=self)
+        call = BackgroundCall(write_model_file, self.last_model, path, self.last_record, name="digitpad-save",
+                              parent=self)
         call.done.connect(lambda _, error: self._on_saved(path, error))
         call.start()
 

@@ -1,0 +1,407 @@
+"""The Runs list: every recorded run, ticked ones overlaid on the live charts, sweeps, and chart export.
+
+Records are read and written off the GUI thread (`BackgroundCall`); the recorder itself runs in the
+training worker's thread, inside the event stream. `render_comparison` draws the same charts
+offscreen for `digitpad compare`, so the figure on a slide is the one the app shows.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable
+from dataclasses import asdict, replace
+from pathlib import Path
+
+import pyqtgraph as pg
+from pyqtgraph.exporters import ImageExporter, SVGExporter
+from PySide6.QtCore import QBuffer, QIODevice, QSettings, Qt, QTimer, Signal
+from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QFileDialog, QHBoxLayout, QHeaderView, QLabel,
+                               QLineEdit, QMessageBox, QPushButton, QTableWidget, QTableWidgetItem, QVBoxLayout,
+                               QWidget)
+
+from digitpad.core.atomic import atomic_write_bytes
+from digitpad.core.runs import (RunRecord, RunRecorder, default_runs_dir, delete_run, describe, differing_keys,
+                                format_value, labels_for, load_runs, metrics_csv, rename_run)
+from digitpad.core.trainer import OPTIMIZERS, TrainConfig
+from digitpad.gui.background import BackgroundCall
+from digitpad.gui.charts import LiveCharts
+from digitpad.gui.dialogs import show_warning
+
+COLUMNS = ("Run", "Data set", "Model", "Differs", "Accuracy", "Time", "Status")
+# The hyperparameters a sweep can vary: title and how to read one value.
+SWEEPS: dict[str, tuple[str, Callable[[str], object]]] = {
+    "lr": ("learning rate", float), "batch_size": ("batch size", int), "epochs": ("epochs", int),
+    "momentum": ("momentum", float), "label_smoothing": ("label smoothing", float), "seed": ("seed", int),
+    "optimizer": ("optimizer", str)}
+CHART_FILTERS = "PNG image (*.png);;SVG drawing (*.svg);;Metrics as CSV (*.csv)"
+
+
+def sweep_configs(base: TrainConfig, key: str, text: str) -> list[TrainConfig]:
+    """The runs of a sweep: `base` with `key` set to each value of "0.01, 0.1, 1"; a clear ValueError otherwise."""
+    title, parse = SWEEPS[key]
+    words = text.replace(",", " ").split()
+    if not 2 <= len(words) <= 10:
+        raise ValueError(f"give 2 to 10 values of the {title}, separated by commas")
+    try:
+        values = [parse(w) for w in words]
+    except ValueError:
+        raise ValueError(f"{text!r}: each {title} must be a {parse.__name__} number") from None
+    if key == "optimizer" and not set(values) <= set(OPTIMIZERS):
+        raise ValueError(f"optimizers are {', '.join(OPTIMIZERS)}")
+    configs = [replace(base, **{key: v}) for v in values]
+    for cfg in configs:
+        cfg.validate()
+    return configs
+
+
+def _close_paths_for_pyqtgraph() -> None:
+    """Let pyqtgraph 0.14's SVG exporter read what Qt 6 writes (pyqtgraph issue #3485).
+
+    Qt now ends closed shapes with a bare "Z", which the exporter's coordinate parser cannot split
+    into x,y and fails on every chart. Before it parses a group, each "Z" becomes a line back to
+    the path's start: the same drawing. Installed once; a no-op for paths without "Z".
+    """
+    module = sys.modules["pyqtgraph.exporters.SVGExporter"]
+    original = module.correctCoordinates
+    if getattr(original, "closes_paths", False):
+        return
+
+    def correct(node, *args, **kwargs):
+        for path in node.getElementsByTagName("path"):
+            words, start, out = path.getAttribute("d").split(), "0,0", []
+            for word in words:
+                if word[0] == "M":
+                    start = word[1:]
+                out.append(f"L{start}" if word == "Z" else word)
+            path.setAttribute("d", " ".join(out))
+        return original(node, *args, **kwargs)
+
+    correct.closes_paths = True
+    module.correctCoordinates = correct
+
+
+def format_seconds(seconds: float) -> str:
+    return f"{seconds:.0f} s" if seconds < 100 else f"{seconds / 60:.1f} min"
+
+
+def export_charts(charts: LiveCharts, path: str | os.PathLike, current_label: str = "this run") -> Path:
+    """The charts as they look, to PNG or SVG (pyqtgraph's exporters), or their numbers as CSV."""
+    target = Path(path)
+    suffix = target.suffix.lower()
+    if suffix == ".csv":
+        data = metrics_csv(charts.shown_curves(current_label)).encode("utf-8")
+    elif suffix == ".svg":
+        _close_paths_for_pyqtgraph()
+        data = SVGExporter(charts.ci).export(toBytes=True)
+    elif suffix == ".png":
+        exporter = ImageExporter(charts.ci)
+        exporter.parameters()["width"] = max(charts.width(), 320)  # as shown: scaling up thins lines and legends
+        buffer = QBuffer()
+        buffer.open(QIODevice.OpenModeFlag.WriteOnly)
+        exporter.export(toBytes=True).save(buffer, "PNG")
+        data = bytes(buffer.data())
+    else:
+        raise ValueError(f"{target.name}: charts export as .png, .svg or .csv")
+    atomic_write_bytes(target, data)
+    return target
+
+
+def render_comparison(records: list[RunRecord], out: str | os.PathLike, size: tuple[int, int] = (960, 640)) -> Path:
+    """Draw recorded runs overlaid on the app's own charts, offscreen, into a PNG, SVG or CSV file."""
+    from PySide6.QtWidgets import QApplication
+
+    app = QApplication.instance() or QApplication([])
+    pg.setConfigOptions(antialias=True, background="w", foreground="k")
+    charts = LiveCharts()
+    for plot in (charts.loss_plot, charts.acc_plot):
+        plot.legend.setLabelTextSize("12pt")  # read from the back of the room
+    charts.hide_live_legend()
+    labels = labels_for([r.config for r in records], [r.name for r in records])
+    charts.show_runs([r.curves(label) for r, label in zip(records, labels)])
+    shared = [k for k in ("dataset", "model") if k not in differing_keys([r.config for r in records])]
+    if shared:
+        charts.loss_plot.setTitle(" · ".join(format_value(records[0].config[k]) for k in shared))
+    charts.resize(*size)
+    charts.show()
+    app.processEvents()
+    try:
+        return export_charts(charts, out)
+    finally:
+        charts.close()
+        charts.deleteLater()
+        app.processEvents()
+
+
+class RunsPanel(QWidget):
+    """Recorded runs with tick boxes; what is ticked is drawn under the live run on `charts`."""
+
+    run_requested = Signal(object)  # TrainConfig: the next run of a sweep
+    config_chosen = Signal(object)  # TrainConfig: "Load into form"
+    loaded = Signal()  # the records on disk have been read
+
+    def __init__(self, charts: LiveCharts, current_config: Callable[[], TrainConfig],
+                 folder: str | os.PathLike | None = None, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.charts = charts
+        self.current_config = current_config
+        self.folder = Path(folder) if folder is not None else default_runs_dir()
+        self.records: list[RunRecord] = []
+        self.checked: set[str] = set()
+        self.current: dict | None = None  # the config of the run on the live curves
+        self.current_id: str | None = None
+        self.pending: list[TrainConfig] = []  # a sweep's runs still to go
+        self.sweep_size = 0  # runs in the sweep under way; 0 when none is
+        self.sweep_param = "lr"
+        self._filling = False
+        self._build()
+        self.charts.export_requested.connect(self.choose_chart_export)
+        # No folder yet is the first start, not an error: it is made with the first record.
+        call = BackgroundCall(load_runs, [self.folder] if self.folder.is_dir() else [], name="digitpad-runs",
+                              parent=self)
+        call.done.connect(self._on_loaded)
+        call.start()
+
+    def _build(self) -> None:
+        self.table = QTableWidget(0, len(COLUMNS))
+        self.table.setHorizontalHeaderLabels(COLUMNS)
+        self.table.verticalHeader().hide()
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.DoubleClicked
+                                   | QAbstractItemView.EditTrigger.EditKeyPressed)
+        header = self.table.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(3, QHeaderView.ResizeMode.Stretch)
+        self.table.itemChanged.connect(self._on_item_changed)
+        self.table.setToolTip("Tick runs to draw them under the live curves; double-click a name to rename it")
+
+        self.rename_button = QPushButton("Rename")
+        self.load_button = QPushButton("Load into form")
+        self.delete_button = QPushButton("Delete")
+        self.export_button = QPushButton("Export charts…")
+        self.rename_button.clicked.connect(lambda: self.table.editItem(self.table.item(self.table.currentRow(), 0)))
+        self.load_button.clicked.connect(self.load_selected_config)
+        self.delete_button.clicked.connect(self.delete_selected)
+        self.export_button.clicked.connect(self.choose_chart_export)
+        self.table.itemSelectionChanged.connect(self._update_buttons)
+
+        self.sweep_key = QComboBox()
+        for key, (title, _) in SWEEPS.items():
+            self.sweep_key.addItem(title, key)
+        self.sweep_values = QLineEdit("0.01, 0.1, 1.0")
+        self.sweep_values.setToolTip("Values to try, one run each, the rest of the setup as in the form")
+        self.sweep_button = QPushButton("Run sweep")
+        self.sweep_button.clicked.connect(self.start_sweep)
+        self.message = QLabel("")
+        self.message.setWordWrap(True)
+
+        actions = QHBoxLayout()
+        for b in (self.rename_button, self.load_button, self.delete_button):
+            actions.addWidget(b)
+        actions.addStretch(1)
+        actions.addWidget(self.export_button)
+        sweep = QHBoxLayout()
+        sweep.addWidget(QLabel("Sweep"))
+        sweep.addWidget(self.sweep_key)
+        sweep.addWidget(self.sweep_values, stretch=1)
+        sweep.addWidget(self.sweep_button)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(4, 4, 4, 4)
+        layout.addWidget(self.table, stretch=1)
+        layout.addLayout(actions)
+        layout.addLayout(sweep)
+        layout.addWidget(self.message)
+        self._update_buttons()
+
+    # --- the list ------------------------------------------------------------------------------
+
+    def _on_loaded(self, result, error: Exception | None) -> None:
+        if error is not None:
+            self.message.setText(f"Could not read the runs in {self.folder}: {error}")
+        else:
+            records, errors = result
+            known = {r.id for r in self.records}  # runs recorded while the folder was being read
+            self.records = [r for r in records if r.id not in known] + self.records
+            if errors:
+                self.message.setText(f"Skipped {len(errors)} unreadable file(s): " + "; ".join(errors[:3]))
+        self._fill()
+        self.loaded.emit()
+
+    def _fill(self) -> None:
+        """Rebuild the table from `records`, newest first (a few dozen rows: cheap)."""
+        self._filling = True
+        keys = differing_keys([r.config for r in self.records])
+        self.table.setRowCount(len(self.records))
+        for row, record in enumerate(reversed(self.records)):
+            acc = record.final_accuracy
+            cells = [record.name, format_value(record.config.get("dataset")), format_value(record.config.get("model")),
+                     describe(record.config, [k for k in keys if k not in ("dataset", "model")]),
+                     "—" if acc is None else f"{acc:.2%}", format_seconds(record.duration_s), record.status]
+            for col, text in enumerate(cells):
+                item = QTableWidgetItem(text)
+                flags = Qt.ItemFlag.ItemIsSelectable | Qt.ItemFlag.ItemIsEnabled
+                if col == 0:
+                    flags |= Qt.ItemFlag.ItemIsUserCheckable | Qt.ItemFlag.ItemIsEditable
+                    item.setData(Qt.ItemDataRole.UserRole, record.id)
+                    item.setCheckState(Qt.CheckState.Checked if record.id in self.checked else Qt.CheckState.Unchecked)
+                    item.setToolTip(record.message or f"{record.id}\ndevice: {record.device}\n"
+                                                      f"checkpoint: {record.checkpoint or 'not saved'}")
+                item.setFlags(flags)
+                self.table.setItem(row, col, item)
+        self._filling = False
+        self._update_buttons()
+
+    def record(self, run_id: str) -> RunRecord:
+        return next(r for r in self.records if r.id == run_id)
+
+    def selected(self) -> RunRecord | None:
+        item = self.table.item(self.table.currentRow(), 0)
+        return None if item is None else self.record(item.data(Qt.ItemDataRole.UserRole))
+
+    def _update_buttons(self) -> None:
+        chosen = self.selected() is not None
+        for b in (self.rename_button, self.load_button, self.delete_button):
+            b.setEnabled(chosen)
+
+    def _on_item_changed(self, item: QTableWidgetItem) -> None:
+        """The name cell changed: a new name typed in, or its tick box clicked."""
+        if self._filling or item.column() != 0:
+            return
+        record = self.record(item.data(Qt.ItemDataRole.UserRole))
+        if item.text().strip() and item.text() != record.name:
+            self.rename(record, item.text())
+        self.set_checked(record.id, item.checkState() == Qt.CheckState.Checked)
+
+    def set_checked(self, run_id: str, checked: bool) -> None:
+        if checked == (run_id in self.checked):
+            return
+        (self.checked.add if checked else self.checked.discard)(run_id)
+        self._filling = True
+        for row in range(self.table.rowCount()):
+            item = self.table.item(row, 0)
+            if item.data(Qt.ItemDataRole.UserRole) == run_id:
+                item.setCheckState(Qt.CheckState.Checked if checked else Qt.CheckState.Unchecked)
+        self._filling = False
+        self.refresh_overlays()
+
+    def rename(self, record: RunRecord, name: str) -> None:
+        """Write the new name on a thread; the list and the legend show it at once."""
+        call = BackgroundCall(rename_run, record, name, name="digitpad-rename", parent=self)
+        call.done.connect(lambda _, error: error and self.message.setText(f"Not renamed: {error}"))
+        call.start()
+        record.name = name.strip()
+        self.refresh_overlays()
+
+    def confirm_delete(self, record: RunRecord) -> bool:
+        answer = QMessageBox.question(self, "Delete run", f"Delete the record of “{record.name}”? "
+                                      "(A saved checkpoint is kept.)")
+        return answer == QMessageBox.StandardButton.Yes
+
+    def delete_selected(self) -> None:
+        record = self.selected()
+        if record is None or not self.confirm_delete(record):
+            return
+        try:
+            delete_run(record)
+        except OSError as exc:
+            self.message.setText(f"Not deleted: {exc}")
+            return
+        self.records.remove(record)
+        self.checked.discard(record.id)
+        self._fill()
+        self.refresh_overlays()
+
+    def load_selected_config(self) -> None:
+        record = self.selected()
+        if record is None:
+            return
+        try:
+            cfg = record.train_config()
+        except (TypeError, ValueError) as exc:
+            self.message.setText(f"{record.name}: its setup cannot be loaded ({exc})")
+            return
+        self.config_chosen.emit(cfg)
+        shown = asdict(self.current_config())
+        missed = differing_keys([{k: v for k, v in asdict(cfg).items() if k in shown}, shown])
+        self.message.setText(f"Loaded the setup of “{record.name}” into the form."
+                             + (f" The form cannot show {describe(asdict(cfg), missed)}." if missed else ""))
+
+    # --- overlays ------------------------------------------------------------------------------
+
+    def _overlays(self) -> tuple[list[RunRecord], list[str], str | None]:
+        """The ticked runs besides the live one, their labels, and the live run's label (None when none)."""
+        shown = [r for r in self.records if r.id in self.checked and r.id != self.current_id]
+        configs = [r.config for r in shown] + ([self.current] if self.current else [])
+        labels = labels_for(configs, [r.name for r in shown] + ["this run"])
+        return shown, labels[:len(shown)], labels[-1] if self.current else None
+
+    def refresh_overlays(self) -> None:
+        """Draw the ticked runs under the live one, each named by what differs among them and the live run."""
+        shown, labels, current = self._overlays()
+        self.charts.show_runs([r.curves(label) for r, label in zip(shown, labels)], current)
+
+    def current_label(self) -> str:
+        return self._overlays()[2] or "this run"
+
+    # --- runs starting and ending --------------------------------------------------------------
+
+    def recorder_for(self, cfg: TrainConfig) -> RunRecorder:
+        """A recorder for the run about to start; its curves become the live ones the overlays sit under."""
+        name = f"sweep {describe(asdict(cfg), [self.sweep_param])}" if self.sweep_size else None
+        recorder = RunRecorder(cfg, self.folder, name=name)
+        self.current, self.current_id = recorder.record.config, recorder.record.id
+        self.refresh_overlays()
+        return recorder
+
+    def run_ended(self, recorder: RunRecorder) -> None:
+        """Add the run to the list; in a sweep, tick it and start the next unless it did not finish."""
+        record = recorder.record
+        self.records = [r for r in self.records if r.id != record.id] + [record]
+        if recorder.write_error:
+            self.message.setText(recorder.write_error)
+        if self.sweep_size:
+            self.checked.add(record.id)
+            if record.status == "finished" and self.pending:
+                cfg = self.pending.pop(0)
+                self.message.setText(f"Sweep: run {self.sweep_size - len(self.pending)} of {self.sweep_size}.")
+                QTimer.singleShot(0, lambda: self.run_requested.emit(cfg))
+            else:
+                done = self.sweep_size - len(self.pending)
+                self.message.setText(f"Sweep done: {done} run(s)." if record.status == "finished"
+                                     else f"Sweep ended: run {done} of {self.sweep_size} was {record.status}.")
+                self.pending, self.sweep_size = [], 0
+        self._fill()
+        self.refresh_overlays()
+
+    def start_sweep(self) -> None:
+        key = self.sweep_key.currentData()
+        try:
+            configs = sweep_configs(self.current_config(), key, self.sweep_values.text())
+        except ValueError as exc:
+            self.message.setText(f"Sweep not started: {exc}")
+            return
+        self.sweep_size, self.pending, self.sweep_param = len(configs), configs[1:], key
+        self.message.setText(f"Sweep: run 1 of {len(configs)}.")
+        self.run_requested.emit(configs[0])
+
+    def set_running(self, running: bool) -> None:
+        self.sweep_button.setEnabled(not running)
+
+    # --- export ---------------------------------------------------------------------------------
+
+    def choose_chart_export(self) -> None:
+        folder = str(QSettings().value("files/last_folder", str(Path.home())))
+        path, chosen = QFileDialog.getSaveFileName(self, "Export charts", str(Path(folder) / "training-charts.png"),
+                                                   CHART_FILTERS)
+        if path:
+            if not Path(path).suffix:
+                path += "." + chosen.split("*.")[-1].rstrip(")")
+            self.export_charts_to(path)
+
+    def export_charts_to(self, path: str) -> None:
+        try:
+            export_charts(self.charts, path, self.current_label())
+        except (OSError, ValueError) as exc:
+            self.failure_box = show_warning(self, "Could not export the charts", f"{path}: {exc}")
+            return
+        self.message.setText(f"Charts exported to {path}")
