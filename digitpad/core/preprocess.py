@@ -9,7 +9,7 @@ thin strokes), so the canvas, `digitpad predict` and the tests all come through 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Sequence
 
 import numpy as np
@@ -353,17 +353,24 @@ def stroke_steps(strokes: StrokeSet) -> PreprocessSteps | None:
     """Strokes → every preprocessing step (None when nothing is drawn).
 
     The strokes are redrawn with an MNIST-like pen (`network_strokes`), so the answer depends on the
-    digit, not on the brush size or where on the canvas it was drawn.
+    digit, not on the brush size or where on the canvas it was drawn. The first step shows the
+    drawing as the user drew it (canvas size, own brush); from the crop on, the steps are the network's.
     """
     if not any(s.points for s in strokes.strokes):
         return None
-    return mnist_steps(rasterize_strokes(network_strokes(strokes)))
+    steps = mnist_steps(rasterize_strokes(network_strokes(strokes)))
+    as_drawn = rasterize_strokes(strokes).astype(np.float32) / 255
+    return None if steps is None else replace(steps, ink=as_drawn)
 
 
 def stroke_pixels(strokes: StrokeSet) -> np.ndarray | None:
-    """Strokes → MNIST 28×28 pixels (None when nothing is drawn); the canvas and the CLI share this."""
-    steps = stroke_steps(strokes)
-    return None if steps is None else steps.pixels
+    """Strokes → MNIST 28×28 pixels (None when nothing is drawn); the canvas and the CLI share this.
+
+    The same steps as `stroke_steps`, without rasterizing the user's own brush for display.
+    """
+    if not any(s.points for s in strokes.strokes):
+        return None
+    return mnist_pixels(rasterize_strokes(network_strokes(strokes)))
 
 
 def as_points(seq: Sequence[Sequence[float]]) -> list[tuple[float, float, float]]:
