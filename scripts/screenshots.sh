@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Screenshots of the real app under Xvfb into docs/images/ (needs: apt-get install -y xvfb libxcb-icccm4
-# libxcb-keysyms1 libxcb-cursor0 libxkbcommon-x11-0): the README's gallery at 1280×800, then the whole
+# libxcb-keysyms1 libxcb-cursor0 libxkbcommon-x11-0): the README's gallery and each lesson at 1280×800, then the whole
 # window as it opens on a 1024×600 netbook, a 1280×800 laptop and a 1920×1080 projector.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -10,6 +10,7 @@ if ! command -v xvfb-run >/dev/null; then
 fi
 PY=${PYTHON:-.venv/bin/python}
 QT_QPA_PLATFORM=xcb xvfb-run -a -s "-screen 0 1280x800x24" "$PY" scripts/screenshots.py docs/images gallery
+QT_QPA_PLATFORM=xcb xvfb-run -a -s "-screen 0 1280x800x24" "$PY" scripts/screenshots.py docs/images lessons
 for size in 1024x600 1280x800 1920x1080; do
   QT_QPA_PLATFORM=xcb xvfb-run -a -s "-screen 0 ${size}x24" "$PY" scripts/screenshots.py docs/images window
 done

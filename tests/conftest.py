@@ -74,3 +74,4 @@ def window(qtbot):
     qtbot.waitUntil(lambda: len(win.library.models) > 0, timeout=10_000)
     yield win
     win.training.shutdown()
+    win.lessons.shutdown()

@@ -60,7 +60,7 @@ def test_changing_the_model_sets_its_course_defaults(qtbot, window):
     assert (tab.epochs.value(), tab.batch_size.value(), tab.lr.value()) == (10, 64, 0.01)
     assert tab.optimizer.currentData() == "momentum" and tab.momentum.value() == 0.5
     tab.model.setCurrentIndex(tab.model.findData("softmax"))
-    assert (tab.batch_size.value(), tab.lr.value(), tab.optimizer.currentData()) == (256, 0.1, "sgd")
+    assert (tab.batch_size.value(), tab.lr.value(), tab.optimizer.currentData()) == (256, 0.03, "sgd")
     assert "7.8k params" in tab.model.currentText()
 
 

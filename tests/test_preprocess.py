@@ -110,6 +110,22 @@ def test_huge_and_negative_coordinates_are_clamped_not_crashing():
     assert px is not None and px.shape == (28, 28)
 
 
+def test_a_thin_line_digit_and_a_small_digit_in_large_pictures_are_found():
+    """The ink's strength is what pixels share with a neighbour, not a percentile a small digit is below."""
+    thin = draw_digit_box(1000, (300, 200, 700, 800), 1)  # a 1-px ring in a 1000×1000 picture
+    small = draw_digit_box(1000, (800, 60, 840, 120), 4)  # a 40×60 px ring, 0.06 % of the picture
+    for im in (thin, small):
+        px = mnist_pixels(im)
+        assert px is not None and px.max() > 0.9
+
+
+def test_isolated_specks_are_not_ink():
+    rng = np.random.default_rng(0)
+    dusty = np.full((1000, 1000), 255, np.uint8)
+    dusty[rng.integers(1, 999, 200), rng.integers(1, 999, 200)] = 0  # 200 lone black specks
+    assert mnist_pixels(dusty) is None
+
+
 def small_thick(digit_strokes_, pen, scale=0.3, dx=-80, dy=80):
     from digitpad.core.preprocess import Stroke, as_points
     from digitpad.core.sample_digits import transform

@@ -280,3 +280,281 @@ def test_a_failed_save_says_why_and_keeps_the_window_usable(qtbot, window, tmp_p
     with qtbot.waitSignal(tab.save_finished, timeout=10_000):
         tab.save_model_to(str(tmp_path / "model.pt"))
     assert tab.status.text().startswith("Saved") and (tmp_path / "model.pt").stat().st_size > 0
+
+
+# --- reliability round 2 ------------------------------------------------------------------------
+# Photos stored rotated, small digits in large pictures, stroke files that overflow, nest, ask for
+# gigabytes or bend the format, broken models: each gets its own answer, as valid JSON.
+
+def strict_json(line: str):
+    def refuse(token):
+        raise ValueError(f"not valid JSON: {token}")
+    return json.loads(line, parse_constant=refuse)
+
+
+def rotated_phone_photo(folder: Path, orientation: int = 6) -> Path:
+    """A photo of a 7 stored the way a phone held sideways stores it: pixels rotated, EXIF saying how to
+    turn them upright (6: rotate 90° clockwise to view, 8: counter-clockwise, 3: half a turn)."""
+    upright = photo_like(7)
+    stored = {6: upright.transpose(Image.Transpose.ROTATE_90), 8: upright.transpose(Image.Transpose.ROTATE_270),
+              3: upright.transpose(Image.Transpose.ROTATE_180)}[orientation]
+    exif = Image.Exif()
+    exif[0x0112] = orientation
+    path = folder / f"phone-{orientation}.jpg"
+    stored.save(path, exif=exif, quality=92)
+    return path
+
+
+def small_digit_pictures(folder: Path) -> dict[str, int | str]:
+    """A 60 px and a 100 px digit in 1000×1000 scans, a digit in a 20000×20 strip, and an empty scan."""
+    from digitpad.core.preprocess import Stroke, StrokeSet as Strokes, as_points, rasterize_strokes
+    from digitpad.core.sample_digits import digit_strokes
+
+    def dark_digit(d: int, side: int) -> Image.Image:
+        ink = rasterize_strokes(Strokes(280, 280, 18, [Stroke(as_points(s)) for s in digit_strokes(d)]))
+        return Image.fromarray(255 - ink).resize((side, side), Image.Resampling.BILINEAR)
+
+    rng = np.random.default_rng(1)
+
+    def scan(paste: Image.Image | None, at: tuple[int, int]) -> Image.Image:
+        page = Image.new("L", (1000, 1000), 245)
+        if paste is not None:
+            page.paste(paste, at)
+        noisy = np.asarray(page, np.float64) + rng.normal(0, 4, (1000, 1000))  # scanner noise
+        return Image.fromarray(np.clip(noisy, 0, 255).astype(np.uint8))
+
+    scan(dark_digit(3, 60), (820, 90)).save(folder / "scan-60px-3.png")
+    scan(dark_digit(4, 100), (120, 700)).save(folder / "scan-100px-4.png")
+    scan(None, (0, 0)).save(folder / "scan-empty.png")
+    strip = Image.new("L", (20000, 20), 255)
+    strip.paste(dark_digit(5, 18), (13000, 1))
+    strip.save(folder / "strip-5.png")
+    return {"scan-60px-3.png": 3, "scan-100px-4.png": 4, "strip-5.png": 5, "scan-empty.png": "no ink"}
+
+
+def test_photos_upright_by_exif_and_small_digits_in_large_pictures(tmp_path, shipped_cnn):
+    for orientation in (6, 8, 3):
+        answer = predict_file(shipped_cnn, rotated_phone_photo(tmp_path, orientation), strokes=False)
+        assert answer["prediction"] == 7, (orientation, answer)
+    for name, expected in small_digit_pictures(tmp_path).items():
+        answer = predict_file(shipped_cnn, tmp_path / name, strokes=False)
+        if isinstance(expected, int):
+            assert answer["prediction"] == expected and answer["error"] is None, (name, answer)
+        else:
+            assert expected in answer["error"], (name, answer)
+
+
+def test_cli_reads_a_rotated_phone_photo_and_small_digits(tmp_path):
+    cases = {rotated_phone_photo(tmp_path).name: 7, **small_digit_pictures(tmp_path)}
+    out = subprocess.run([sys.executable, "-m", "digitpad", "predict", *(str(tmp_path / n) for n in cases)],
+                         capture_output=True, text=True, timeout=300)
+    answers = [strict_json(line) for line in out.stdout.splitlines()]
+    assert [a["prediction"] for a in answers] == [v if isinstance(v, int) else None for v in cases.values()]
+    assert out.returncode == 1 and "Traceback" not in out.stderr  # 1: the empty scan has no digit
+
+
+def test_the_canvas_shows_a_rotated_phone_photo_upright_and_finds_a_small_digit(qtbot, window, tmp_path):
+    canvas = window.canvas
+    with qtbot.waitSignal(canvas.image_handled, timeout=20_000):
+        canvas.open_image_file(str(rotated_phone_photo(tmp_path)))
+    assert canvas.prediction is not None and canvas.prediction.label == 7
+    picture = canvas.canvas.picture.display
+    assert picture.width() > picture.height()  # shown as taken (landscape), not as stored (portrait)
+    small_digit_pictures(tmp_path)
+    with qtbot.waitSignal(canvas.image_handled, timeout=20_000):
+        canvas.open_image_file(str(tmp_path / "scan-60px-3.png"))
+    assert canvas.prediction is not None and canvas.prediction.label == 3
+
+
+def test_a_model_with_no_finite_answer_says_so_on_the_canvas(qtbot, window):
+    """Inference never shows 'nan%': a non-finite output is an error for that drawing."""
+    import copy
+
+    import torch
+    from test_gui_canvas import draw
+
+    broken = copy.deepcopy(window.library.models[0])
+    with torch.no_grad():
+        next(broken.model.parameters()).fill_(float("nan"))
+    broken.name = "broken"
+    window.library.put(broken, activate=True)
+    canvas = window.canvas
+    window.tabs.setCurrentWidget(canvas)
+    draw(qtbot, canvas, 1)
+    qtbot.waitUntil(lambda: "output is not finite" in canvas.detail.text(), timeout=5_000)
+    assert canvas.prediction is None and "nan" not in canvas.answer.text().lower()
+
+
+def bad_stroke_files(folder: Path) -> dict[str, str | None]:
+    """file name → a fragment of its error, or None when it must be classified."""
+    canvas = '"width": 280, "height": 280, "pen_width": 18'
+    one = "[[100, 60], [140, 60], [120, 200]]"
+    texts = {
+        "int-overflow.json": ('{%s, "strokes": [[[1%s, 5], [100, 60], [140, 60], [120, 200]]]}' % (canvas, "0" * 400),
+                              None),  # 1e400 is beyond a float: dropped like Infinity, the rest is drawn
+        "int-too-long.json": ('{%s, "strokes": [[[1%s, 5]]]}' % (canvas, "0" * 5000), "not a readable stroke JSON"),
+        "deep.json": ("[" * 100_000 + "]" * 100_000, "nested too deeply"),
+        "deep-point.json": ('{%s, "strokes": [[%s1%s]]}' % (canvas, "[" * 900, "]" * 900), "a point must be"),
+        "giant-pen.json": ('{"width": 10000, "height": 10000, "pen_width": 10000, "strokes": [[[1, 1], [9999, 9999]]]}',
+                           None),  # 92 bytes that asked for 3.8 GB: drawn at 1024 px, a thick bar
+        "wide-dots.json": ('{%s, "strokes": [%s]}' % (canvas, json.dumps([[i % 280, i // 280, 1e9] for i in range(60_000)])),
+                           "no ink"),  # 60,000 canvas-wide dots: painted on a raster shrunk to RASTER_WORK
+        "erase-string.json": ('{%s, "strokes": [{"points": %s, "erase": "false"}]}' % (canvas, one), '"erase" must'),
+        "erase-number.json": ('{%s, "strokes": [{"points": %s, "erase": 0}]}' % (canvas, one), '"erase" must'),
+        "bool-point.json": ('{%s, "strokes": [[[true, false], [140, 140]]]}' % canvas, "must be a number"),
+        "string-point.json": ('{%s, "strokes": [[["100", "60"], [140, 60]]]}' % canvas, "must be a number"),
+        "string-width.json": ('{"width": "280", "height": 280, "pen_width": 18, "strokes": []}', "must be a number"),
+        "bool-pen.json": ('{"width": 280, "height": 280, "pen_width": true, "strokes": []}', "must be a number"),
+        "fraction-width.json": ('{"width": 280.5, "height": 280, "pen_width": 18, "strokes": []}', "whole number"),
+        "no-points.json": ('{%s, "strokes": [{"erase": true}]}' % canvas, 'needs "points"'),
+        "good.json": ('{%s, "strokes": [{"points": %s, "erase": false}]}' % (canvas, one), None),
+    }
+    for name, (text, _) in texts.items():
+        (folder / name).write_text(text)
+    with open(folder / "huge.json", "wb") as fh:  # 5 MB: valid JSON, but no drawing is that large
+        fh.write(b'{"width": 280, "height": 280, "pen_width": 18, "strokes": [' + b" " * 5_000_000 + b"]}")
+    return {**{name: fragment for name, (_, fragment) in texts.items()}, "huge.json": "too large"}
+
+
+@pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="needs /proc")
+def test_every_stroke_file_gets_its_own_answer_in_bounded_memory(tmp_path):
+    cases = bad_stroke_files(tmp_path)
+    files = [str(tmp_path / n) for n in cases] + ["/dev/zero"]
+    # VmHWM is this process's own peak (ru_maxrss would count the parent's pages it was forked with).
+    script = ("import re, sys\nfrom pathlib import Path\nfrom digitpad.cli import main\nrc = main(sys.argv[1:])\n"
+              "kb = re.search(r'VmHWM:\\s+(\\d+)', Path('/proc/self/status').read_text())[1]\n"
+              "print(f'peak {int(kb) // 1024} MB', file=sys.stderr)\nsys.exit(rc)")
+    out = subprocess.run([sys.executable, "-c", script, "predict", "--strokes", *files], capture_output=True,
+                         text=True, timeout=300)
+    answers = [strict_json(line) for line in out.stdout.splitlines()]
+    assert [a["file"] for a in answers] == files and out.returncode == 1 and "Traceback" not in out.stderr
+    for answer, (name, fragment) in zip(answers, [*cases.items(), ("/dev/zero", "too large")]):
+        if fragment is None:
+            assert answer["error"] is None and len(answer["probabilities"]) == 10, (name, answer)
+        else:
+            assert answer["prediction"] is None and fragment in answer["error"] and name in answer["error"], \
+                (name, answer)
+    peak_mb = int(out.stderr.split("peak ")[1].split(" MB")[0])
+    assert peak_mb < 1500, f"peak memory {peak_mb} MB"  # torch alone takes ~760 MB; the giant pen took 3.9 GB
+
+
+def test_a_run_that_explodes_in_the_app_is_reported_as_diverged(qtbot, window, mnist):
+    tab = window.training
+    tab.model.setCurrentIndex(tab.model.findData("softmax"))
+    tab.subset.setCurrentIndex(tab.subset.findText("500"))
+    tab.lr.setValue(1000.0)
+    tab.test_limit = 100
+    qtbot.mouseClick(tab.start_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: not tab.is_running(), timeout=30_000)
+    assert tab.failure_box.windowTitle() == "Training diverged" and "lower learning rate" in tab.status.text()
+    assert tab.last_model is None  # nothing to save or to put on the canvas
+    tab.failure_box.close()
+
+
+# --- property tests through the public entry points: no traceback, finite JSON, every input answered
+
+def answered_as_valid_json(answer: dict) -> None:
+    text = json.dumps(answer, allow_nan=False)  # raises on NaN or infinity
+    assert strict_json(text) == answer
+    assert (answer["error"] is None) != (answer["prediction"] is None)
+    if answer["error"] is None:
+        assert len(answer["probabilities"]) == 10 and abs(sum(answer["probabilities"]) - 1) < 1e-6
+
+
+json_scalars = st.one_of(st.none(), st.booleans(), st.integers(-10**30, 10**30), st.text(max_size=5),
+                         st.floats(allow_nan=True, allow_infinity=True))
+json_values = st.recursive(json_scalars, lambda inner: st.one_of(st.lists(inner, max_size=4),
+                                                                 st.dictionaries(st.text(max_size=5), inner,
+                                                                                 max_size=4)), max_leaves=12)
+canvas_numbers = st.one_of(st.integers(-3, 400), st.floats(-3, 400), st.booleans(), st.just("280"), st.none())
+loose_points = st.lists(st.lists(st.one_of(st.integers(-50, 330), st.floats(allow_nan=True, allow_infinity=True),
+                                           st.booleans(), st.just("5"), st.integers(10**300, 10**301)),
+                                 min_size=1, max_size=4), max_size=12)
+loose_strokes = st.lists(st.one_of(loose_points, json_values,
+                                   st.fixed_dictionaries({"points": loose_points},
+                                                         optional={"erase": st.one_of(st.booleans(), json_scalars)})),
+                         max_size=4)
+stroke_documents = st.one_of(json_values, st.fixed_dictionaries(
+    {"width": canvas_numbers, "height": canvas_numbers, "pen_width": canvas_numbers, "strokes": loose_strokes}))
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
+                                                                 HealthCheck.too_slow])
+@given(stroke_documents)
+def test_any_stroke_json_file_is_answered_as_valid_json(tmp_path, shipped_cnn, document):
+    path = tmp_path / "random.json"
+    path.write_text(json.dumps(document))  # NaN and Infinity included, as Python writes them
+    answered_as_valid_json(predict_file(shipped_cnn, path, strokes=True))
+
+
+sound_metadata = st.fixed_dictionaries({
+    "architecture": st.sampled_from(["softmax", "mlp", "cnn"]), "dataset": st.sampled_from(["mnist", "fashion-mnist"]),
+    "class_names": st.lists(st.text(min_size=1, max_size=8), min_size=10, max_size=10),
+    "mean": st.floats(-0.5, 1.5), "std": st.floats(1e-300, 2), "test_accuracy": st.none() | st.floats(0, 1),
+    "epochs": st.floats(0, 50), "config": st.just({"lr": 0.1}),
+})
+# Sound metadata with up to three fields replaced by anything: each broken field alone, and together.
+metadata = st.tuples(sound_metadata, st.dictionaries(st.sampled_from(["architecture", "dataset", "class_names", "mean",
+                                                                      "std", "test_accuracy", "epochs", "config"]),
+                                                     json_values, max_size=3)).map(lambda t: {**t[0], **t[1]})
+
+
+@settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
+                                                                 HealthCheck.too_slow])
+@given(metadata)
+def test_any_checkpoint_metadata_is_refused_by_name_or_gives_finite_answers(tmp_path, meta):
+    from test_checkpoints import write_checkpoint
+
+    path = tmp_path / "random.pt"
+    arch = meta["architecture"] if meta["architecture"] in ("softmax", "mlp", "cnn") else "softmax"
+    write_checkpoint(path, arch=arch, **meta)
+    try:
+        trained = load_checkpoint(path)
+    except CheckpointError as exc:
+        assert "random.pt" in str(exc)
+        return
+    photo = tmp_path / "photo.png"
+    if not photo.exists():
+        photo_like(7).save(photo)
+    answered_as_valid_json(predict_file(trained, photo, strokes=False))
+
+
+TRAIN_FLAGS = ["--epochs", "--batch-size", "--lr", "--momentum", "--label-smoothing", "--seed", "--device",
+               "--train-limit", "--test-limit", "--model", "--optimizer", "--schedule", "--dataset", "--preset"]
+option_values = st.one_of(st.integers(-10**20, 10**20).map(str), st.floats(allow_nan=True, allow_infinity=True).map(str),
+                          st.sampled_from(["", "nan", "-0", "1e39", "0x10", "cpu", "cpu:-1", "cuda:7", "mps:3", "cnn",
+                                           "adam", "fast", "onecycle", "fashion-mnist", "auto", " 3"]),
+                          st.text(max_size=6))
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(TRAIN_FLAGS), option_values), max_size=4))
+def test_any_option_values_are_refused_naming_the_flag_or_make_a_valid_run(options):
+    """What `digitpad train` accepts at parse time, the trainer accepts: no late failure, no traceback."""
+    import contextlib
+    import io
+
+    from digitpad.cli import _train_config, build_parser
+
+    argv = ["train", *(f"{flag}={value}" for flag, value in options)]
+    stderr = io.StringIO()
+    try:
+        with contextlib.redirect_stderr(stderr):
+            args = build_parser().parse_args(argv)
+    except SystemExit as exc:
+        assert exc.code == 2 and "error: argument --" in stderr.getvalue(), stderr.getvalue()
+        return
+    try:
+        cfg = _train_config(args)
+    except ValueError as exc:  # --preset with another --model: refused by cmd_train before training
+        assert "--preset" in str(exc)
+        return
+    cfg.validate()
+
+
+def test_a_folder_or_a_device_given_as_a_file_is_answered(tmp_path, shipped_cnn):
+    for path, strokes, fragment in [(tmp_path, False, "Is a directory"), (tmp_path, True, "Is a directory"),
+                                    (Path("/dev/zero"), False, "not an image file"),
+                                    (Path("/dev/zero"), True, "too large")]:
+        answer = predict_file(shipped_cnn, path, strokes=strokes)
+        assert answer["prediction"] is None and fragment in answer["error"] and str(path) in answer["error"]

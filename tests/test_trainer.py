@@ -133,6 +133,50 @@ def test_softmax_regression_one_epoch_on_real_mnist_reaches_85_percent(mnist):
     assert end.report.n == 10000 and end.test_accuracy >= 0.85
 
 
+def test_a_loss_that_explodes_without_reaching_nan_is_divergence(mnist):
+    """Adam at lr 1e6 once ended with loss ~4e20, 11 % accuracy and a saved model, exit 0."""
+    evs = events(small("cnn", optimizer="adam", lr=1e6, epochs=1))
+    assert isinstance(evs[-1], Failed) and evs[-1].kind == trainer_mod.FailureKind.DIVERGED
+    assert "diverged" in evs[-1].message and not any(isinstance(e, (EpochEnd, Finished)) for e in evs)
+
+
+def test_the_divergence_watch_tells_noise_from_explosion():
+    watch = trainer_mod.DivergenceWatch()
+    noisy = [2.3, 1.2, 30.0, 0.9, 25.0, 40.0, 0.5, 0.4]  # spikes that recover are not divergence
+    assert [watch.check(v, True) for v in noisy] == [None] * len(noisy)
+    rising = trainer_mod.DivergenceWatch()
+    assert [rising.check(v, True) is not None for v in [2.3, 30.0, 60.0, 90.0]] == [False, False, False, True]
+    assert "overflowed" in trainer_mod.DivergenceWatch().check(2.3, False)
+    exploding = trainer_mod.DivergenceWatch()
+    assert exploding.check(2.3, True) is None and "exploded" in exploding.check(1e5, True)
+    late = trainer_mod.DivergenceWatch()  # first checked when already far gone (an accelerator checks rarely)
+    assert late.check(4e20, True) is None and late.check(5e20, True) is not None
+
+
+def test_failure_kinds_are_a_closed_set():
+    assert Failed("x", "diverged").kind is trainer_mod.FailureKind.DIVERGED
+    with pytest.raises(ValueError):
+        Failed("x", "something else")
+
+
+def test_a_value_error_while_training_is_a_bug_not_a_config_failure(mnist, monkeypatch):
+    """Only set-up (validation, the device) may turn a ValueError into a "config" failure."""
+    def broken_step(self, xb, yb):
+        raise ValueError("a bug in the training step")
+    monkeypatch.setattr(Trainer, "_step", broken_step)
+    with pytest.raises(ValueError, match="a bug in the training step"):
+        events(small())
+
+
+@pytest.mark.parametrize("field, value", [("train_limit", 0), ("test_limit", -5), ("lr", 1e39), ("lr", float("nan")),
+                                          ("label_smoothing", 2.0), ("momentum", 1.0), ("device", "cpu:-1"),
+                                          ("epochs", 0), ("dataset", "cifar"), ("seed", -1)])
+def test_every_setting_is_validated_before_the_run(field, value):
+    evs = events(small(**{field: value}))
+    assert len(evs) == 1 and evs[0].kind == trainer_mod.FailureKind.CONFIG
+    assert field.replace("_", " ") in evs[0].message or repr(value) in evs[0].message
+
+
 def test_the_uci_writers_join_mnist_training_only(mnist):
     """--with-uci adds optdigits.tra (3,823 digits, repeated UCI_REPEAT times) to MNIST's training images."""
     from digitpad.core.datasets import uci_split

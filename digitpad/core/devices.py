@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-DEVICE_CHOICES = ("auto", "cpu", "cuda", "mps")
+from digitpad.core.names import check_device_name
 
 # torch's own choice, read before anything here changes it: one per physical core, or OMP_NUM_THREADS.
 CPU_THREADS = torch.get_num_threads()
@@ -36,12 +36,20 @@ def resolve_device(name: str = "auto") -> torch.device:
         if accel is not None and accel.is_available():
             return torch.device(accel.current_accelerator().type)
         return torch.device(available_devices()[0])
-    kind = name.split(":")[0]
-    if kind not in DEVICE_CHOICES:
-        raise DeviceError(f"unknown device {name!r}; choose one of {', '.join(DEVICE_CHOICES)}")
+    try:
+        check_device_name(name)
+    except ValueError as exc:
+        raise DeviceError(str(exc)) from None
+    kind, _, index = name.partition(":")
     if not _available(kind):
         raise DeviceError(f"device {name!r} is not available on this machine; "
                           f"available: {', '.join(available_devices())} (or use 'auto')")
+    if kind == "cuda" and index and int(index) >= torch.cuda.device_count():
+        count = torch.cuda.device_count()
+        raise DeviceError(f"device {name!r} is not available: this machine has {count} CUDA device"
+                          f"{'s' if count != 1 else ''} (cuda:0…cuda:{count - 1})")
+    if kind == "mps" and index not in ("", "0"):
+        raise DeviceError(f"device {name!r} is not available: there is one MPS device (mps or mps:0)")
     return torch.device(name)
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from PIL import Image, UnidentifiedImageError
+from PIL import Image, ImageOps, UnidentifiedImageError
 
 from digitpad.core.checkpoints import TrainedModel
 from digitpad.core.preprocess import Stroke, StrokeSet, as_points, mnist_pixels, stroke_pixels, to_tensor
@@ -24,6 +24,10 @@ Image.MAX_IMAGE_PIXELS = 120_000_000
 
 class ImageError(ValueError):
     """A file that cannot be read as an image; the message names it."""
+
+
+class InferenceError(ValueError):
+    """The model gave no usable answer for this input (its output is not finite)."""
 
 
 @dataclass(frozen=True)
@@ -48,8 +52,14 @@ class Prediction:
 
 
 def prediction_from_logits(logits: torch.Tensor, pixels: np.ndarray) -> Prediction:
-    """One model output (10 logits) → the prediction, softmax in float64 so the probabilities sum to 1."""
+    """One model output (10 logits) → the prediction, softmax in float64 so the probabilities sum to 1.
+
+    A non-finite output is an error for this input, never a NaN probability on screen or in JSON.
+    """
     logits = logits.detach().double()
+    if not torch.isfinite(logits).all():
+        raise InferenceError("the model's output is not finite (NaN or infinity) for this input, so it has "
+                             "no answer; its weights are broken")
     probs = torch.softmax(logits, dim=0)
     return Prediction(int(probs.argmax()), probs.tolist(), logits.tolist(), pixels)
 
@@ -79,14 +89,17 @@ def warm_up(trained: TrainedModel) -> None:
 
 
 def open_image(path: str | os.PathLike) -> Image.Image:
-    """Open and fully decode an image file, turning every failure into an ImageError naming the file."""
+    """Open and fully decode an image file, upright as its EXIF orientation says (a phone photo is stored
+    rotated), turning every failure into an ImageError naming the file."""
     path = Path(path)
     try:
         with Image.open(path) as im:
             im.load()
-            return im.copy()
+            return ImageOps.exif_transpose(im) or im.copy()
     except FileNotFoundError:
         raise ImageError(f"{path}: no such file") from None
+    except (IsADirectoryError, PermissionError) as exc:
+        raise ImageError(f"{path}: cannot read it ({exc.strerror})") from None
     except UnidentifiedImageError:
         raise ImageError(f"{path}: not an image file (or a format Pillow cannot read)") from None
     except Image.DecompressionBombError as exc:

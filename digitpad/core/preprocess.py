@@ -8,8 +8,11 @@ thin strokes), so the canvas, `digitpad predict` and the tests all come through 
 
 from __future__ import annotations
 
+import json
 import math
+import os
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import Any, Sequence
 
 import numpy as np
@@ -18,8 +21,17 @@ from PIL import Image, ImageDraw, ImageFilter
 
 FIELD = 28
 BOX = 20
-MAX_SIDE = 2048  # larger images are box-reduced first: a digit needs no more detail than this
+# Larger images are box-reduced first, by one factor on both axes: a budget of pixels rather than of
+# side, so a 20000×20 strip keeps the few pixels its digit has while a 10000×10000 scan shrinks.
+MAX_PIXELS = 2048 * 2048
 MAX_CANVAS = 10_000
+# Stroke files: what a drawing can need, with room to spare, so that memory is bounded by design.
+MAX_STROKE_FILE_BYTES = 4 * 1024 * 1024  # a long drawing is ~100 kB; /dev/zero stops here
+MAX_STROKE_POINTS = 100_000
+MAX_RASTER_SIDE = 1024  # strokes on a larger canvas are drawn scaled down to this (the field is 28 px)
+# Each point paints a disc as wide as the pen: 100,000 points with a canvas-wide pen would paint for
+# ~40 s. A long drawing with the widest brush paints ~1e7 pixels; past this budget the raster shrinks.
+RASTER_WORK = 50_000_000
 
 
 class StrokeError(ValueError):
@@ -51,8 +63,9 @@ def _array_to_unit(arr: np.ndarray) -> np.ndarray:
 
 
 def _pil_to_gray(image: Image.Image) -> np.ndarray:
-    if max(image.size) > MAX_SIDE:
-        image = image.reduce(math.ceil(max(image.size) / MAX_SIDE))
+    pixels = image.size[0] * image.size[1]
+    if pixels > MAX_PIXELS:
+        image = image.reduce(math.ceil(math.sqrt(pixels / MAX_PIXELS)))
     if image.mode in ("I", "I;16", "I;16B", "I;16L", "I;16N", "F"):
         return _array_to_unit(np.asarray(image))
     rgba = np.asarray(image.convert("RGBA"), dtype=np.float64) / 255.0
@@ -76,6 +89,35 @@ def to_gray(image: Image.Image | np.ndarray) -> np.ndarray:
 
 # --- grey levels → MNIST field ----------------------------------------------------------------
 
+INK_PEAK_PIXELS = 12  # the strongest ink is what at least this many pixels share with a neighbour
+
+
+def _shared_with_a_neighbour(a: np.ndarray) -> np.ndarray:
+    """Per inner pixel, the level it shares with one of its 8 neighbours (the pair's minimum), so that a
+    lone speck counts for nothing while a 1-px line keeps its full level. Works on levels and on masks."""
+    centre = a[1:-1, 1:-1]
+    shared = np.minimum(centre, a[1:-1, 2:])  # right; then down, down-right, down-left
+    for neighbour in (a[2:, 1:-1], a[2:, 2:], a[2:, :-2]):
+        np.maximum(shared, np.minimum(centre, neighbour), out=shared)
+    return shared
+
+
+def _ink_peak(ink: np.ndarray) -> float:
+    """The level of the strongest ink, ignoring isolated specks of noise: the level that a dozen pixels
+    share with a neighbour. Unlike a percentile, this does not depend on what fraction of the picture the
+    digit covers: an 80 px digit in a 1000×1000 scan is 0.1 % of it.
+    """
+    top = float(ink.max())
+    if ink.size <= 1000 or min(ink.shape) < 3:
+        return top
+    # Drawings and clean scans have saturated ink: settle that on booleans (the canvas's live path).
+    if np.count_nonzero(_shared_with_a_neighbour(ink >= top)) >= INK_PEAK_PIXELS:
+        return top
+    shared = _shared_with_a_neighbour(ink).ravel()
+    k = min(INK_PEAK_PIXELS, shared.size)
+    return float(np.partition(shared, shared.size - k)[shared.size - k])
+
+
 def ink_map(gray: np.ndarray) -> np.ndarray | None:
     """Ink as bright-on-black in [0, 1], whatever the polarity; None when there is no ink at all.
 
@@ -87,7 +129,7 @@ def ink_map(gray: np.ndarray) -> np.ndarray | None:
     background = float(np.median(border))
     ink = 1.0 - gray if background > 0.5 else gray
     low = min(background, 1.0 - background)
-    high = float(np.percentile(ink, 99.9)) if ink.size > 1000 else float(ink.max())
+    high = _ink_peak(ink)
     if high - low < 0.1:
         return None
     threshold = low + 0.4 * (high - low)
@@ -236,21 +278,33 @@ class StrokeSet:
 
     @classmethod
     def from_json(cls, data: Any) -> "StrokeSet":
-        """Parse the stroke JSON format; bad points (NaN, inf) are dropped, a bad canvas is an error."""
+        """Parse the stroke JSON format strictly: numbers must be JSON numbers (not booleans or strings),
+        `erase` a JSON boolean. Points that are not finite (NaN, Infinity, beyond a float) are dropped;
+        anything else outside the format is a StrokeError."""
         if not isinstance(data, dict):
             raise StrokeError("stroke file must hold a JSON object with width, height, pen_width, strokes")
-        try:
-            width, height, pen = int(data["width"]), int(data["height"]), float(data["pen_width"])
-            raw_strokes = data["strokes"]
-        except (KeyError, TypeError, ValueError, OverflowError) as exc:
-            raise StrokeError(f"stroke file needs numeric width, height, pen_width and a strokes list ({exc})") from exc
-        if not (1 <= width <= MAX_CANVAS and 1 <= height <= MAX_CANVAS):
-            raise StrokeError(f"canvas size {width}×{height} is outside 1…{MAX_CANVAS} pixels")
+        missing = [k for k in ("width", "height", "pen_width", "strokes") if k not in data]
+        if missing:
+            raise StrokeError(f"stroke file needs numeric width, height, pen_width and a strokes list "
+                              f"(missing {', '.join(missing)})")
+        width, height = _canvas_side("width", data["width"]), _canvas_side("height", data["height"])
+        pen = _json_number(data["pen_width"], "pen_width")
         if not (math.isfinite(pen) and 0 < pen <= max(width, height)):
             raise StrokeError(f"pen_width {pen} must be a positive number no larger than the canvas")
+        raw_strokes = data["strokes"]
         if not isinstance(raw_strokes, list):
             raise StrokeError("'strokes' must be a list of point lists")
-        return cls(width, height, pen, [_parse_stroke(s) for s in raw_strokes])
+        strokes = [_parse_stroke(s) for s in raw_strokes]
+        if sum(len(s.points) for s in strokes) > MAX_STROKE_POINTS:
+            raise StrokeError(f"more than {MAX_STROKE_POINTS:,} points: not a drawing this format describes")
+        return cls(width, height, pen, strokes)
+
+    def scaled(self, factor: float) -> "StrokeSet":
+        """The same drawing on a canvas `factor` times the size (pen and coordinates scale; factors do not)."""
+        return replace(self, width=max(1, round(self.width * factor)), height=max(1, round(self.height * factor)),
+                       pen_width=self.pen_width * factor,
+                       strokes=[Stroke([(x * factor, y * factor, f) for x, y, f in s.points], s.erase)
+                                for s in self.strokes])
 
     def to_json(self) -> dict:
         def stroke_json(s: Stroke) -> Any:
@@ -260,13 +314,30 @@ class StrokeSet:
                 "strokes": [stroke_json(s) for s in self.strokes]}
 
 
-def _parse_point(p: Any) -> tuple[float, float, float] | None:
-    if not isinstance(p, (list, tuple)) or len(p) not in (2, 3):
-        raise StrokeError(f"a point must be [x, y] or [x, y, width_factor], got {p!r}"[:200])
+def _json_number(value: Any, what: str) -> float:
+    """A JSON number as a float; an integer too large for a float becomes infinity (dropped or refused
+    by the caller), and booleans or strings are refused, naming `what`."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise StrokeError(f"{what} must be a number, got {value!r:.80}")
     try:
-        vals = [float(v) for v in p] + ([1.0] if len(p) == 2 else [])
-    except (TypeError, ValueError) as exc:
-        raise StrokeError(f"a point must hold numbers, got {p!r}"[:200]) from exc
+        return float(value)
+    except OverflowError:
+        return math.inf if value > 0 else -math.inf
+
+
+def _canvas_side(name: str, value: Any) -> int:
+    side = _json_number(value, name)
+    if not (math.isfinite(side) and side == int(side)):
+        raise StrokeError(f"{name} must be a whole number of pixels, got {value!r:.80}")
+    if not 1 <= side <= MAX_CANVAS:
+        raise StrokeError(f"canvas {name} {side:g} is outside 1…{MAX_CANVAS} pixels")
+    return int(side)
+
+
+def _parse_point(p: Any) -> tuple[float, float, float] | None:
+    if not isinstance(p, (list, tuple)) or len(p) not in (2, 3):  # tuples: Python callers; JSON gives lists
+        raise StrokeError(f"a point must be [x, y] or [x, y, width_factor], got {p!r:.200}")
+    vals = [_json_number(v, "a point's coordinate") for v in p] + ([1.0] if len(p) == 2 else [])
     if not all(math.isfinite(v) for v in vals) or vals[2] <= 0:
         return None
     return vals[0], vals[1], vals[2]
@@ -275,12 +346,44 @@ def _parse_point(p: Any) -> tuple[float, float, float] | None:
 def _parse_stroke(raw: Any) -> Stroke:
     erase = False
     if isinstance(raw, dict):
-        erase = bool(raw.get("erase", False))
-        raw = raw.get("points", [])
+        erase = raw.get("erase", False)
+        if not isinstance(erase, bool):
+            raise StrokeError(f"\"erase\" must be true or false, got {erase!r:.80}")
+        if "points" not in raw:
+            raise StrokeError("a stroke object needs \"points\"")
+        raw = raw["points"]
     if not isinstance(raw, list):
         raise StrokeError("each stroke must be a list of points or {\"points\": [...], \"erase\": bool}")
     points = [pt for pt in (_parse_point(p) for p in raw) if pt is not None]
     return Stroke(points, erase)
+
+
+def read_stroke_file(path: str | os.PathLike) -> StrokeSet:
+    """Read one stroke JSON file; every failure is a StrokeError naming the file.
+
+    At most MAX_STROKE_FILE_BYTES are read (a huge file or /dev/zero stops there), nesting that would
+    exhaust the parser's recursion and numbers Python will not parse are errors like any other.
+    """
+    path = Path(path)
+    try:
+        with open(path, "rb") as fh:
+            raw = fh.read(MAX_STROKE_FILE_BYTES + 1)
+    except OSError as exc:
+        raise StrokeError(f"{path}: cannot read it ({exc.strerror or exc})") from None
+    if len(raw) > MAX_STROKE_FILE_BYTES:
+        raise StrokeError(f"{path}: larger than {MAX_STROKE_FILE_BYTES // 2**20} MB, too large for a stroke file")
+    try:
+        data = json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError) as exc:  # JSONDecodeError, and ints longer than Python parses
+        raise StrokeError(f"{path}: not a readable stroke JSON file ({str(exc)[:200]})") from None
+    except RecursionError:
+        raise StrokeError(f"{path}: not a readable stroke JSON file (nested too deeply)") from None
+    try:
+        return StrokeSet.from_json(data)
+    except StrokeError as exc:
+        raise StrokeError(f"{path}: {exc}") from None
+    except RecursionError:  # a point nested hundreds deep, shown in the message
+        raise StrokeError(f"{path}: not a stroke file (a point is nested too deeply)") from None
 
 
 def rasterize_strokes(strokes: StrokeSet) -> np.ndarray:
@@ -354,13 +457,13 @@ def stroke_steps(strokes: StrokeSet) -> PreprocessSteps | None:
 
     The strokes are redrawn with an MNIST-like pen (`network_strokes`), so the answer depends on the
     digit, not on the brush size or where on the canvas it was drawn. The first step shows the
-    drawing as the user drew it (canvas size, own brush); from the crop on, the steps are the network's.
+    drawing as the user drew it (own brush; a canvas larger than MAX_RASTER_SIDE drawn scaled down, as
+    a 10000×10000 canvas would otherwise take gigabytes); from the crop on, the steps are the network's.
     """
     if not any(s.points for s in strokes.strokes):
         return None
-    steps = mnist_steps(rasterize_strokes(network_strokes(strokes)))
-    as_drawn = rasterize_strokes(strokes).astype(np.float32) / 255
-    return None if steps is None else replace(steps, ink=as_drawn)
+    steps = mnist_steps(_bounded_raster(network_strokes(strokes)))
+    return None if steps is None else replace(steps, ink=_bounded_raster(strokes).astype(np.float32) / 255)
 
 
 def stroke_pixels(strokes: StrokeSet) -> np.ndarray | None:
@@ -370,7 +473,27 @@ def stroke_pixels(strokes: StrokeSet) -> np.ndarray | None:
     """
     if not any(s.points for s in strokes.strokes):
         return None
-    return mnist_pixels(rasterize_strokes(network_strokes(strokes)))
+    return mnist_pixels(_bounded_raster(network_strokes(strokes)))
+
+
+def _bounded_raster(strokes: StrokeSet) -> np.ndarray:
+    """Rasterize, scaled down first where `_raster_factor` says the drawing would cost too much."""
+    factor = _raster_factor(strokes)
+    return rasterize_strokes(strokes.scaled(factor) if factor < 1.0 else strokes)
+
+
+def _raster_factor(strokes: StrokeSet) -> float:
+    """How much to shrink a drawing before rasterizing it, so that memory and time stay bounded:
+    to MAX_RASTER_SIDE, and further when its points and pen would paint more than RASTER_WORK pixels."""
+    side = max(strokes.width, strokes.height)
+    widest = max((f for s in strokes.strokes for _, _, f in s.points), default=1.0)
+    pen = min(strokes.pen_width * widest, 2 * side)
+    points = sum(len(s.points) for s in strokes.strokes)
+    factor = min(1.0, MAX_RASTER_SIDE / side)
+    work = points * (pen * factor) ** 2
+    if work > RASTER_WORK:
+        factor *= math.sqrt(RASTER_WORK / work)
+    return max(factor, min(1.0, FIELD / side))
 
 
 def as_points(seq: Sequence[Sequence[float]]) -> list[tuple[float, float, float]]:

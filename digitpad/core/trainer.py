@@ -11,8 +11,9 @@ import copy
 import math
 import threading
 import time
-from dataclasses import asdict, dataclass, replace
-from typing import Generator, Iterator, Union
+from dataclasses import asdict, dataclass, field, replace
+from enum import Enum
+from typing import Callable, Generator, Iterator, Union
 
 import numpy as np
 import torch
@@ -25,10 +26,11 @@ from digitpad.core.datasets import DataError, Split, load_dataset, uci_split
 from digitpad.core.devices import DeviceError, describe, resolve_device, train_on_all_cores
 from digitpad.core.evaluation import EvalReport, build_report, predict_all
 from digitpad.core.models import build_model, linear_weight_templates, model_spec, parameter_count
+from digitpad.core.names import BOUNDS, DATASETS, MODELS, OPTIMIZERS, SCHEDULES, check_device_name
 from digitpad.core.preprocess import normalize_, unit_float
+from digitpad.core.scratch import accuracy, scratch_step
 
-OPTIMIZERS = ("sgd", "momentum", "adam")
-SCHEDULES = ("constant", "onecycle")
+_SEED_LOCK = threading.Lock()  # held while a run seeds torch's global generator and initialises its model
 
 
 @dataclass
@@ -62,15 +64,27 @@ class TrainConfig:
         return cls(**{**base, **overrides})
 
     def validate(self) -> None:
+        """Raise ValueError naming the first field outside what `names` accepts."""
+        for key, allowed in (("dataset", DATASETS), ("model", MODELS), ("optimizer", OPTIMIZERS),
+                             ("schedule", SCHEDULES)):
+            if getattr(self, key) not in allowed:
+                raise ValueError(f"unknown {key} {getattr(self, key)!r}; choose one of {', '.join(allowed)}")
         model_spec(self.model)
-        if self.optimizer not in OPTIMIZERS:
-            raise ValueError(f"unknown optimizer {self.optimizer!r}; choose one of {', '.join(OPTIMIZERS)}")
-        if self.schedule not in SCHEDULES:
-            raise ValueError(f"unknown schedule {self.schedule!r}; choose one of {', '.join(SCHEDULES)}")
+        for key, bounds in BOUNDS.items():
+            value = getattr(self, key)
+            if value is None and key.endswith("_limit"):
+                continue
+            try:
+                bounds.check(value)
+            except ValueError as exc:
+                raise ValueError(f"{key.replace('_', ' ')} {exc}") from None
+        check_device_name(self.device)
+        if model_spec(self.model).from_scratch and (self.optimizer, self.schedule, self.label_smoothing) != (
+                "sgd", "constant", 0.0):
+            raise ValueError(f"{self.model} trains with the course's own sgd: choose the SGD optimizer, "
+                             "a constant learning rate and no label smoothing")
         if self.with_uci and self.dataset != "mnist":
             raise ValueError("the UCI training digits can only be added to MNIST")
-        if self.epochs < 1 or self.batch_size < 1 or not self.lr > 0:
-            raise ValueError("epochs and batch size must be at least 1 and the learning rate positive")
 
 
 # The fast preset: one epoch of the CNN reaches 99 % on MNIST. One-cycle Adam (warm-up, then
@@ -131,10 +145,62 @@ class Finished:
     epochs_done: float
 
 
+class FailureKind(str, Enum):
+    """Why a run failed: the closed set the CLI and the app's worker both report."""
+
+    DIVERGED = "diverged"
+    DATA = "data"
+    DEVICE = "device"
+    OOM = "oom"
+    CONFIG = "config"
+    ERROR = "error"  # a bug: an exception nobody expected, reported by the app's worker
+
+
 @dataclass(frozen=True)
 class Failed:
     message: str
-    kind: str  # "diverged", "data", "device", "oom", "config"
+    kind: FailureKind
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "kind", FailureKind(self.kind))  # a kind outside the set is a bug here
+
+
+# A loss this many times its starting value at DIVERGED_CHECKS checks in a row, not falling back, is a
+# run that has exploded, even while it is still finite: such runs ended "successfully" with 11 %
+# accuracy and a model certain of wrong answers. The starting value is the first loss checked, kept
+# between chance level for ten classes (ln 10) and 4× that: on an accelerator the first check comes
+# after many batches, when an exploding run may already be far gone.
+CHANCE_LOSS = math.log(10)
+DIVERGENCE_FACTOR = 10.0
+DIVERGED_CHECKS = 3
+EXPLODED_FACTOR = 1000.0  # this far above the start once is enough
+
+
+@dataclass
+class DivergenceWatch:
+    """Tells a diverging run apart from a noisy one, from the losses and logits the trainer checks."""
+
+    start: float | None = None
+    high_run: list[float] = field(default_factory=list)  # consecutive losses above the limit
+
+    def check(self, loss: float, logits_finite: bool) -> str | None:
+        """None while training is sound; otherwise what went wrong, for the failure message."""
+        if not logits_finite:
+            return "The model's outputs (logits) overflowed to infinity or NaN"
+        if not math.isfinite(loss):
+            return f"The loss became {loss}"
+        if self.start is None:
+            self.start = min(max(loss, CHANCE_LOSS), 4 * CHANCE_LOSS)
+            return None
+        if loss > EXPLODED_FACTOR * self.start:
+            return f"The loss exploded to {loss:.3g} (it started at {self.start:.3g})"
+        if loss <= DIVERGENCE_FACTOR * self.start:
+            self.high_run.clear()
+            return None
+        self.high_run.append(loss)
+        if len(self.high_run) >= DIVERGED_CHECKS and self.high_run[-1] >= self.high_run[0]:
+            return f"The loss rose to {loss:.3g}, over {DIVERGENCE_FACTOR:g}× its start ({self.start:.3g}), and kept rising"
+        return None
 
 
 Event = Union[Started, Progress, EpochEnd, Finished, Failed]
@@ -189,10 +255,21 @@ def preload_training_modules() -> None:
     import torch._dynamo  # noqa: F401
 
 
+OPTIMIZER_BUILDERS: dict[str, Callable[[TrainConfig, object], torch.optim.Optimizer]] = {
+    "sgd": lambda cfg, params: torch.optim.SGD(params, lr=cfg.lr),
+    "momentum": lambda cfg, params: torch.optim.SGD(params, lr=cfg.lr, momentum=cfg.momentum),
+    "adam": lambda cfg, params: torch.optim.Adam(params, lr=cfg.lr),
+}
+
+# Each schedule: (config, optimizer, total steps) → a scheduler stepped per batch, or None.
+SCHEDULE_BUILDERS: dict[str, Callable[[TrainConfig, torch.optim.Optimizer, int], object]] = {
+    "constant": lambda cfg, opt, steps: None,
+    "onecycle": lambda cfg, opt, steps: torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=cfg.lr, total_steps=steps),
+}
+
+
 def make_optimizer(cfg: TrainConfig, params) -> torch.optim.Optimizer:
-    if cfg.optimizer == "adam":
-        return torch.optim.Adam(params, lr=cfg.lr)
-    return torch.optim.SGD(params, lr=cfg.lr, momentum=cfg.momentum if cfg.optimizer == "momentum" else 0.0)
+    return OPTIMIZER_BUILDERS[cfg.optimizer](cfg, params)
 
 
 def split_on_device(split: Split, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
@@ -208,26 +285,32 @@ class Trainer:
         self.control = control or RunControl()
 
     def run(self) -> Iterator[Event]:
+        # Only the set-up's ValueErrors are the user's; one raised while training is a bug and propagates.
         try:
             self.config.validate()
-            yield from self._run()
+            device = resolve_device(self.config.device)
+        except DeviceError as exc:
+            yield Failed(str(exc), FailureKind.DEVICE)
+            return
         except ValueError as exc:
-            yield Failed(str(exc), "device" if isinstance(exc, DeviceError) else "config")
+            yield Failed(str(exc), FailureKind.CONFIG)
+            return
+        try:
+            yield from self._run(device)
         except DataError as exc:
-            yield Failed(str(exc), "data")
+            yield Failed(str(exc), FailureKind.DATA)
         except _oom_error_types():
             yield Failed(f"Out of memory on the device with batch size {self.config.batch_size}. "
-                         "Try a smaller batch size (or the CPU).", "oom")
+                         "Try a smaller batch size (or the CPU).", FailureKind.OOM)
         except RuntimeError as exc:
             if "out of memory" not in str(exc).lower():
                 raise
             yield Failed(f"Out of memory with batch size {self.config.batch_size}: {exc}. "
-                         "Try a smaller batch size.", "oom")
+                         "Try a smaller batch size.", FailureKind.OOM)
 
-    def _run(self) -> Iterator[Event]:
+    def _run(self, device: torch.device) -> Iterator[Event]:
         cfg, control = self.config, self.control
         train_on_all_cores()
-        device = resolve_device(cfg.device)
         data = load_dataset(cfg.dataset, data_dir=cfg.data_dir, idx_dir=cfg.idx_dir)
         if control.stopped:
             return
@@ -237,18 +320,19 @@ class Trainer:
             self.train = with_extra_writers(self.train, uci_split("train"))
         self.x_train, self.y_train = split_on_device(self.train, device)
         self.x_test, self.y_test = split_on_device(self.test, device)
-        torch.manual_seed(cfg.seed)
+        with _SEED_LOCK:  # two runs at once (the Lessons tab's) must not draw from each other's seed
+            torch.manual_seed(cfg.seed)
+            self.model = build_model(cfg.model)
         self.gen = torch.Generator().manual_seed(cfg.seed)
-        self.model = build_model(cfg.model)
         if any(isinstance(m, nn.Conv2d) for m in self.model.modules()):
             self.model = self.model.to(memory_format=torch.channels_last)
         self.model = self.model.to(device)
         self.device = device
-        self.optimizer = make_optimizer(cfg, self.model.parameters())
+        self.from_scratch = model_spec(cfg.model).from_scratch
+        self.optimizer = None if self.from_scratch else make_optimizer(cfg, self.model.parameters())
         self.batches = math.ceil(len(self.train) / cfg.batch_size)
-        self.scheduler = (torch.optim.lr_scheduler.OneCycleLR(self.optimizer, max_lr=cfg.lr,
-                                                              total_steps=cfg.epochs * self.batches)
-                          if cfg.schedule == "onecycle" else None)
+        self.scheduler = SCHEDULE_BUILDERS[cfg.schedule](cfg, self.optimizer, cfg.epochs * self.batches)
+        self.divergence = DivergenceWatch()
         yield Started(describe(device), data.source, len(self.train), len(self.test), self.batches,
                       parameter_count(self.model))
 
@@ -285,7 +369,7 @@ class Trainer:
         perm = torch.randperm(n, generator=self.gen).to(self.device)
         loss_sum = torch.zeros((), device=self.device)
         correct = torch.zeros((), device=self.device, dtype=torch.long)
-        window_loss, window_batches, seen = torch.zeros((), device=self.device), 0, 0
+        window_loss, window_samples, seen = torch.zeros((), device=self.device), 0, 0
         next_report = epoch_start + cfg.report_interval_s
         for b in range(self.batches):
             if control.paused:
@@ -303,25 +387,27 @@ class Trainer:
             batch_loss = loss.detach() * yb.shape[0]
             loss_sum += batch_loss
             window_loss += batch_loss
-            window_batches += 1
-            correct += (logits.argmax(1) == yb).sum()
+            window_samples += yb.shape[0]
+            correct += accuracy(logits, yb)
             seen += yb.shape[0]
             now = time.perf_counter()
             last = b == self.batches - 1
             # On the CPU .item() costs nothing, so divergence is caught at the very batch; on an
             # accelerator the check waits for the next report to avoid a sync per batch.
-            if (self.device.type == "cpu" or now >= next_report or last) and not math.isfinite(loss.item()):
-                yield Failed(f"The loss became {loss.item()} at epoch {epoch}, batch {b + 1}: training diverged. "
-                             f"Try a lower learning rate than {cfg.lr:g}.", "diverged")
-                return None
+            if self.device.type == "cpu" or now >= next_report or last:
+                problem = self.divergence.check(loss.item(), bool(torch.isfinite(logits.detach()).all()))
+                if problem is not None:
+                    yield Failed(f"{problem} at epoch {epoch}, batch {b + 1}: training diverged. "
+                                 f"Try a lower learning rate than {cfg.lr:g}.", FailureKind.DIVERGED)
+                    return None
             if now >= next_report or last:
                 rate = seen / max(now - epoch_start - paused, 1e-9)
                 remaining = (cfg.epochs - epoch) * n + (n - seen)
                 yield Progress(epoch, cfg.epochs, b + 1, self.batches,
-                               window_loss.item() / min(seen, window_batches * cfg.batch_size),
+                               window_loss.item() / window_samples,
                                correct.item() / seen, rate, remaining / rate)
                 window_loss.zero_()
-                window_batches = 0
+                window_samples = 0
                 next_report = now + cfg.report_interval_s
         return loss_sum.item() / n, correct.item() / n, time.perf_counter() - epoch_start - paused, paused
 
@@ -330,7 +416,11 @@ class Trainer:
         cfg = self.config
         if cfg.augment:
             xb = augment_batch(xb, self.gen)
-        logits = self.model(normalize_(xb, self.info.mean, self.info.std))
+        xb = normalize_(xb, self.info.mean, self.info.std)
+        if self.from_scratch:
+            loss, logits = scratch_step(self.model, xb, yb, cfg.lr)
+            return loss, logits, yb
+        logits = self.model(xb)
         loss = F.cross_entropy(logits, yb, label_smoothing=cfg.label_smoothing)
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()

@@ -15,8 +15,9 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QHBoxLayout, Q
 
 from digitpad.core.checkpoints import TrainedModel
 from digitpad.core.datasets import DATASETS
-from digitpad.core.inference import ImageError, Prediction, classify_pixels, classify_strokes, open_image
 from digitpad.core.explain import Explanation, explain_pixels, explain_strokes
+from digitpad.core.inference import (ImageError, InferenceError, Prediction, classify_pixels, classify_strokes,
+                                     open_image)
 from digitpad.core.preprocess import PreprocessSteps, mnist_steps
 from digitpad.gui.background import BackgroundCall
 from digitpad.gui.canvas_widget import BrushSwatch, DrawingCanvas
@@ -339,13 +340,17 @@ class CanvasTab(QWidget):
             self._show(None, f"No digit found in {picture.name}: it has no ink on a plain background.")
             return
         start = time.perf_counter()
-        if self.explain_button.isChecked():
-            self.explanation = self._explain(model)
-            pred = None if self.explanation is None else self.explanation.prediction
-        else:
-            self.explanation = None
-            pred = (classify_strokes(model, self.canvas.stroke_set()) if picture is None
-                    else classify_pixels(model, picture.pixels))
+        try:
+            if self.explain_button.isChecked():
+                self.explanation = self._explain(model)
+                pred = None if self.explanation is None else self.explanation.prediction
+            else:
+                self.explanation = None
+                pred = (classify_strokes(model, self.canvas.stroke_set()) if picture is None
+                        else classify_pixels(model, picture.pixels))
+        except InferenceError:  # the message the CLI gives is too long for this line
+            self._show(None, f"No answer: {model.name}'s output is not finite (NaN or infinity).")
+            return
         self.last_latency_ms = (time.perf_counter() - start) * 1000
         self._show(pred)
 

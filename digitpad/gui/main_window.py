@@ -1,4 +1,4 @@
-"""The main window: Training and Canvas tabs over one model library; closing stops training cleanly."""
+"""The main window: Training, Canvas and Lessons tabs over one model library; closing stops training cleanly."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from digitpad.core.evaluation import Mistake
 from digitpad.core.trainer import preload_training_modules
 from digitpad.gui.background import BackgroundCall
 from digitpad.gui.canvas_tab import CanvasTab, dataset_picture
+from digitpad.gui.lessons_tab import LessonsTab
 from digitpad.gui.model_library import ModelLibrary
 from digitpad.gui.dialogs import show_warning
 from digitpad.gui.text_zoom import TextZoom
@@ -62,6 +63,8 @@ class MainWindow(QMainWindow):
         self.tabs = QTabWidget()
         self.tabs.addTab(self.training, "Training")
         self.tabs.addTab(self.canvas, "Canvas")
+        self.lessons = LessonsTab()
+        self.tabs.addTab(self.lessons, "Lessons")
         self.setCentralWidget(self.tabs)
         self.zoom = TextZoom(self)
         self.zoom.add_to(self.menuBar().addMenu("&View"))
@@ -87,6 +90,7 @@ class MainWindow(QMainWindow):
     def finish_background_work(self) -> None:
         """Stop training and join every helper thread: nothing may outlive the window's Qt objects."""
         self.training.shutdown()
+        self.lessons.shutdown()
         BackgroundCall.join_all()
 
     def _on_shipped_ready(self) -> None:
@@ -134,7 +138,7 @@ class MainWindow(QMainWindow):
         return answer == QMessageBox.StandardButton.Yes
 
     def closeEvent(self, event: QCloseEvent) -> None:
-        if self.training.is_running() and not self.confirm_stop_on_close():
+        if (self.training.is_running() or self.lessons.is_running()) and not self.confirm_stop_on_close():
             event.ignore()
             return
         self.finish_background_work()

@@ -23,7 +23,8 @@ from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QFileDialog, QHBoxL
 from digitpad.core.atomic import atomic_write_bytes
 from digitpad.core.runs import (RunRecord, RunRecorder, default_runs_dir, delete_run, describe, differing_keys,
                                 format_value, labels_for, load_runs, metrics_csv, rename_run)
-from digitpad.core.trainer import OPTIMIZERS, TrainConfig
+from digitpad.core.names import OPTIMIZERS
+from digitpad.core.trainer import TrainConfig
 from digitpad.gui.background import BackgroundCall
 from digitpad.gui.charts import LiveCharts
 from digitpad.gui.dialogs import show_warning

@@ -13,7 +13,8 @@ import weakref
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
 from digitpad.core.runs import RunRecorder
-from digitpad.core.trainer import EpochEnd, Failed, Finished, Progress, RunControl, Started, TrainConfig, Trainer
+from digitpad.core.trainer import (EpochEnd, Failed, FailureKind, Finished, Progress, RunControl, Started, TrainConfig,
+                                   Trainer)
 
 _LIVE_THREADS: "weakref.WeakSet[QThread]" = weakref.WeakSet()
 
@@ -28,7 +29,7 @@ class TrainingWorker(QObject):
     progress = Signal(object)  # Progress (a few per second, never per batch)
     epoch_ended = Signal(object)  # EpochEnd
     finished = Signal(object)  # Finished
-    failed = Signal(str, str)  # message, kind
+    failed = Signal(str, object)  # message, FailureKind
     done = Signal()  # always last, whatever happened
 
     def __init__(self, config: TrainConfig, control: RunControl, recorder: RunRecorder | None = None) -> None:
@@ -50,7 +51,7 @@ class TrainingWorker(QObject):
                     emit[type(event)].emit(event)
         except Exception as exc:  # a bug must reach the user as a message, not kill the thread silently
             traceback.print_exc()
-            self.failed.emit(f"Unexpected error: {type(exc).__name__}: {exc}", "error")
+            self.failed.emit(f"Unexpected error: {type(exc).__name__}: {exc}", FailureKind.ERROR)
         finally:
             self.done.emit()
 

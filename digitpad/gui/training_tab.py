@@ -18,8 +18,9 @@ from digitpad.core.datasets import DATASETS
 from digitpad.core.devices import available_devices
 from digitpad.core.export import export_model, format_for_path
 from digitpad.core.models import MODELS, parameter_count_of
+from digitpad.core import names
 from digitpad.core.runs import RunRecord, note_checkpoint
-from digitpad.core.trainer import PRESETS, EpochEnd, Finished, Progress, Started, TrainConfig
+from digitpad.core.trainer import PRESETS, EpochEnd, FailureKind, Finished, Progress, Started, TrainConfig
 from digitpad.gui.background import BackgroundCall
 from digitpad.gui.charts import LiveCharts
 from digitpad.gui.dialogs import show_warning
@@ -28,6 +29,10 @@ from digitpad.gui.runs_panel import RunsPanel
 from digitpad.gui.training_run import TrainingRun
 
 OPTIMIZER_TITLES = {"sgd": "SGD", "momentum": "SGD + momentum", "adam": "Adam"}
+SCHEDULE_TITLES = {"constant": "constant", "onecycle": "one-cycle (warm up, then anneal)"}
+FAILURE_TITLES = {FailureKind.DIVERGED: "Training diverged", FailureKind.DATA: "Data set missing",
+                  FailureKind.OOM: "Out of memory", FailureKind.DEVICE: "Device not available",
+                  FailureKind.CONFIG: "Training failed", FailureKind.ERROR: "Training failed"}
 SUBSETS = [(None, "all"), (10_000, "10,000"), (2_000, "2,000"), (500, "500")]
 
 
@@ -77,7 +82,7 @@ class TrainingTab(QWidget):
         self.last_record: RunRecord | None = None  # the run that made last_model: a saved checkpoint is noted in it
         self.test_limit: int | None = None  # tests shrink the test set; the GUI always uses all of it
         self.started_at = 0.0
-        self._param_counts = {name: parameter_count_of(name) for name in MODELS}
+        self._param_counts = {name: parameter_count_of(name) for name in names.MODELS}
         self._build()
         self._restore_settings()
         self._set_running(False)
@@ -86,10 +91,10 @@ class TrainingTab(QWidget):
 
     def _build(self) -> None:
         self.dataset = QComboBox()
-        for info in DATASETS.values():
-            self.dataset.addItem(info.title, info.name)
+        for name in names.DATASETS:
+            self.dataset.addItem(DATASETS[name].title, name)
         self.model = QComboBox()
-        for spec in MODELS.values():
+        for spec in (MODELS[name] for name in names.MODELS):
             count = self._param_counts[spec.name]
             self.model.addItem(f"{spec.title} · {compact_count(count)} params", spec.name)
             self.model.setItemData(self.model.count() - 1, f"{spec.note}; {count:,} parameters",
@@ -103,19 +108,19 @@ class TrainingTab(QWidget):
         self.batch_size = QSpinBox(minimum=1, maximum=65536)
         self.lr = QDoubleSpinBox(decimals=4, minimum=0.0001, maximum=1000.0, singleStep=0.001)
         self.optimizer = QComboBox()
-        for key, title in OPTIMIZER_TITLES.items():
-            self.optimizer.addItem(title, key)
+        for key in names.OPTIMIZERS:
+            self.optimizer.addItem(OPTIMIZER_TITLES.get(key, key), key)
         self.optimizer.currentIndexChanged.connect(self._update_momentum_enabled)
         self.momentum = QDoubleSpinBox(decimals=2, minimum=0.0, maximum=0.99, singleStep=0.05)
         self.schedule = QComboBox()
-        self.schedule.addItem("constant", "constant")
-        self.schedule.addItem("one-cycle (warm up, then anneal)", "onecycle")
+        for key in names.SCHEDULES:
+            self.schedule.addItem(SCHEDULE_TITLES.get(key, key), key)
         self.label_smoothing = QDoubleSpinBox(decimals=2, minimum=0.0, maximum=0.5, singleStep=0.05)
         self.label_smoothing.setToolTip("Cross-entropy against softened targets: 0 is the course's plain loss")
         self.seed = QSpinBox(minimum=0, maximum=2**31 - 1)
         self.device = QComboBox()
         available = available_devices()
-        for name in ("auto", "cpu", "cuda", "mps"):
+        for name in names.DEVICE_KINDS:
             self.device.addItem(name, name)
             if name not in ("auto", *available):
                 self.device.model().item(self.device.count() - 1).setEnabled(False)
@@ -375,12 +380,11 @@ class TrainingTab(QWidget):
         self.log.appendPlainText(f"— {'stopped' if ev.stopped else 'finished'}: {acc_text}, {elapsed}")
         self.model_trained.emit(ev.model)
 
-    def _on_failed(self, message: str, kind: str) -> None:
+    def _on_failed(self, message: str, kind: FailureKind) -> None:
         self.progress.setFormat("failed")
         self.status.setText(message)
         self.log.appendPlainText(f"— failed: {message}")
-        titles = {"diverged": "Training diverged", "data": "Data set missing", "oom": "Out of memory"}
-        self.failure_box = show_warning(self, titles.get(kind, "Training failed"), message)
+        self.failure_box = show_warning(self, FAILURE_TITLES[kind], message)
 
     def _on_run_ended(self) -> None:
         """The thread has finished and been joined: release the run's Qt objects; the run joins the Runs list."""
