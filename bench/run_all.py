@@ -14,8 +14,8 @@ sys.path.insert(0, str(HERE))
 
 from common import machine  # noqa: E402
 
-BENCHMARKS = ("epoch_time", "time_to_99", "canvas_latency", "gui_responsiveness", "startup", "drawn_digits",
-              "run_records", "explain_latency", "unsure_threshold", "lessons")
+BENCHMARKS = ("epoch_time", "time_to_99", "canvas_latency", "gui_responsiveness", "busy_load", "startup",
+              "drawn_digits", "run_records", "explain_latency", "unsure_threshold", "lessons")
 
 
 NOTES = """### Reading these numbers
@@ -42,6 +42,18 @@ NOTES = """### Reading these numbers
   start-up objects. What is left is mostly CPU contention: the worker's two threads use both cores.
   In a real X11 window (Xvfb, `QT_QPA_PLATFORM=xcb python bench/gui_responsiveness.py`) one run on
   2026-11-23 gave max gap 27.2 ms, p99 20.7 ms, in-app/CLI 0.89: the offscreen figures hold there.
+- Training beside a busy program (`bench/busy_load.py`): with OpenMP's default wait, threads that
+  finish a parallel region spin for a while on their core, and beside other programs (or each
+  other, when the GUI thread and the worker share two cores) they held the cores the others needed:
+  epochs ran 3-50x slower than with OMP_WAIT_POLICY=PASSIVE, which `digitpad/__init__.py` now sets
+  before torch loads (a value the user set wins). Two alternatives were measured and dropped: one
+  thread fewer per core other programs keep busy (read from /proc/stat once a second) and a fixed
+  core left free. Both gave up the fair share a second thread earns when many programs run: on this
+  shared 2-core VM (load 8-13 from other users' jobs during every recording, so no row is ever
+  "alone" on an idle machine) they were slower than passive wait with all cores in 15 of 16 epoch
+  figures over four recordings, often 2-5x. The GUI stall goal (≤ 30 ms) could not be checked here:
+  with that load even the idle app's heartbeat stalled 28-164 ms; the column "max gap, app idle"
+  says what the machine allowed.
 - Explain panel: its table also gives each update's CPU time on the GUI thread, because on a shared
   machine (load average ~14 on 2 cores while it was recorded) the wall clock mostly measures waiting for
   a core. What the panel costs: the explanation (one batched forward with hooks and one backward pass for

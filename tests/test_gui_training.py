@@ -135,6 +135,7 @@ def test_a_diverging_run_reports_failure_and_the_next_run_starts_clean(qtbot, wi
 def test_settings_persist_between_sessions(qtbot):
     first = TrainingTab()
     qtbot.addWidget(first)
+    first.keep_setup.setChecked(True)
     first.model.setCurrentIndex(first.model.findData("mlp"))
     first.dataset.setCurrentIndex(first.dataset.findData("fashion-mnist"))
     first.epochs.setValue(3)

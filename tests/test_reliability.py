@@ -201,7 +201,9 @@ def test_fifty_start_stop_cycles_leak_no_threads_or_memory(qtbot, window, mnist)
     qtbot.wait(100)
     assert running_threads() == []
     assert thread_count() <= threads
-    assert rss_mb() - memory < 50
+    # Every run's model is kept on purpose (the canvas list); beyond those, nothing may grow.
+    kept_mb = sum(m.parameters * 4 for m in window.library.models if m.source.startswith("run ")) / 2**20
+    assert rss_mb() - memory < 50 + kept_mb
 
 
 def test_bad_checkpoints_in_the_gui_keep_the_model_in_use(qtbot, window, tmp_path):

@@ -12,7 +12,7 @@ from digitpad.core.trainer import Progress, RunControl, TrainConfig, Trainer
 
 
 def small(**kw) -> TrainConfig:
-    base = dict(train_limit=1024, test_limit=300, epochs=2, device="cpu", report_interval_s=0.0)
+    base = dict(train_limit=1024, test_limit=300, epochs=2, device="cpu", reports_per_epoch=1000)
     return TrainConfig.for_model("softmax", **{**base, **kw})
 
 

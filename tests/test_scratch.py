@@ -16,7 +16,7 @@ from digitpad.core.trainer import EpochEnd, Failed, Finished, Progress, TrainCon
 
 
 def run(model, **kw) -> list:
-    base = dict(device="cpu", report_interval_s=0.0)
+    base = dict(device="cpu")
     return list(Trainer(TrainConfig.for_model(model, **{**base, **kw})).run())
 
 

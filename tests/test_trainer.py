@@ -1,5 +1,6 @@
 """The training engine: events, reproducibility, stop/pause within a batch, failures as events."""
 
+import math
 import threading
 import time
 
@@ -13,7 +14,7 @@ from digitpad.core.trainer import (EpochEnd, Failed, Finished, Progress, RunCont
 
 
 def small(model="softmax", **kw) -> TrainConfig:
-    base = dict(train_limit=1024, test_limit=500, epochs=2, device="cpu", report_interval_s=0.0)
+    base = dict(train_limit=1024, test_limit=500, epochs=2, device="cpu", reports_per_epoch=1000)
     return TrainConfig.for_model(model, **{**base, **kw})
 
 
@@ -175,6 +176,38 @@ def test_every_setting_is_validated_before_the_run(field, value):
     evs = events(small(**{field: value}))
     assert len(evs) == 1 and evs[0].kind == trainer_mod.FailureKind.CONFIG
     assert field.replace("_", " ") in evs[0].message or repr(value) in evs[0].message
+
+
+def test_the_loss_is_reported_at_a_fixed_number_of_points_per_epoch_whatever_the_speed(mnist):
+    evs = events(small(batch_size=16, epochs=2, reports_per_epoch=20))  # 64 batches an epoch
+    progress = [e for e in evs if isinstance(e, Progress)]
+    assert len(progress) == 40 and progress[-1].fraction == pytest.approx(2.0)
+    steps = [b.fraction - a.fraction for a, b in zip(progress, progress[1:])]
+    assert max(steps) - min(steps) <= 1 / 64 + 1e-9  # evenly spaced, to within a batch
+    fewer = [e for e in events(small(batch_size=256, reports_per_epoch=20)) if isinstance(e, Progress)]
+    assert len(fewer) == 8  # an epoch of 4 batches reports each batch
+
+
+def test_a_diverging_run_reports_the_blow_up_before_failing(mnist):
+    evs = events(small("mlp", lr=1e3, optimizer="sgd", epochs=3, reports_per_epoch=1))
+    losses = [e.loss for e in evs if isinstance(e, Progress)]
+    assert isinstance(evs[-1], Failed) and evs[-1].kind == "diverged"
+    # The divergence watch stops it as soon as the loss explodes: that point is the last one drawn.
+    assert len(losses) >= 2 and losses[-1] > trainer_mod.EXPLODED_FACTOR * losses[0]
+    assert all(isinstance(e, Progress) for e in evs[-1 - len(losses):-1])  # the points come right before
+
+
+def test_the_eta_counts_the_test_passes_still_to_come(mnist, monkeypatch):
+    real = trainer_mod.predict_all
+
+    def slow_test_pass(*args, **kwargs):
+        time.sleep(0.4)
+        return real(*args, **kwargs)
+    monkeypatch.setattr(trainer_mod, "predict_all", slow_test_pass)
+    progress = [e for e in events(small(batch_size=256, epochs=3)) if isinstance(e, Progress)]
+    first_of_second_epoch, last = progress[4], progress[-1]
+    assert first_of_second_epoch.eta_s >= 0.8  # the test passes of epochs 2 and 3 still ahead
+    assert last.eta_s >= 0.4  # all training done, the final test pass still ahead
 
 
 def test_the_uci_writers_join_mnist_training_only(mnist):

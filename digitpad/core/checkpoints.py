@@ -128,6 +128,7 @@ class TrainedModel:
     model: nn.Module
     meta: ModelMeta
     name: str = ""
+    source: str = ""  # what it is in the app: the file it was read from, or the training run that made it
 
     @property
     def title(self) -> str:
@@ -229,7 +230,7 @@ def load_checkpoint(path: str | os.PathLike) -> TrainedModel:
         raise CheckpointError(f"{path}: weights do not fit a 28×28 {meta.architecture} model "
                               f"({str(exc).splitlines()[0][:200]})") from exc
     _check_weights(model, meta, path)
-    return TrainedModel(model=model, meta=meta, name=path.stem)
+    return TrainedModel(model=model, meta=meta, name=path.stem, source=str(path.resolve()))
 
 
 def shipped_models() -> list[Path]:

@@ -54,7 +54,12 @@ def resolve_device(name: str = "auto") -> torch.device:
 
 
 def train_on_all_cores() -> None:
-    """Give the calling thread torch's full intra-op pool (OpenMP's thread count is per thread)."""
+    """Give the calling thread torch's full intra-op pool (OpenMP's thread count is per thread).
+
+    All cores even beside busy programs: with OpenMP's passive wait (set in `digitpad/__init__.py`)
+    training slowed less that way than with one thread fewer per busy core, which also gave up the
+    cores' fair share when many programs ran (`bench/busy_load.py`, docs/BENCHMARKS.md).
+    """
     torch.set_num_threads(CPU_THREADS)
 
 

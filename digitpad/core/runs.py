@@ -29,7 +29,8 @@ FORMAT_VERSION = 1
 STATUSES = ("running", "finished", "stopped", "failed")
 
 # Config keys that never tell runs apart for a reader: where files came from, how often to report.
-NOT_HYPERPARAMETERS = ("data_dir", "idx_dir", "report_interval_s", "device", "test_limit")
+NOT_HYPERPARAMETERS = ("data_dir", "idx_dir", "reports_per_epoch", "report_interval_s", "device",
+                      "test_limit")  # report_interval_s: records written before reports_per_epoch
 # How a hyperparameter is named in a legend: "lr 0.1", "batch 64".
 SHORT_NAMES = {"batch_size": "batch", "label_smoothing": "smoothing", "train_limit": "images"}
 

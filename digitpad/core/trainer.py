@@ -2,7 +2,7 @@
 
 The data set lives on the training device as one uint8 tensor; each epoch shuffles indices
 and slices batches out of it, turning each batch into floats as it goes. Between batches the run checks its `RunControl`, so Stop and
-Pause act within one batch; progress is reported a few times a second, never per batch.
+Pause act within one batch; progress is reported at a fixed number of points per epoch, whatever the speed.
 """
 
 from __future__ import annotations
@@ -54,7 +54,7 @@ class TrainConfig:
     test_limit: int | None = None
     data_dir: str | None = None
     idx_dir: str | None = None
-    report_interval_s: float = 0.25
+    reports_per_epoch: int = 20  # loss points per epoch (fewer when an epoch has fewer batches)
 
     @classmethod
     def for_model(cls, model: str, **overrides) -> "TrainConfig":
@@ -311,6 +311,7 @@ class Trainer:
     def _run(self, device: torch.device) -> Iterator[Event]:
         cfg, control = self.config, self.control
         train_on_all_cores()
+        self.test_seconds: float | None = None  # one test pass, once measured: part of the ETA
         data = load_dataset(cfg.dataset, data_dir=cfg.data_dir, idx_dir=cfg.idx_dir)
         if control.stopped:
             return
@@ -343,12 +344,14 @@ class Trainer:
             if result is None:
                 return
             train_loss, train_acc, train_seconds, paused = result
+            test_start = time.perf_counter()
             preds = predict_all(self.model, self.x_test, self.info.mean, self.info.std,
                                 should_stop=lambda: control.stopped)
             if preds is None:
                 yield Finished(self._snapshot(test_acc, epoch), True, epoch)
                 return
             report = build_report(self.y_test, *preds, images=self.test.images)
+            self.test_seconds = time.perf_counter() - test_start
             test_acc = report.accuracy
             snap = self._snapshot(test_acc, epoch)
             yield EpochEnd(epoch, cfg.epochs, train_loss, train_acc, test_acc,
@@ -369,13 +372,12 @@ class Trainer:
         perm = torch.randperm(n, generator=self.gen).to(self.device)
         loss_sum = torch.zeros((), device=self.device)
         correct = torch.zeros((), device=self.device, dtype=torch.long)
-        window_loss, window_samples, seen = torch.zeros((), device=self.device), 0, 0
-        next_report = epoch_start + cfg.report_interval_s
+        points = min(cfg.reports_per_epoch, self.batches)
+        window_loss, window_seen, seen = torch.zeros((), device=self.device), 0, 0
+        window_batches: list[torch.Tensor] = []  # each batch's mean loss since the last report
         for b in range(self.batches):
             if control.paused:
-                waited = control.wait_while_paused()
-                paused += waited
-                next_report += waited
+                paused += control.wait_while_paused()
             if control.stopped:
                 done = epoch - 1 + b / self.batches
                 yield Finished(self._snapshot(test_acc, done), True, done)
@@ -387,29 +389,44 @@ class Trainer:
             batch_loss = loss.detach() * yb.shape[0]
             loss_sum += batch_loss
             window_loss += batch_loss
-            window_samples += yb.shape[0]
+            window_batches.append(loss.detach())
+            window_seen += yb.shape[0]
             correct += accuracy(logits, yb)
             seen += yb.shape[0]
-            now = time.perf_counter()
-            last = b == self.batches - 1
+            # A fixed number of evenly spaced reports per epoch: the loss chart looks the same at any speed.
+            report = (b + 1) * points // self.batches > b * points // self.batches
             # On the CPU .item() costs nothing, so divergence is caught at the very batch; on an
             # accelerator the check waits for the next report to avoid a sync per batch.
-            if self.device.type == "cpu" or now >= next_report or last:
+            if self.device.type == "cpu" or report:
                 problem = self.divergence.check(loss.item(), bool(torch.isfinite(logits.detach()).all()))
                 if problem is not None:
+                    # The batches since the last report, one point each: the chart shows the blow-up.
+                    rate = seen / max(time.perf_counter() - epoch_start - paused, 1e-9)
+                    first = b + 1 - len(window_batches)
+                    for k, batch_mean in enumerate(window_batches):
+                        yield Progress(epoch, cfg.epochs, first + k + 1, self.batches, batch_mean.item(),
+                                       correct.item() / seen, rate, math.inf)
                     yield Failed(f"{problem} at epoch {epoch}, batch {b + 1}: training diverged. "
                                  f"Try a lower learning rate than {cfg.lr:g}.", FailureKind.DIVERGED)
                     return None
-            if now >= next_report or last:
-                rate = seen / max(now - epoch_start - paused, 1e-9)
-                remaining = (cfg.epochs - epoch) * n + (n - seen)
-                yield Progress(epoch, cfg.epochs, b + 1, self.batches,
-                               window_loss.item() / window_samples,
-                               correct.item() / seen, rate, remaining / rate)
+            if report:
+                rate = seen / max(time.perf_counter() - epoch_start - paused, 1e-9)
+                yield Progress(epoch, cfg.epochs, b + 1, self.batches, window_loss.item() / window_seen,
+                               correct.item() / seen, rate, self._eta(epoch, seen, rate))
                 window_loss.zero_()
-                window_samples = 0
-                next_report = now + cfg.report_interval_s
+                window_seen = 0
+                window_batches.clear()
         return loss_sum.item() / n, correct.item() / n, time.perf_counter() - epoch_start - paused, paused
+
+    def _eta(self, epoch: int, seen: int, rate: float) -> float:
+        """Seconds left: the training still to do at the current speed, and a test pass per epoch left.
+
+        Until the first test pass is timed, it is guessed at a third of a training pass per image
+        (forward only, no backward or update).
+        """
+        n, epochs_left = len(self.train), self.config.epochs - epoch
+        test_pass = self.test_seconds if self.test_seconds is not None else len(self.test) / (3 * rate)
+        return (epochs_left * n + n - seen) / rate + (epochs_left + 1) * test_pass
 
     def _step(self, xb: torch.Tensor, yb: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """One mini-batch SGD step: (augment), normalize, forward, cross-entropy, backward, update."""

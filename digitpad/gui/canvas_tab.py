@@ -25,6 +25,7 @@ from digitpad.gui.charts import StaticPlot
 from digitpad.gui.explain_panel import ExplainPanel
 from digitpad.gui.images import display_image, gray_image
 from digitpad.gui.model_library import ModelLibrary
+from digitpad.gui.settings import number_in, stored
 from digitpad.gui.widgets import FittedLabel, PixelView
 
 LIVE_INTERVAL_MS = 60  # re-classify at most this often while the pen moves
@@ -140,7 +141,7 @@ class CanvasTab(QWidget):
     def _build_drawing(self) -> QVBoxLayout:
         """The canvas, the brush (size, number, swatch, eraser) and the edit buttons."""
         self.brush = QSlider(Qt.Orientation.Horizontal, minimum=4, maximum=48)
-        self.brush.setValue(int(QSettings().value("canvas/brush", 18)))
+        self.brush.setValue(stored("canvas/brush", number_in(int, self.brush.minimum(), self.brush.maximum()), 18))
         self.brush.valueChanged.connect(self._on_brush)
         self.canvas.set_brush(self.brush.value())
         self.brush_size = FittedLabel(chars=5, align=Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignRight)
@@ -237,12 +238,13 @@ class CanvasTab(QWidget):
         self.model_picker.clear()
         for m in self.library.models:
             self.model_picker.addItem(f"{m.title} · {m.parameters:,} params")
-            self.model_picker.setItemData(self.model_picker.count() - 1, m.title, Qt.ItemDataRole.ToolTipRole)
+            self.model_picker.setItemData(self.model_picker.count() - 1, f"{m.title}\n{m.source}",
+                                          Qt.ItemDataRole.ToolTipRole)
         self.model_picker.setCurrentIndex(self.library.active_index)
         self.model_picker.blockSignals(False)
 
     def _on_pick_model(self, index: int) -> None:
-        self.library.set_active(index)
+        self.library.choose(index)
 
     def _on_active_changed(self, model: TrainedModel | None) -> None:
         self.model_picker.blockSignals(True)
@@ -294,7 +296,7 @@ class CanvasTab(QWidget):
     # --- images ------------------------------------------------------------------------------
 
     def choose_image(self) -> None:
-        folder = str(QSettings().value("files/last_image_folder", str(Path.home())))
+        folder = stored("files/last_image_folder", str, str(Path.home()))
         path, _ = QFileDialog.getOpenFileName(self, "Open an image of a digit", folder,
                                               "Images (*.png *.jpg *.jpeg *.bmp *.gif *.tif *.tiff *.webp)")
         if path:

@@ -1,9 +1,11 @@
-"""Live training curves: loss several times per epoch, train and test accuracy per epoch, one epoch axis."""
+"""Live training curves: loss at fixed points of each epoch, train and test accuracy per epoch, one epoch axis."""
 
 from __future__ import annotations
 
+import math
+
 import pyqtgraph as pg
-from PySide6.QtCore import QSize, Signal
+from PySide6.QtCore import QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QContextMenuEvent, QFont, QFontMetricsF
 from PySide6.QtWidgets import QMenu
 
@@ -15,6 +17,13 @@ TEST_COLOUR = "#2ca02c"
 
 
 GRID_COLOUR = "#d8d8d8"
+DIVERGED_COLOUR = "#d62728"
+TREND_POINTS = 5  # the thick loss line: the mean of the last TREND_POINTS points (a quarter epoch)
+TREND_NAME = f"mean of last {TREND_POINTS} points"
+REDRAW_MS = 100  # a fast run reports many points a second; the curves are redrawn at most this often
+LOSS_TIP = ("Train loss, reported 20 times per epoch (every batch when an epoch has fewer): each thin-line "
+            f"point is the mean loss over the batches since the previous point. The thick line is the mean of "
+            f"the last {TREND_POINTS} points, the trend through the noise.")
 # Compared runs: distinct from each other and from the live run's blue, red and green.
 RUN_COLOURS = ("#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#17becf", "#bcbd22", "#7f7f7f", "#393b79")
 OVERHANG = 80  # px a class name may reach past either end of its axis ("T-shirt/top" under column 0)
@@ -90,12 +99,9 @@ class StaticPlot(pg.PlotWidget):
         self.hideButtons()
 
 
-def smooth(values: list[float], smoothing: float) -> list[float]:
-    """The exponential moving average the live loss curve draws, for a whole recorded curve."""
-    out: list[float] = []
-    for v in values:
-        out.append(v if not out else out[-1] + smoothing * (v - out[-1]))
-    return out
+def smooth(values: list[float]) -> list[float]:
+    """The trend line the live loss curve draws (the mean of the last TREND_POINTS points), for a whole curve."""
+    return [sum(values[max(0, k + 1 - TREND_POINTS):k + 1]) / min(k + 1, TREND_POINTS) for k in range(len(values))]
 
 
 class LiveCharts(pg.GraphicsLayoutWidget):
@@ -106,12 +112,12 @@ class LiveCharts(pg.GraphicsLayoutWidget):
 
     export_requested = Signal()  # right-click → "Export charts…"
 
-    def __init__(self, smoothing: float = 0.3) -> None:
+    def __init__(self) -> None:
         super().__init__()
+        self.setToolTip(LOSS_TIP)
         self.overlays: list[RunCurves] = []
         self._overlay_items: list[pg.PlotDataItem] = []
         self._epochs = 1
-        self.smoothing = smoothing
         self.loss_plot = self.addPlot(row=0, col=0)
         self.acc_plot = self.addPlot(row=1, col=0)
         self.acc_plot.setXLink(self.loss_plot)
@@ -125,8 +131,15 @@ class LiveCharts(pg.GraphicsLayoutWidget):
             plot.setMenuEnabled(False)
         self.loss_plot.addLegend(offset=(-10, 10))
         self.acc_plot.addLegend(offset=(-10, -10))
-        self.raw_loss = self.loss_plot.plot(pen=pg.mkPen("#9ecae1", width=1), name="per report")
-        self.smooth_loss = self.loss_plot.plot(pen=pg.mkPen(LOSS_COLOUR, width=2.5), name="smoothed")
+        self.raw_loss = self.loss_plot.plot(pen=pg.mkPen("#9ecae1", width=1), name="mean since previous point")
+        self.smooth_loss = self.loss_plot.plot(pen=pg.mkPen(LOSS_COLOUR, width=2.5),
+                                               name=TREND_NAME)
+        dashed = pg.mkPen(DIVERGED_COLOUR, width=2, style=Qt.PenStyle.DashLine)
+        self.diverged_line = pg.InfiniteLine(angle=90, pen=dashed, label="diverged",
+                                             labelOpts=dict(position=0.85, color=DIVERGED_COLOUR))
+        self.loss_plot.addItem(self.diverged_line)
+        self._redraw = QTimer(self, singleShot=True, interval=REDRAW_MS)
+        self._redraw.timeout.connect(self._draw_loss)
         self.train_acc = self.acc_plot.plot(pen=pg.mkPen(TRAIN_COLOUR, width=2.5), symbol="o", symbolSize=7,
                                             symbolBrush=TRAIN_COLOUR, name="train acc")
         self.test_acc = self.acc_plot.plot(pen=pg.mkPen(TEST_COLOUR, width=2.5), symbol="s", symbolSize=7,
@@ -140,6 +153,10 @@ class LiveCharts(pg.GraphicsLayoutWidget):
         self.loss_x: list[float] = []
         self.loss_y: list[float] = []
         self.loss_smooth: list[float] = []
+        self.diverged_at: float | None = None  # the epoch where the run was stopped as diverged
+        self.last_loss_at: float | None = None  # the epoch of the latest loss report, drawn or not
+        self.diverged_line.setVisible(False)
+        self._redraw.stop()
         self.epoch_x: list[float] = []
         self.train_y: list[float] = []
         self.test_y: list[float] = []
@@ -149,10 +166,28 @@ class LiveCharts(pg.GraphicsLayoutWidget):
         self._fit_x_range()
 
     def add_loss(self, epoch_fraction: float, loss: float) -> None:
-        previous = self.loss_smooth[-1] if self.loss_smooth else loss
-        self.loss_x.append(epoch_fraction)
-        self.loss_y.append(loss)
-        self.loss_smooth.append(previous + self.smoothing * (loss - previous))
+        """Record a point; the curves are redrawn shortly, once for all points that arrive meanwhile.
+
+        A loss that is no number (inf, NaN) is not drawn; `mark_diverged` then marks its epoch.
+        """
+        self.last_loss_at = epoch_fraction
+        if math.isfinite(loss):
+            self.loss_x.append(epoch_fraction)
+            self.loss_y.append(loss)
+            self.loss_smooth.append(smooth(self.loss_y[-TREND_POINTS:])[-1])
+        if not self._redraw.isActive():
+            self._redraw.start()
+
+    def mark_diverged(self) -> None:
+        """A dashed line where the run was stopped as diverged: the points before it show the blow-up."""
+        if self.last_loss_at is None:
+            return
+        self.diverged_at = self.last_loss_at
+        self.diverged_line.setValue(self.diverged_at)
+        self.diverged_line.label.setFormat("diverged")
+        self.diverged_line.setVisible(True)
+
+    def _draw_loss(self) -> None:
         self.raw_loss.setData(self.loss_x, self.loss_y)
         self.smooth_loss.setData(self.loss_x, self.loss_smooth)
 
@@ -179,7 +214,7 @@ class LiveCharts(pg.GraphicsLayoutWidget):
         self.overlays = list(runs)
         for k, run in enumerate(runs):
             colour = RUN_COLOURS[k % len(RUN_COLOURS)]
-            loss = self.loss_plot.plot(run.loss_x, smooth(run.loss_y, self.smoothing),
+            loss = self.loss_plot.plot(run.loss_x, smooth(run.loss_y),
                                        pen=pg.mkPen(colour, width=2), name=run.label)
             test = self.acc_plot.plot(run.epoch_x, run.test_accuracy, pen=pg.mkPen(colour, width=2), symbol="s",
                                       symbolSize=6, symbolBrush=colour, symbolPen=colour)
@@ -190,7 +225,7 @@ class LiveCharts(pg.GraphicsLayoutWidget):
             self._overlay_items += [loss, test, train]
         live_entry = self.loss_plot.legend.getLabel(self.smooth_loss)
         if live_entry is not None:  # gone from a figure of recorded runs only
-            live_entry.setText(f"{current_label} (this run)" if current_label and runs else "smoothed")
+            live_entry.setText(f"{current_label} (this run)" if current_label and runs else TREND_NAME)
         self._fit_x_range()
 
     def _fit_x_range(self) -> None:

@@ -17,6 +17,7 @@ from digitpad.gui.canvas_tab import CanvasTab, dataset_picture
 from digitpad.gui.lessons_tab import LessonsTab
 from digitpad.gui.model_library import ModelLibrary
 from digitpad.gui.dialogs import show_warning
+from digitpad.gui.settings import as_bytes, number_in, stored
 from digitpad.gui.text_zoom import TextZoom
 from digitpad.gui.training_tab import TrainingTab
 
@@ -77,10 +78,10 @@ class MainWindow(QMainWindow):
         available = self.screen().availableGeometry()
         self.resize(first_size(available))
         self.move(available.center() - self.rect().center())
-        geometry = QSettings().value("window/geometry")
+        geometry = stored("window/geometry", as_bytes, None)
         if geometry is not None:
             self.restoreGeometry(geometry)
-        self.tabs.setCurrentIndex(int(QSettings().value("window/tab", 0)))
+        self.tabs.setCurrentIndex(stored("window/tab", number_in(int, 0, self.tabs.count() - 1), 0))
         self._update_title(None)
         # The window appears at once; the pretrained models and the training modules load behind it.
         self.library.shipped_ready.connect(self._on_shipped_ready)
@@ -98,9 +99,15 @@ class MainWindow(QMainWindow):
             self.statusBar().showMessage("Some pretrained models could not be loaded: "
                                          + "; ".join(self.library.load_errors), 15000)
 
-    def _on_model_trained(self, model: TrainedModel) -> None:
-        self.library.put(model, activate=True)
-        self.statusBar().showMessage(f"Training done: the canvas now uses {model.title}.")
+    def _on_model_trained(self, model: TrainedModel, stopped: bool) -> None:
+        """Every run's model joins the canvas list; it replaces the canvas model only if the user chose none."""
+        active = self.library.active
+        chosen = active if self.library.user_chose and active and active.source != model.source else None
+        self.library.put(model, activate=chosen is None)
+        ended = "Stopped" if stopped else "Training done"
+        self.statusBar().showMessage(
+            f"{ended}: the canvas now uses {model.title}." if chosen is None else
+            f"{ended}: {model.title} is in the canvas list; the canvas keeps {chosen.title}, which you chose.")
 
     def open_checkpoint(self, path: str) -> None:
         """Read the checkpoint on a thread; the model in use changes only once it has loaded."""
@@ -111,7 +118,7 @@ class MainWindow(QMainWindow):
 
     def _on_checkpoint_read(self, model: TrainedModel | None, error: Exception | None) -> None:
         if error is None:
-            self.library.put(model)
+            self.library.choose(self.library.put(model, activate=False))
             self.statusBar().showMessage(f"Loaded {model.title}; the canvas uses it now.")
         else:
             reason = str(error) if isinstance(error, CheckpointError) else f"{type(error).__name__}: {error}"
@@ -131,11 +138,16 @@ class MainWindow(QMainWindow):
         self.setWindowTitle(f"DigitPad — {active.title}" if active else "DigitPad")
 
     def confirm_stop_on_close(self) -> bool:
-        answer = QMessageBox.question(self, "Training is running",
-                                      "A model is still training. Stop it and quit?",
-                                      QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
-                                      QMessageBox.StandardButton.No)
-        return answer == QMessageBox.StandardButton.Yes
+        """Ask before stopping a run; the question answers itself if the run ends meanwhile."""
+        Button = QMessageBox.StandardButton
+        self.quit_box = QMessageBox(QMessageBox.Icon.Question, "Training is running",
+                                    "A model is still training. Stop it and quit?", Button.Yes | Button.No, self)
+        self.quit_box.setDefaultButton(Button.No)
+        ended = self.training.run_ended.connect(lambda: self.quit_box.done(Button.Yes))
+        try:
+            return self.quit_box.exec() == Button.Yes
+        finally:
+            self.training.run_ended.disconnect(ended)
 
     def closeEvent(self, event: QCloseEvent) -> None:
         if (self.training.is_running() or self.lessons.is_running()) and not self.confirm_stop_on_close():

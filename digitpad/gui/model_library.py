@@ -6,7 +6,6 @@ with the active model and offers the rest in its selector.
 
 from __future__ import annotations
 
-
 from PySide6.QtCore import QObject, Signal
 
 from digitpad.core.checkpoints import CheckpointError, TrainedModel, load_checkpoint, shipped_models
@@ -36,6 +35,7 @@ class ModelLibrary(QObject):
         super().__init__(parent)
         self._models: list[TrainedModel] = []
         self._active: int = -1
+        self.user_chose = False  # the user picked a model on the canvas or opened one
         self.load_errors: list[str] = []
 
     def load_shipped_in_background(self) -> None:
@@ -73,19 +73,28 @@ class ModelLibrary(QObject):
             self._active = index
             self.active_changed.emit(self.active)
 
-    def put(self, model: TrainedModel, activate: bool = True) -> None:
-        """Add a model, replacing one of the same name (each epoch's snapshot replaces the last)."""
-        names = [m.name for m in self._models]
-        if model.name in names:
-            index = names.index(model.name)
+    def choose(self, index: int) -> None:
+        """The user picked this model: from now on a finished run does not take its place on the canvas."""
+        self.user_chose = True
+        self.set_active(index)
+
+    def put(self, model: TrainedModel, activate: bool = True) -> int:
+        """Add a model, or replace the one from the same source (a run's next snapshot, a file read again).
+
+        Identity is the source, never the display name: two runs of the same model, or a saved
+        mnist-cnn.pt beside the shipped one, are different entries. Returns the model's index.
+        """
+        sources = [m.source for m in self._models]
+        if model.source and model.source in sources:
+            index = sources.index(model.source)
             self._models[index] = model
             self.models_changed.emit()
             if index == self._active:
                 self.active_changed.emit(model)
-            elif activate:
-                self.set_active(index)
         else:
             self._models.append(model)
+            index = len(self._models) - 1
             self.models_changed.emit()
-            if activate:
-                self.set_active(len(self._models) - 1)
+        if activate:
+            self.set_active(index)
+        return index

@@ -292,6 +292,16 @@ class ResultsPanel(QTabWidget):
         self.setTabEnabled(self.weights_index, weights is not None)
         self._draw_later.start()
 
+    def clear(self) -> None:
+        """Nothing shown until the new run's first epoch: the last run's results belong to another model."""
+        self._latest = None
+        self._draw_later.stop()
+        self.setTabEnabled(self.weights_index, False)
+        self.confusion.show_matrix(np.zeros((10, 10), dtype=np.int64).tolist(), tuple(str(d) for d in range(10)))
+        self.per_class.show_accuracy([0.0] * 10, tuple(str(d) for d in range(10)))
+        self.mistakes.set_items([])
+        self.weights.set_items([])
+
     def _on_mistake_clicked(self, index: int) -> None:
         if self._latest is not None and index < len(self._latest[0].mistakes):
             mistake: Mistake = self._latest[0].mistakes[index]

@@ -11,17 +11,15 @@ from PySide6.QtCore import QObject, QSettings, Signal
 from PySide6.QtGui import QAction, QFont, QKeySequence
 from PySide6.QtWidgets import QApplication, QMenu
 
+from digitpad.gui.settings import stored
+
 STEPS = (0.8, 0.9, 1.0, 1.15, 1.3, 1.5, 1.75, 2.0, 2.5)
 SETTING = "view/text_zoom"
 
 
 def stored_zoom() -> float:
     """The remembered factor, or 1 when the stored value is missing or not one of the steps."""
-    try:
-        value = float(QSettings().value(SETTING, 1.0))
-    except (TypeError, ValueError):
-        return 1.0
-    return value if value in STEPS else 1.0
+    return stored(SETTING, lambda raw: STEPS[STEPS.index(float(str(raw)))], 1.0)
 
 
 class TextZoom(QObject):

@@ -2,38 +2,50 @@
 
 from __future__ import annotations
 
+import math
 import time
-from collections.abc import Mapping
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 
-from PySide6.QtCore import QSettings, Qt, Signal
+from PySide6.QtCore import QSettings, QSize, Qt, Signal
 from PySide6.QtGui import QFontDatabase
-from PySide6.QtWidgets import (QComboBox, QDoubleSpinBox, QFileDialog, QFormLayout, QGroupBox, QHBoxLayout, QLabel,
-                               QPlainTextEdit, QProgressBar, QPushButton, QScrollArea, QSpinBox, QSplitter,
-                               QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QCheckBox, QFileDialog, QFormLayout, QFrame, QGroupBox, QHBoxLayout, QLabel,
+                               QPlainTextEdit, QProgressBar, QPushButton, QScrollArea, QSplitter, QVBoxLayout,
+                               QWidget)
 
 from digitpad.core.checkpoints import TrainedModel, save_checkpoint
 from digitpad.core.datasets import DATASETS
-from digitpad.core.devices import available_devices
 from digitpad.core.export import export_model, format_for_path
-from digitpad.core.models import MODELS, parameter_count_of
-from digitpad.core import names
+from digitpad.core.models import MODELS
 from digitpad.core.runs import RunRecord, note_checkpoint
 from digitpad.core.trainer import PRESETS, EpochEnd, FailureKind, Finished, Progress, Started, TrainConfig
 from digitpad.gui.background import BackgroundCall
 from digitpad.gui.charts import LiveCharts
 from digitpad.gui.dialogs import show_warning
+from digitpad.gui.form_fields import OPTIMIZER_TITLES, Form
 from digitpad.gui.results import ResultsPanel
 from digitpad.gui.runs_panel import RunsPanel
+from digitpad.gui.settings import as_bool, stored
 from digitpad.gui.training_run import TrainingRun
 
-OPTIMIZER_TITLES = {"sgd": "SGD", "momentum": "SGD + momentum", "adam": "Adam"}
-SCHEDULE_TITLES = {"constant": "constant", "onecycle": "one-cycle (warm up, then anneal)"}
 FAILURE_TITLES = {FailureKind.DIVERGED: "Training diverged", FailureKind.DATA: "Data set missing",
                   FailureKind.OOM: "Out of memory", FailureKind.DEVICE: "Device not available",
                   FailureKind.CONFIG: "Training failed", FailureKind.ERROR: "Training failed"}
-SUBSETS = [(None, "all"), (10_000, "10,000"), (2_000, "2,000"), (500, "500")]
+
+
+class FormScroll(QScrollArea):
+    """The Setup form, whole when there is room, scrolling (never squeezed) when there is not."""
+
+    def __init__(self, form: QWidget) -> None:
+        super().__init__()
+        self.setWidget(form)
+        self.setWidgetResizable(True)
+        self.setFrameShape(QFrame.Shape.NoFrame)
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.setMaximumHeight(form.sizeHint().height())
+
+    def sizeHint(self) -> QSize:
+        return self.widget().sizeHint()
 
 
 SAVE_FILTERS = ("DigitPad checkpoint (*.pt);;ONNX model, to run outside DigitPad (*.onnx);;"
@@ -60,18 +72,17 @@ def with_chosen_suffix(path: str, chosen_filter: str) -> str:
     return str(Path(path).with_suffix(wanted)) if suffix == ".pt" else path + wanted
 
 
-def compact_count(n: int) -> str:
-    return f"{n / 1e6:.1f}M" if n >= 1e6 else f"{n / 1e3:.0f}k" if n >= 1e4 else f"{n / 1e3:.1f}k"
-
-
 def format_duration(seconds: float) -> str:
+    if not math.isfinite(seconds):
+        return "—"
     seconds = max(0, int(round(seconds)))
     return f"{seconds // 60}:{seconds % 60:02d}"
 
 
 class TrainingTab(QWidget):
-    model_trained = Signal(object)  # TrainedModel, when a run ends with a model
+    model_trained = Signal(object, bool)  # TrainedModel and whether Stop ended the run, when a run ends with a model
     snapshot_ready = Signal(object)  # TrainedModel, at every epoch end
+    run_ended = Signal()  # the run's thread is over, whatever happened
     model_loaded_request = Signal(str)  # a checkpoint path the user chose to open
     save_finished = Signal()  # a checkpoint was written, or the failure was shown
 
@@ -82,7 +93,8 @@ class TrainingTab(QWidget):
         self.last_record: RunRecord | None = None  # the run that made last_model: a saved checkpoint is noted in it
         self.test_limit: int | None = None  # tests shrink the test set; the GUI always uses all of it
         self.started_at = 0.0
-        self._param_counts = {name: parameter_count_of(name) for name in names.MODELS}
+        self.run_number = 0  # this session's runs: each one's models keep their own canvas entry
+        self.epochs_tested = 0  # in the current run: the test-accuracy points drawn
         self._build()
         self._restore_settings()
         self._set_running(False)
@@ -90,56 +102,23 @@ class TrainingTab(QWidget):
     # --- layout ------------------------------------------------------------------------------
 
     def _build(self) -> None:
-        self.dataset = QComboBox()
-        for name in names.DATASETS:
-            self.dataset.addItem(DATASETS[name].title, name)
-        self.model = QComboBox()
-        for spec in (MODELS[name] for name in names.MODELS):
-            count = self._param_counts[spec.name]
-            self.model.addItem(f"{spec.title} · {compact_count(count)} params", spec.name)
-            self.model.setItemData(self.model.count() - 1, f"{spec.note}; {count:,} parameters",
-                                   Qt.ItemDataRole.ToolTipRole)
+        self.form = Form()
+        for f in self.form.fields:
+            setattr(self, f.attr, self.form.widgets[f.name])
         self.model.currentIndexChanged.connect(self._apply_model_defaults)
-        self.subset = QComboBox()
-        for value, title in SUBSETS:
-            self.subset.addItem(title, value)
-        self.subset.setToolTip("Train on fewer images for a quicker demo; the test set is always complete")
-        self.epochs = QSpinBox(minimum=1, maximum=200)
-        self.batch_size = QSpinBox(minimum=1, maximum=65536)
-        self.lr = QDoubleSpinBox(decimals=4, minimum=0.0001, maximum=1000.0, singleStep=0.001)
-        self.optimizer = QComboBox()
-        for key in names.OPTIMIZERS:
-            self.optimizer.addItem(OPTIMIZER_TITLES.get(key, key), key)
         self.optimizer.currentIndexChanged.connect(self._update_momentum_enabled)
-        self.momentum = QDoubleSpinBox(decimals=2, minimum=0.0, maximum=0.99, singleStep=0.05)
-        self.schedule = QComboBox()
-        for key in names.SCHEDULES:
-            self.schedule.addItem(SCHEDULE_TITLES.get(key, key), key)
-        self.label_smoothing = QDoubleSpinBox(decimals=2, minimum=0.0, maximum=0.5, singleStep=0.05)
-        self.label_smoothing.setToolTip("Cross-entropy against softened targets: 0 is the course's plain loss")
-        self.seed = QSpinBox(minimum=0, maximum=2**31 - 1)
-        self.device = QComboBox()
-        available = available_devices()
-        for name in names.DEVICE_KINDS:
-            self.device.addItem(name, name)
-            if name not in ("auto", *available):
-                self.device.model().item(self.device.count() - 1).setEnabled(False)
-
-        # The controls that hold a TrainConfig field, by field name: presets, model defaults and saved
-        # settings are all shown through `_show_values`.
-        self.fields: dict[str, QComboBox | QSpinBox | QDoubleSpinBox] = {
-            "dataset": self.dataset, "model": self.model, "epochs": self.epochs, "batch_size": self.batch_size,
-            "lr": self.lr, "optimizer": self.optimizer, "momentum": self.momentum, "schedule": self.schedule,
-            "label_smoothing": self.label_smoothing, "seed": self.seed, "device": self.device}
+        self.keep_setup = QCheckBox("Keep this setup next time")
+        self.keep_setup.setToolTip("Unticked, DigitPad opens with the course defaults")
         form = QFormLayout()
-        for label, widget in [("Data set", self.dataset), ("Training images", self.subset), ("Model", self.model),
-                              ("Epochs", self.epochs), ("Batch size", self.batch_size), ("Learning rate", self.lr),
-                              ("Optimizer", self.optimizer), ("Momentum", self.momentum),
-                              ("LR schedule", self.schedule), ("Label smoothing", self.label_smoothing),
-                              ("Seed", self.seed), ("Device", self.device)]:
-            form.addRow(label, widget)
+        form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
+        for f in self.form.fields:
+            form.addRow(f.label, self.form.widgets[f.name])
+        form.addRow(self.keep_setup)
         setup = QGroupBox("Setup")
         setup.setLayout(form)
+        # On a short screen the form scrolls instead of squeezing its controls below their height.
+        self.setup_scroll = FormScroll(setup)
+        self.setup_scroll.setMinimumHeight(4 * self.epochs.sizeHint().height())
 
         self.start_button = QPushButton("Start")
         self.pause_button = QPushButton("Pause")
@@ -179,16 +158,13 @@ class TrainingTab(QWidget):
         self.log.setPlaceholderText("One line per epoch appears here.")
         self.log.setLineWrapMode(QPlainTextEdit.LineWrapMode.NoWrap)
         self.log.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
+        self.log.setMinimumHeight(4 * self.log.fontMetrics().lineSpacing())
+        # The newest line stays in view: the document lays out lazily, so follow every growth of the range.
+        follow = self.log.verticalScrollBar()
+        follow.rangeChanged.connect(lambda _low, high: follow.setValue(high))
 
         left = QVBoxLayout()
-        # Scrolls rather than squeezing its controls on a short screen (1024×600).
-        setup_area = QScrollArea()
-        setup_area.setWidget(setup)
-        setup_area.setWidgetResizable(True)
-        setup_area.setFrameShape(QScrollArea.Shape.NoFrame)
-        setup_area.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        setup_area.setMinimumHeight(120)
-        left.addWidget(setup_area, stretch=2)
+        left.addWidget(self.setup_scroll)  # its whole height when there is room; the log takes the rest
         left.addWidget(self.fast_button)
         left.addLayout(buttons)
         left.addLayout(files)
@@ -223,55 +199,34 @@ class TrainingTab(QWidget):
     def _apply_model_defaults(self) -> None:
         """Changing the model loads the course's hyperparameters for it."""
         defaults = asdict(MODELS[self.model.currentData()].defaults)
-        self._show_values({**defaults, "schedule": "constant", "label_smoothing": 0.0})
+        self.form.show({**defaults, "schedule": "constant", "label_smoothing": 0.0})
 
     def apply_fast_preset(self) -> None:
-        self._show_values(PRESETS["fast"])
+        self.form.show(PRESETS["fast"])
         self.subset.setCurrentIndex(0)
-
-    def _show_values(self, values: Mapping[str, object]) -> None:
-        """Set the controls of these TrainConfig fields; the model first, as choosing it loads its defaults."""
-        for key in sorted(values, key=lambda k: k != "model"):
-            widget = self.fields[key]
-            if isinstance(widget, QComboBox):
-                self._select(widget, values[key])
-            else:
-                widget.setValue(values[key])
 
     def show_config(self, cfg: TrainConfig) -> None:
         """Show a run's setup in the form: a recorded run loaded back, or the sweep's run now starting."""
-        self._show_values({key: getattr(cfg, key) for key in self.fields})
-        self._select(self.subset, cfg.train_limit)
+        self.form.show({f.name: getattr(cfg, f.name) for f in self.form.fields})
 
     def _update_momentum_enabled(self) -> None:
         self.momentum.setEnabled(self.optimizer.currentData() == "momentum" and not self.is_running())
 
     def config(self) -> TrainConfig:
-        return TrainConfig(dataset=self.dataset.currentData(), model=self.model.currentData(),
-                           epochs=self.epochs.value(), batch_size=self.batch_size.value(), lr=self.lr.value(),
-                           optimizer=self.optimizer.currentData(), momentum=self.momentum.value(),
-                           schedule=self.schedule.currentData(), label_smoothing=self.label_smoothing.value(),
-                           seed=self.seed.value(), device=self.device.currentData(),
-                           train_limit=self.subset.currentData(), test_limit=self.test_limit)
+        return self.form.config(test_limit=self.test_limit)
 
     def _restore_settings(self) -> None:
-        s, defaults = QSettings(), TrainConfig()
-        self._select(self.model, s.value("training/model", defaults.model))
-        self._apply_model_defaults()
-        self._show_values({key: type(getattr(defaults, key))(s.value(f"training/{key}"))
-                           for key in self.fields if key != "model" and s.contains(f"training/{key}")})
+        """The course defaults, or the last setup when the user asked to keep it; invalid values fall back."""
+        self.keep_setup.setChecked(stored("training/keep_setup", as_bool, False))
+        values = self.form.stored_values() if self.keep_setup.isChecked() else {}
+        self.form.show({"model": values.pop("model", self.form.widgets["model"].currentData())})
+        self._apply_model_defaults()  # also when the stored model is the one already shown
+        self.form.show(values)
         self._update_momentum_enabled()
 
     def save_settings(self) -> None:
-        s, cfg = QSettings(), self.config()
-        for key in self.fields:
-            s.setValue(f"training/{key}", getattr(cfg, key))
-
-    @staticmethod
-    def _select(combo: QComboBox, value) -> None:
-        index = combo.findData(value)
-        if index >= 0 and combo.model().item(index).isEnabled():
-            combo.setCurrentIndex(index)
+        self.form.save()
+        QSettings().setValue("training/keep_setup", self.keep_setup.isChecked())
 
     # --- running -----------------------------------------------------------------------------
 
@@ -279,9 +234,7 @@ class TrainingTab(QWidget):
         return self.run is not None
 
     def _set_running(self, running: bool) -> None:
-        for w in (self.dataset, self.subset, self.model, self.epochs, self.batch_size, self.lr, self.optimizer,
-                  self.schedule, self.label_smoothing, self.seed, self.device, self.start_button, self.load_button,
-                  self.fast_button):
+        for w in (*self.form.widgets.values(), self.start_button, self.load_button, self.fast_button):
             w.setEnabled(not running)
         self.pause_button.setEnabled(running)
         self.stop_button.setEnabled(running)
@@ -298,13 +251,17 @@ class TrainingTab(QWidget):
             self.show_config(cfg)
         cfg = cfg or self.config()
         self.save_settings()
+        self.run_number += 1
+        self.epochs_tested = 0
         self.charts.clear_curves(cfg.epochs)
+        self.results.clear()  # the previous run's results belong to another model, maybe another data set
+        self.speed.setText("")
         self.progress.setValue(0)
         self.progress.setFormat("loading data…")
         self.status.setText(f"Loading {DATASETS[cfg.dataset].title}…")
-        self.log.appendPlainText(f"— {DATASETS[cfg.dataset].title} · {cfg.model} · {cfg.epochs} epochs\n"
-                                 f"  batch {cfg.batch_size} · lr {cfg.lr:g} · {OPTIMIZER_TITLES[cfg.optimizer]} · "
-                                 f"seed {cfg.seed}\nepoch  loss    train   test    time")
+        self._log(f"— run {self.run_number}: {DATASETS[cfg.dataset].title} · {cfg.model} · {cfg.epochs} epochs\n"
+                  f"  batch {cfg.batch_size} · lr {cfg.lr:g} · {OPTIMIZER_TITLES[cfg.optimizer]} · "
+                  f"seed {cfg.seed}\nepoch  loss    train   test    time")
         self.started_at = time.perf_counter()
         self.run = TrainingRun(cfg, self, recorder=self.runs.recorder_for(cfg))
         w = self.run.worker
@@ -327,6 +284,7 @@ class TrainingTab(QWidget):
         else:
             self.run.control.pause()
             self.pause_button.setText("Resume")
+            self.speed.setText("paused")
             self.status.setText("Paused — press Resume to go on, or Stop.")
 
     def stop_training(self) -> None:
@@ -335,6 +293,7 @@ class TrainingTab(QWidget):
             self.stop_button.setEnabled(False)
             self.pause_button.setEnabled(False)
             self.status.setText("Stopping…")
+            self.speed.setText("")
 
     def shutdown(self) -> bool:
         """Stop any run and wait for its thread (window closing); True when nothing is left running."""
@@ -354,37 +313,59 @@ class TrainingTab(QWidget):
         self.charts.add_loss(ev.fraction, ev.loss)
         self.progress.setValue(round(1000 * ev.fraction / ev.epochs))
         self.progress.setFormat(f"epoch {ev.epoch}/{ev.epochs} · batch {ev.batch}/{ev.batches}")
-        self.speed.setText(f"{ev.samples_per_s:,.0f} images/s · ETA {format_duration(ev.eta_s)}")
+        if self.run is not None and not (self.run.control.paused or self.run.control.stopped):
+            self.speed.setText(f"{ev.samples_per_s:,.0f} images/s · ETA {format_duration(ev.eta_s)}")
 
     def _on_epoch_end(self, ev: EpochEnd) -> None:
+        self.epochs_tested = ev.epoch
         self.charts.add_epoch(ev.epoch, ev.train_accuracy, ev.test_accuracy)
-        self.log.appendPlainText(f"{ev.epoch:>5}  {ev.train_loss:.4f}  {ev.train_accuracy:6.2%}  "
-                                 f"{ev.test_accuracy:6.2%}  {ev.seconds:4.1f}s")
+        self._log(f"{ev.epoch:>5}  {ev.train_loss:.4f}  {ev.train_accuracy:6.2%}  "
+                  f"{ev.test_accuracy:6.2%}  {ev.seconds:4.1f}s")
         self.results.show_report(ev.report, ev.snapshot.meta.class_names, ev.weight_templates)
-        self.snapshot_ready.emit(ev.snapshot)
+        self.snapshot_ready.emit(self._run_model(ev.snapshot, f", epoch {ev.epoch}"))
+
+    def _run_model(self, model: TrainedModel, suffix: str = "") -> TrainedModel:
+        """This run's model, named after the run and identified by it: a later run gets its own entry."""
+        meta = model.meta
+        return replace(model, name=f"{meta.dataset}-{meta.architecture} run {self.run_number}{suffix}",
+                       source=f"run {self.run_number}")
 
     def _on_finished(self, ev: Finished) -> None:
-        self.last_model = ev.model
+        if ev.epochs_done == 0:  # stopped before its first batch: nothing was learned, nothing to keep
+            self.status.setText("Stopped before the first batch: nothing was trained.")
+            self.progress.setFormat("stopped")
+            self.speed.setText("")
+            self._log("— stopped before the first batch")
+            return
+        self.last_model = self._run_model(ev.model, ", stopped" if ev.stopped else "")
         self.last_record = self.run.recorder.record if self.run and self.run.recorder else None
         acc = ev.model.meta.test_accuracy
-        acc_text = f"test accuracy {acc:.2%}" if acc is not None else "no test evaluation yet"
+        acc_text = (f"test accuracy {acc:.2%} after epoch {self.epochs_tested}" if self.epochs_tested
+                    else "no test pass yet")
         elapsed = format_duration(time.perf_counter() - self.started_at)
+        self.speed.setText("")
         if ev.stopped:
-            self.status.setText(f"Stopped after {ev.epochs_done:.2f} epochs ({acc_text}). "
-                                "The model so far is on the Canvas tab.")
+            trained = f"{ev.epochs_done:.2f}".rstrip("0").rstrip(".")
+            self.status.setText(f"Stopped after {trained} epochs of training ({acc_text}). "
+                                "The model so far is in the Canvas tab's model list.")
             self.progress.setFormat(f"stopped · {elapsed}")
         else:
             self.progress.setValue(1000)
             self.progress.setFormat(f"done · {elapsed}")
             self.status.setText(f"Finished: {acc_text}. Draw a digit on the Canvas tab to try it.")
-        self.log.appendPlainText(f"— {'stopped' if ev.stopped else 'finished'}: {acc_text}, {elapsed}")
-        self.model_trained.emit(ev.model)
+        tested = f"test {acc:.2%}" if self.epochs_tested else "not tested"
+        self._log(f"— {'stopped' if ev.stopped else 'finished'} · {elapsed} · {tested}")
+        self.model_trained.emit(self.last_model, ev.stopped)
 
     def _on_failed(self, message: str, kind: FailureKind) -> None:
         self.progress.setFormat("failed")
+        self.speed.setText("")
+        if kind == FailureKind.DIVERGED:
+            self.charts.mark_diverged()
         self.status.setText(message)
-        self.log.appendPlainText(f"— failed: {message}")
-        self.failure_box = show_warning(self, FAILURE_TITLES[kind], message)
+        title = FAILURE_TITLES[kind]
+        self._log(f"— failed: {title.lower()} (the message is above)")
+        self.failure_box = show_warning(self, title, message)
 
     def _on_run_ended(self) -> None:
         """The thread has finished and been joined: release the run's Qt objects; the run joins the Runs list."""
@@ -393,11 +374,17 @@ class TrainingTab(QWidget):
         self.run = None
         self._set_running(False)
         self.runs.run_ended(recorder)
+        self.run_ended.emit()
+
+    def _log(self, text: str) -> None:
+        """Append to the epoch log, scrolled to its newest line (the finished line included)."""
+        self.log.appendPlainText(text)
+        self.log.verticalScrollBar().setValue(self.log.verticalScrollBar().maximum())
 
     # --- files -------------------------------------------------------------------------------
 
     def _last_folder(self) -> str:
-        return str(QSettings().value("files/last_folder", str(Path.home())))
+        return stored("files/last_folder", str, str(Path.home()))
 
     def _remember_folder(self, path: str) -> None:
         QSettings().setValue("files/last_folder", str(Path(path).parent))

@@ -1,0 +1,153 @@
+"""The training form as one table: each field's name, label, widget, type, range and default.
+
+The table builds the Setup form, reads the TrainConfig from it, shows presets and model defaults,
+and saves and restores the settings, every stored value through the same validation with the
+default as fallback (`gui/settings.py`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from PySide6.QtCore import QSettings, Qt
+from PySide6.QtWidgets import QComboBox, QDoubleSpinBox, QSpinBox, QWidget
+
+from digitpad.core.datasets import DATASETS
+from digitpad.core.devices import available_devices
+from digitpad.core.models import MODELS, parameter_count_of
+from digitpad.core import names
+from digitpad.core.trainer import TrainConfig
+from digitpad.gui.settings import number_in, one_of, stored
+
+OPTIMIZER_TITLES = {"sgd": "SGD", "momentum": "SGD + momentum", "adam": "Adam"}
+SCHEDULE_TITLES = {"constant": "constant", "onecycle": "one-cycle (warm up, then anneal)"}
+SUBSETS = [(None, "all"), (10_000, "10,000"), (2_000, "2,000"), (500, "500")]
+_DEFAULTS = TrainConfig()
+
+
+@dataclass(frozen=True)
+class Choice:
+    value: object
+    title: str
+    tip: str = ""
+    enabled: bool = True
+
+
+@dataclass(frozen=True)
+class Field:
+    """One control of the form, holding the TrainConfig field `name`."""
+
+    name: str
+    label: str
+    kind: type  # int or float for a spin box; object for a combo box of `choices`
+    default: object
+    choices: tuple[Choice, ...] = ()
+    low: float = 0
+    high: float = 0
+    decimals: int = 0
+    step: float = 1
+    tip: str = ""
+    widget_name: str = ""  # the TrainingTab attribute, when it differs from `name`
+
+    @property
+    def attr(self) -> str:
+        return self.widget_name or self.name
+
+    def make(self) -> QWidget:
+        if self.choices:
+            widget = QComboBox()
+            for choice in self.choices:
+                widget.addItem(choice.title, choice.value)
+                if choice.tip:
+                    widget.setItemData(widget.count() - 1, choice.tip, Qt.ItemDataRole.ToolTipRole)
+                widget.model().item(widget.count() - 1).setEnabled(choice.enabled)
+        elif self.kind is int:
+            widget = QSpinBox(minimum=int(self.low), maximum=int(self.high))
+        else:
+            widget = QDoubleSpinBox(decimals=self.decimals, minimum=self.low, maximum=self.high,
+                                    singleStep=self.step)
+        widget.setToolTip(self.tip)
+        self.show(widget, self.default)
+        return widget
+
+    def read(self, widget: QWidget) -> object:
+        return widget.currentData() if self.choices else widget.value()
+
+    def show(self, widget: QWidget, value: object) -> None:
+        if self.choices:
+            index = widget.findData(value)
+            if index >= 0 and widget.model().item(index).isEnabled():
+                widget.setCurrentIndex(index)
+        else:
+            widget.setValue(value)
+
+    def parse(self, raw: object) -> object:
+        """A stored value as this field accepts it; ValueError for anything else."""
+        if self.choices:
+            return one_of([c.value for c in self.choices if c.enabled])(raw)
+        return number_in(self.kind, self.low, self.high)(raw)
+
+
+def _compact(n: int) -> str:
+    return f"{n / 1e6:.1f}M" if n >= 1e6 else f"{n / 1e3:.0f}k" if n >= 1e4 else f"{n / 1e3:.1f}k"
+
+
+def training_fields() -> tuple[Field, ...]:
+    """The form's fields, in form order; built at run time (parameter counts, this machine's devices)."""
+    counts = {name: parameter_count_of(name) for name in names.MODELS}
+    devices = ("auto", *available_devices())
+    return (
+        Field("dataset", "Data set", object, _DEFAULTS.dataset,
+              tuple(Choice(name, DATASETS[name].title) for name in names.DATASETS)),
+        Field("train_limit", "Training images", object, None, tuple(Choice(v, t) for v, t in SUBSETS),
+              tip="Train on fewer images for a quicker demo; the test set is always complete",
+              widget_name="subset"),
+        Field("model", "Model", object, _DEFAULTS.model,
+              tuple(Choice(s.name, f"{s.title} · {_compact(counts[s.name])} params",
+                           f"{s.note}; {counts[s.name]:,} parameters") for s in map(MODELS.get, names.MODELS))),
+        Field("epochs", "Epochs", int, _DEFAULTS.epochs, low=1, high=200),
+        Field("batch_size", "Batch size", int, _DEFAULTS.batch_size, low=1, high=65536),
+        Field("lr", "Learning rate", float, _DEFAULTS.lr, low=0.0001, high=1000.0, decimals=4, step=0.001),
+        Field("optimizer", "Optimizer", object, _DEFAULTS.optimizer,
+              tuple(Choice(k, OPTIMIZER_TITLES.get(k, k)) for k in names.OPTIMIZERS)),
+        Field("momentum", "Momentum", float, _DEFAULTS.momentum, low=0.0, high=0.99, decimals=2, step=0.05),
+        Field("schedule", "LR schedule", object, _DEFAULTS.schedule,
+              tuple(Choice(k, SCHEDULE_TITLES.get(k, k)) for k in names.SCHEDULES)),
+        Field("label_smoothing", "Label smoothing", float, _DEFAULTS.label_smoothing, low=0.0, high=0.5,
+              decimals=2, step=0.05, tip="Cross-entropy against softened targets: 0 is the course's plain loss"),
+        Field("seed", "Seed", int, _DEFAULTS.seed, low=0, high=2**31 - 1),
+        Field("device", "Device", object, _DEFAULTS.device,
+              tuple(Choice(d, d, enabled=d in devices) for d in names.DEVICE_KINDS)),
+    )
+
+
+@dataclass
+class Form:
+    """The fields and their widgets: what the TrainingTab lays out and reads."""
+
+    fields: tuple[Field, ...] = field(default_factory=training_fields)
+    widgets: dict[str, QWidget] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.widgets = {f.name: f.make() for f in self.fields}
+
+    def config(self, **extra) -> TrainConfig:
+        return TrainConfig(**{f.name: f.read(self.widgets[f.name]) for f in self.fields}, **extra)
+
+    def show(self, values: dict[str, object]) -> None:
+        """Set these fields' controls; the model first, since choosing it loads its defaults."""
+        by_name = {f.name: f for f in self.fields}
+        for name in sorted(values, key=lambda k: k != "model"):
+            by_name[name].show(self.widgets[name], values[name])
+
+    def save(self, prefix: str = "training/") -> None:
+        settings = QSettings()
+        for f in self.fields:
+            settings.setValue(prefix + f.name, f.read(self.widgets[f.name]))
+
+    def stored_values(self, prefix: str = "training/") -> dict[str, object]:
+        """Every stored field that is valid; a missing or invalid one is left out (the control keeps its default)."""
+        missing = object()
+        values = {f.name: stored(prefix + f.name, f.parse, missing) for f in self.fields}
+        return {name: value for name, value in values.items() if value is not missing}
+
