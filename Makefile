@@ -30,9 +30,6 @@ test: setup
 	QT_QPA_PLATFORM=offscreen $(PY) -m pytest -q
 
 bench: setup
-	# The UCI handwritten digits ship inside scikit-learn's wheel; the benchmark reads that file and
-	# never imports scikit-learn, so its own dependencies are not wanted.
-	$(PY) -m pip install -q --no-deps scikit-learn
 	$(PY) bench/run_all.py
 
 screenshots: setup

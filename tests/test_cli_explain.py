@@ -5,6 +5,7 @@ import json
 import pytest
 from PIL import Image
 
+from digitpad.core.checkpoints import ASSETS_DIR
 from digitpad.core.sample_digits import digit_strokes, photo_like, scribble
 from test_cli import digitpad, lines
 
@@ -37,7 +38,7 @@ def test_explain_writes_a_projector_sized_figure_per_input_and_goes_on_after_a_b
     assert all(good[k] == predicted[k] for k in predicted if k != "probabilities")
     assert good["probabilities"] == pytest.approx(predicted["probabilities"], abs=1e-6)  # batch of 2 vs 1: float noise
 
-    result = digitpad("explain", "--strokes", strokes, "--model", "digitpad/assets/models/mnist-mlp.pt",
+    result = digitpad("explain", "--strokes", strokes, "--model", ASSETS_DIR / "mnist-mlp.pt",
                       "--out", out)
     (answer,) = lines(result)
     assert result.returncode == 0 and answer["prediction"] == 4

@@ -59,6 +59,25 @@ def test_small_off_centre_digit_is_recognised(qtbot, canvas_tab):
     assert draw(qtbot, canvas_tab, 4, scale=0.35, dx=-80, dy=70).label == 4
 
 
+def test_a_small_thick_brush_digit_is_read_as_predict_strokes_reads_it(qtbot, canvas_tab, tmp_path):
+    """The canvas keeps the user's brush; the network sees an MNIST-like pen, the same in `predict --strokes`."""
+    from digitpad.core.preprocess import mnist_pixels, rasterize_strokes, stroke_pixels
+
+    canvas_tab.brush.setValue(24)
+    pred = draw(qtbot, canvas_tab, 3, scale=0.3, dx=-80, dy=80)
+    assert pred.label == 3
+    drawing = canvas_tab.canvas.stroke_set()
+    widths = {round(f * drawing.pen_width, 6) for s in drawing.strokes for *_, f in s.points}
+    assert widths == {24}  # the canvas keeps the brush the user chose
+    np.testing.assert_array_equal(pred.pixels, stroke_pixels(drawing))  # the preview's picture
+    assert pred.pixels.sum() < 0.8 * mnist_pixels(rasterize_strokes(drawing)).sum()  # thinner than the brush
+    path = tmp_path / "drawn.json"
+    path.write_text(json.dumps(drawing.to_json()))
+    out = subprocess.run([sys.executable, "-m", "digitpad", "predict", "--strokes", str(path)],
+                         capture_output=True, text=True, timeout=120, check=True)
+    np.testing.assert_allclose(json.loads(out.stdout)["probabilities"], pred.probabilities, atol=1e-5)
+
+
 def test_live_prediction_while_the_pen_moves(qtbot, canvas_tab):
     canvas = canvas_tab.canvas
     stroke = transform(digit_strokes(7))[0]

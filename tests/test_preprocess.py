@@ -124,3 +124,47 @@ def test_isolated_specks_are_not_ink():
     dusty = np.full((1000, 1000), 255, np.uint8)
     dusty[rng.integers(1, 999, 200), rng.integers(1, 999, 200)] = 0  # 200 lone black specks
     assert mnist_pixels(dusty) is None
+
+
+def small_thick(digit_strokes_, pen, scale=0.3, dx=-80, dy=80):
+    from digitpad.core.preprocess import Stroke, as_points
+    from digitpad.core.sample_digits import transform
+
+    moved = transform(digit_strokes_, scale=scale, dx=dx, dy=dy)
+    return StrokeSet(280, 280, pen, [Stroke(as_points(s)) for s in moved])
+
+
+def test_the_network_sees_the_same_pen_whatever_the_brush_size_and_place():
+    from digitpad.core.sample_digits import digit_strokes
+
+    large = stroke_pixels(small_thick(digit_strokes(5), pen=18, scale=1.0, dx=0, dy=0))
+    for pen in (8, 14, 24):
+        small = stroke_pixels(small_thick(digit_strokes(5), pen=pen))
+        assert np.abs(small - large).mean() < 0.03
+    before = mnist_pixels(rasterize_strokes(small_thick(digit_strokes(5), pen=24)))
+    assert np.abs(before - large).mean() > 0.1  # the user's brush as drawn: a blob
+
+
+def test_pressure_varies_the_network_pen_and_erased_ink_stays_erased():
+    from digitpad.core.preprocess import Stroke, network_strokes
+
+    bar = [(140.0, 100.0, 1.0), (140.0, 180.0, 1.0)]
+    pressed = [(140.0, 100.0, 1.0), (140.0, 140.0, 1.0), (140.0, 180.0, 2.0)]
+    even = network_strokes(StrokeSet(280, 280, 30, [Stroke(bar)]))
+    varied = network_strokes(StrokeSet(280, 280, 30, [Stroke(pressed)]))
+    assert even.strokes[0].points[0][2] == varied.strokes[0].points[0][2] == 1.0
+    assert varied.strokes[0].points[-1][2] > 1.0  # harder pressure stays wider, relative to the new pen
+    erased = StrokeSet(280, 280, 30, [Stroke(bar), Stroke([(120, 140, 1.0), (160, 140, 1.0)], erase=True)])
+    image = rasterize_strokes(network_strokes(erased))
+    assert image[:, image.shape[1] // 2].min() == 0  # the eraser still cuts the bar in two
+
+
+def test_thick_ink_in_an_image_is_thinned_and_mnist_like_ink_is_kept():
+    from digitpad.core.preprocess import stroke_width, thin_thick_ink
+
+    thin = np.asarray(draw_digit_box(280, (60, 20, 210, 250), 18, dark_on_light=False), np.float32) / 255
+    assert thin_thick_ink(thin) is thin
+    thick = np.asarray(draw_digit_box(140, (20, 20, 99, 119), 30, dark_on_light=False), np.float32) / 255
+    thinned = thin_thick_ink(thick)  # the ring measured and thinned at a 100-px side, as drawn here
+    assert 0.3 * stroke_width(thick > 0.5) < stroke_width(thinned > 0.5) < 0.8 * stroke_width(thick > 0.5)
+    assert mnist_pixels(Image.fromarray((thick * 255).astype(np.uint8))) is not None

@@ -208,3 +208,16 @@ def test_the_eta_counts_the_test_passes_still_to_come(mnist, monkeypatch):
     first_of_second_epoch, last = progress[4], progress[-1]
     assert first_of_second_epoch.eta_s >= 0.8  # the test passes of epochs 2 and 3 still ahead
     assert last.eta_s >= 0.4  # all training done, the final test pass still ahead
+
+
+def test_the_uci_writers_join_mnist_training_only(mnist):
+    """--with-uci adds optdigits.tra (3,823 digits, repeated UCI_REPEAT times) to MNIST's training images."""
+    from digitpad.core.datasets import uci_split
+
+    uci = uci_split("train")
+    assert len(uci) == 3823 and uci.images.shape[1:] == (28, 28) and set(uci.labels.tolist()) == set(range(10))
+    cfg = TrainConfig.for_model("softmax", epochs=1, train_limit=1000, test_limit=500, device="cpu", with_uci=True)
+    started = next(ev for ev in Trainer(cfg).run() if isinstance(ev, Started))
+    assert started.n_train == 1000 + trainer_mod.UCI_REPEAT * 3823 and started.n_test == 500
+    failed = list(Trainer(TrainConfig(dataset="fashion-mnist", with_uci=True)).run())
+    assert isinstance(failed[0], Failed) and "only be added to MNIST" in failed[0].message

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.resources
 import io
 import math
 import os
@@ -22,7 +23,18 @@ from digitpad.core.models import build_model, parameter_count
 
 FORMAT = "digitpad-checkpoint"
 FORMAT_VERSION = 1
-ASSETS_DIR = Path(__file__).resolve().parent.parent / "assets" / "models"
+
+
+def _assets_dir() -> Path:
+    """The shipped files: the top-level `assets/` of a source checkout, or, in an installed wheel,
+    the same folder mapped into the package as `digitpad/assets` (pyproject's package-dir)."""
+    packaged = importlib.resources.files("digitpad") / "assets"
+    if packaged.is_dir():
+        return Path(str(packaged))
+    return Path(__file__).resolve().parents[2] / "assets"
+
+
+ASSETS_DIR = _assets_dir() / "models"
 DEFAULT_MODEL = ASSETS_DIR / "mnist-cnn.pt"
 
 

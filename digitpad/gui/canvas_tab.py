@@ -205,8 +205,9 @@ class CanvasTab(QWidget):
         self.explain_area.setWidgetResizable(True)
         self.explain_area.setVisible(False)
         self.preview = PixelView()
-        self.preview.setToolTip("The 28×28 input the network sees: cropped to the ink, scaled to 20 px, "
-                                "centred by centre of mass, as MNIST digits were made")
+        self.preview.setToolTip("The 28×28 input the network sees: redrawn with an MNIST-like pen whatever "
+                                "your brush, cropped to the ink, scaled to 20 px, centred by centre of mass, "
+                                "as MNIST digits were made")
         preview_box = QVBoxLayout()
         self.preview_label = FittedLabel("What the network sees (28×28)", chars=16, min_scale=0.75)
         preview_box.addWidget(self.preview_label)
