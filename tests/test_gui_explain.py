@@ -14,7 +14,14 @@ from test_gui_canvas import draw as draw_over
 def draw(qtbot, tab, digit, **placement):
     """A fresh drawing: clear, then draw the digit with the mouse."""
     tab.clear()
-    return draw_over(qtbot, tab, digit, **placement)
+    strokes = draw_over(qtbot, tab, digit, **placement)
+    saliency_added(qtbot, tab)
+    return strokes
+
+
+def saliency_added(qtbot, tab):
+    """The panel adds the saliency from a zero-delay timer once the rest is painted: let it run."""
+    qtbot.waitUntil(lambda: not tab.saliency_timer.isActive(), timeout=5000)
 
 
 @pytest.fixture
@@ -26,6 +33,7 @@ def canvas_tab(window):
 def open_panel(qtbot, tab):
     qtbot.mouseClick(tab.explain_button, Qt.MouseButton.LeftButton)
     assert tab.explain_area.isVisible() and not tab.chart.isVisible()
+    saliency_added(qtbot, tab)
     return tab.explain_panel
 
 

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import math
 import weakref
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import torch
@@ -310,7 +310,7 @@ class Explanation:
     class_names: tuple[str, ...]
     steps: InputSteps
     layers: tuple[Layer, ...]
-    saliency: Saliency
+    saliency: Saliency | None  # None until `with_saliency` adds it
     unsure_below: float = UNSURE_BELOW
 
     @property
@@ -330,42 +330,55 @@ class Explanation:
 
 
 def explain_pixels(trained: TrainedModel, pixels: np.ndarray, steps: PreprocessSteps | None = None,
-                   unsure_below: float = UNSURE_BELOW) -> Explanation:
-    """Everything above from one batched forward pass (hooks) and one backward pass (saliency).
+                   unsure_below: float = UNSURE_BELOW, saliency: bool = True) -> Explanation:
+    """Everything above from one forward pass of the drawing (hooks), then the saliency (`with_saliency`).
 
-    The batch is the drawing itself (item 0: the prediction, the hooks' activations and ∂(z_runner-up −
-    z_top)) followed by the IG_STEPS fainter copies on the way from a blank field (∂z_top, averaged).
+    saliency=False leaves `saliency` None: the Canvas tab paints the rest first and adds the saliency, the
+    one costly part (IG_STEPS + 1 images forward and backward), from a zero-delay timer right after.
     """
     meta = trained.meta
     field_ = torch.tensor(np.asarray(pixels, dtype=np.float32))
-    scales = torch.cat([torch.ones(1), (torch.arange(IG_STEPS) + 0.5) / IG_STEPS])
-    batch = (scales[:, None, None, None] * field_).requires_grad_(True)
     records, handles = _recording(trained.model)
     try:
-        with torch.enable_grad():
-            logits = trained.model((batch - meta.mean) / meta.std)
+        with torch.no_grad():
+            logits = trained.model(((field_ - meta.mean) / meta.std)[None, None])
     finally:
         for h in handles:
             h.remove()
-    prediction = prediction_from_logits(logits[0], pixels)
-    top, second = prediction.label, prediction.runner_up
+    explanation = Explanation(prediction_from_logits(logits[0], pixels), meta.architecture,
+                              tuple(meta.class_names), input_steps(steps, pixels, meta.mean, meta.std),
+                              _layers(records), None, unsure_below)
+    return with_saliency(trained, explanation) if saliency else explanation
+
+
+def with_saliency(trained: TrainedModel, explanation: Explanation) -> Explanation:
+    """The explanation with its `Saliency`, from one batched forward and one backward pass.
+
+    The batch is the drawing itself (item 0: ∂(z_runner-up − z_top)) followed by the IG_STEPS fainter
+    copies on the way from a blank field (∂z_top, averaged).
+    """
+    meta, pixels = trained.meta, np.asarray(explanation.prediction.pixels, dtype=np.float32)
+    field_ = torch.tensor(pixels)
+    scales = torch.cat([torch.ones(1), (torch.arange(IG_STEPS) + 0.5) / IG_STEPS])
+    batch = (scales[:, None, None, None] * field_).requires_grad_(True)
+    with torch.enable_grad():
+        logits = trained.model((batch - meta.mean) / meta.std)
+    top, second = explanation.label, explanation.runner_up
     target = logits[0, second] - logits[0, top] + logits[1:, top].sum()
     (grad,) = torch.autograd.grad(target, batch)
     grad = grad[:, 0].numpy()
-    saliency = Saliency(grad[1:].mean(axis=0) * pixels, grad[0].copy())
-    return Explanation(prediction, meta.architecture, tuple(meta.class_names),
-                       input_steps(steps, pixels, meta.mean, meta.std), _layers(records), saliency, unsure_below)
+    return replace(explanation, saliency=Saliency(grad[1:].mean(axis=0) * pixels, grad[0].copy()))
 
 
-def explain_steps(trained: TrainedModel, steps: PreprocessSteps | None,
-                  unsure_below: float = UNSURE_BELOW) -> Explanation | None:
+def explain_steps(trained: TrainedModel, steps: PreprocessSteps | None, unsure_below: float = UNSURE_BELOW,
+                  saliency: bool = True) -> Explanation | None:
     """None when there is no ink: nothing to explain."""
-    return None if steps is None else explain_pixels(trained, steps.pixels, steps, unsure_below)
+    return None if steps is None else explain_pixels(trained, steps.pixels, steps, unsure_below, saliency)
 
 
-def explain_strokes(trained: TrainedModel, strokes: StrokeSet,
-                    unsure_below: float = UNSURE_BELOW) -> Explanation | None:
-    return explain_steps(trained, stroke_steps(strokes), unsure_below)
+def explain_strokes(trained: TrainedModel, strokes: StrokeSet, unsure_below: float = UNSURE_BELOW,
+                    saliency: bool = True) -> Explanation | None:
+    return explain_steps(trained, stroke_steps(strokes), unsure_below, saliency)
 
 
 def explain_image(trained: TrainedModel, image, unsure_below: float = UNSURE_BELOW) -> Explanation | None:

@@ -15,7 +15,7 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QHBoxLayout, Q
 
 from digitpad.core.checkpoints import TrainedModel
 from digitpad.core.datasets import DATASETS
-from digitpad.core.explain import Explanation, explain_pixels, explain_strokes
+from digitpad.core.explain import Explanation, explain_pixels, explain_strokes, with_saliency
 from digitpad.core.inference import (ImageError, InferenceError, Prediction, classify_pixels, classify_strokes,
                                      open_image)
 from digitpad.core.preprocess import PreprocessSteps, mnist_steps
@@ -116,6 +116,10 @@ class CanvasTab(QWidget):
         self.last_latency_ms = 0.0
         self._live_timer = QTimer(self, singleShot=True, interval=LIVE_INTERVAL_MS)
         self._live_timer.timeout.connect(self.classify)
+        # The saliency (the Explain panel's costly part) is added once the rest is painted; restarted by each
+        # update, so a later update before it fires replaces it rather than queueing a second one.
+        self.saliency_timer = QTimer(self, singleShot=True, interval=0)
+        self.saliency_timer.timeout.connect(self._add_saliency)
         self._build()
         library.models_changed.connect(self._refresh_models)
         library.active_changed.connect(self._on_active_changed)
@@ -363,8 +367,19 @@ class CanvasTab(QWidget):
         unsure_below = self.explain_panel.unsure_below
         picture = self.picture
         if picture is None:
-            return explain_strokes(model, self.canvas.stroke_set(), unsure_below)
-        return explain_pixels(model, picture.pixels, picture.steps, unsure_below)
+            explanation = explain_strokes(model, self.canvas.stroke_set(), unsure_below, saliency=False)
+        else:
+            explanation = explain_pixels(model, picture.pixels, picture.steps, unsure_below, saliency=False)
+        if explanation is not None:
+            self.saliency_timer.start()
+        return explanation
+
+    def _add_saliency(self) -> None:
+        model, e = self.library.active, self.explanation
+        if model is None or e is None or e.saliency is not None or not self.explain_button.isChecked():
+            return
+        self.explanation = with_saliency(model, e)
+        self.explain_panel.show_saliency(self.explanation)
 
     def _show(self, pred: Prediction | None, message: str = "") -> None:
         self.prediction = pred

@@ -525,7 +525,7 @@ class ExplainPanel(QWidget):
         self._show_strip(explanation)
         self._fill_label_picker(explanation.class_names)
         self._redraw_softmax()
-        self._show_saliency(explanation)
+        self.show_saliency(explanation)
         self._rebuild_network(explanation)
         self._show_network(explanation)
 
@@ -582,7 +582,11 @@ class ExplainPanel(QWidget):
                      f"{steps.probabilities[label]:.4f} = {loss.loss:.4f}. The gradient on the logits is "
                      f"p − onehot({label}): training would lower the logits with + and raise the one with −.")
 
-    def _show_saliency(self, e: Explanation) -> None:
+    def show_saliency(self, e: Explanation) -> None:
+        """Without a saliency yet (the Canvas tab adds it right after), the previous maps stay until it comes."""
+        if e.saliency is None:
+            return
+        self.explanation = e
         top, second = self._name(e.label), self._name(e.runner_up)
         a, b = symmetric(e.saliency.top), symmetric(e.saliency.runner_up)
         self.saliency.set_maps(
