@@ -38,3 +38,27 @@ def test_devices():
     if not torch.cuda.is_available():
         with pytest.raises(DeviceError, match="not available"):
             resolve_device("cuda")
+
+
+def test_training_threads_leave_the_cores_other_programs_use():
+    """Beside a busy program a full-size OpenMP team runs at the pace of the thread that shares a core
+    (5-10x slower on 2 cores): the trainer keeps one thread per core that others leave free."""
+    from digitpad.core.devices import CPU_THREADS, CpuShare
+
+    clock, busy, own = [0.0], [0.0], [0.0]
+    share = CpuShare(cores=4, interval_s=1.0, read=lambda: (busy[0], own[0]), clock=lambda: clock[0])
+    try:
+        def second(others: float, ours: float) -> int:
+            clock[0] += 1.0
+            busy[0] += others + ours
+            own[0] += ours
+            return share.adjust()
+        assert second(0.1, 3.9) == 4 and torch.get_num_threads() == 4  # idle machine: all cores
+        assert second(1.0, 3.0) == 3 and torch.get_num_threads() == 3  # one busy program: one core fewer
+        assert second(2.7, 1.3) == 1  # three busy cores (rounded): one thread, never zero
+        assert second(9.0, 1.0) == 1
+        clock[0] += 0.5
+        assert share.adjust() == 1  # within the interval nothing is re-read
+        assert second(0.0, 4.0) == 4  # the others stopped: all cores again
+    finally:
+        torch.set_num_threads(CPU_THREADS)

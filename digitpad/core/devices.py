@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import time
+from collections.abc import Callable
+from pathlib import Path
+
 import torch
 
 from digitpad.core.names import check_device_name
@@ -53,13 +58,68 @@ def resolve_device(name: str = "auto") -> torch.device:
     return torch.device(name)
 
 
-def train_on_all_cores() -> None:
-    """Give the calling thread torch's full intra-op pool (OpenMP's thread count is per thread).
+CpuTimes = tuple[float, float]  # (CPU-seconds used by every program, by this process), since boot
 
-    All cores even beside busy programs: with OpenMP's passive wait (set in `digitpad/__init__.py`)
-    training slowed less that way than with one thread fewer per busy core, which also gave up the
-    cores' fair share when many programs ran (`bench/busy_load.py`, docs/BENCHMARKS.md).
+
+def read_cpu_times() -> CpuTimes | None:
+    """Busy CPU time of the whole machine and of this process, from /proc; None where there is no /proc.
+
+    Steal time counts as busy: on a VM it is a core another guest holds.
     """
+    try:
+        fields = Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]
+        own = Path("/proc/self/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    user, nice, system, _idle, _iowait, irq, softirq, steal = (int(v) for v in fields[:8])
+    tick = os.sysconf("SC_CLK_TCK")
+    return (user + nice + system + irq + softirq + steal) / tick, (int(own[11]) + int(own[12])) / tick
+
+
+class CpuShare:
+    """Train on the cores other programs leave free: torch's intra-op threads, re-chosen four times a second.
+
+    An OpenMP team waits at the end of every parallel region for its slowest thread, so a team as
+    large as the machine, beside one busy program, runs at the pace of the thread that shares a
+    core: an MLP epoch took 5-6x longer on 2 cores. One thread fewer per core in use elsewhere
+    keeps each team thread on a core of its own (`bench/busy_load.py`). Call `adjust()` between
+    batches on the training thread: OpenMP's thread count belongs to the thread that sets it.
+    Without /proc (macOS, Windows) it keeps all cores.
+
+    OpenMP keeps its default wait (threads spin briefly between parallel regions): on an idle machine
+    that is the fastest, and the team never spins on a core another program holds, because it only
+    has as many threads as there are free cores. Passive wait (sleep at once) was tried: it held up
+    beside a busy program but made idle training 1.7-2.2x slower (docs/BENCHMARKS.md).
+    """
+
+    def __init__(self, cores: int = CPU_THREADS, interval_s: float = 0.25,
+                 read: Callable[[], CpuTimes | None] = read_cpu_times,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.cores, self.interval_s, self._read, self._clock = cores, interval_s, read, clock
+        self.threads = cores
+        torch.set_num_threads(cores)
+        self._last = (clock(), read())
+
+    def adjust(self) -> int:
+        """Once per interval: threads = cores minus the cores other programs kept busy meanwhile."""
+        now = self._clock()
+        then, before = self._last
+        if now - then < self.interval_s:
+            return self.threads
+        times = self._read()
+        self._last = (now, times)
+        if times is None or before is None:
+            return self.threads
+        others = ((times[0] - before[0]) - (times[1] - before[1])) / (now - then)
+        wanted = min(self.cores, max(1, self.cores - int(others + 0.5)))
+        if wanted != self.threads:
+            self.threads = wanted
+            torch.set_num_threads(wanted)
+        return self.threads
+
+
+def train_on_all_cores() -> None:
+    """Give the calling thread torch's full intra-op pool (OpenMP's thread count is per thread)."""
     torch.set_num_threads(CPU_THREADS)
 
 

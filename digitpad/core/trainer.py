@@ -23,7 +23,7 @@ from torch import nn
 from digitpad.core.augment import augment_batch
 from digitpad.core.checkpoints import ModelMeta, TrainedModel
 from digitpad.core.datasets import DataError, Split, load_dataset, uci_split
-from digitpad.core.devices import DeviceError, describe, resolve_device, train_on_all_cores
+from digitpad.core.devices import CpuShare, DeviceError, describe, resolve_device
 from digitpad.core.evaluation import EvalReport, build_report, predict_all
 from digitpad.core.models import build_model, linear_weight_templates, model_spec, parameter_count
 from digitpad.core.names import BOUNDS, DATASETS, MODELS, OPTIMIZERS, SCHEDULES, check_device_name
@@ -310,7 +310,6 @@ class Trainer:
 
     def _run(self, device: torch.device) -> Iterator[Event]:
         cfg, control = self.config, self.control
-        train_on_all_cores()
         self.test_seconds: float | None = None  # one test pass, once measured: part of the ETA
         data = load_dataset(cfg.dataset, data_dir=cfg.data_dir, idx_dir=cfg.idx_dir)
         if control.stopped:
@@ -329,6 +328,8 @@ class Trainer:
             self.model = self.model.to(memory_format=torch.channels_last)
         self.model = self.model.to(device)
         self.device = device
+        # Training threads on the cores other programs leave free, re-chosen between batches.
+        self.cpu_share = CpuShare() if device.type == "cpu" else None
         self.from_scratch = model_spec(cfg.model).from_scratch
         self.optimizer = None if self.from_scratch else make_optimizer(cfg, self.model.parameters())
         self.batches = math.ceil(len(self.train) / cfg.batch_size)
@@ -393,6 +394,8 @@ class Trainer:
             window_seen += yb.shape[0]
             correct += accuracy(logits, yb)
             seen += yb.shape[0]
+            if self.cpu_share is not None:
+                self.cpu_share.adjust()
             # A fixed number of evenly spaced reports per epoch: the loss chart looks the same at any speed.
             report = (b + 1) * points // self.batches > b * points // self.batches
             # On the CPU .item() costs nothing, so divergence is caught at the very batch; on an
