@@ -58,18 +58,9 @@ def app_stall() -> dict[str, float]:
     """The MLP trained from the app's Start button: the heartbeat's gaps and the epoch time."""
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     sys.path.insert(0, str(HERE))
-    import pyqtgraph as pg
-    from gui_responsiveness import heartbeat_gaps
-    from PySide6.QtWidgets import QApplication
+    from gui_responsiveness import bench_window, heartbeat_gaps
 
-    from digitpad.gui.main_window import MainWindow
-
-    app = QApplication.instance() or QApplication([])
-    app.setOrganizationName("DigitPadBench")
-    app.setApplicationName("DigitPadBench")
-    pg.setConfigOptions(antialias=True, background="w", foreground="k")
-    window = MainWindow()
-    window.show()
+    window = bench_window()
     heartbeat_gaps(3.0)  # first paint, shipped models, preloading
     idle = heartbeat_gaps(2.0)  # the same heartbeat with nothing to do: what the machine allows
     tab = window.training

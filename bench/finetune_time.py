@@ -17,7 +17,7 @@ from pathlib import Path
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import median, pct, section  # noqa: E402
-from gui_responsiveness import heartbeat_gaps  # noqa: E402
+from gui_responsiveness import bench_window, heartbeat_gaps  # noqa: E402
 
 N_SAMPLES = 200
 
@@ -44,22 +44,13 @@ def engine_seconds(folder: Path):
 
 
 def main() -> str:
-    import pyqtgraph as pg
-    from PySide6.QtWidgets import QApplication
-
     home = Path(tempfile.mkdtemp(prefix="digitpad-bench-home-"))
     os.environ["DIGITPAD_HOME"] = str(home)  # the app's My digits folder is home/my-digits
     folder = home / "my-digits"
     write_samples(folder)
     from digitpad.core.finetune import finetune_result
-    from digitpad.gui.main_window import MainWindow
 
-    app = QApplication.instance() or QApplication([])
-    app.setOrganizationName("DigitPadBench")
-    app.setApplicationName("DigitPadBench")
-    pg.setConfigOptions(antialias=True, background="w", foreground="k")
-    window = MainWindow()
-    window.show()
+    window = bench_window()
     heartbeat_gaps(4.0)  # first paint, shipped models, the personal set read
     idle = heartbeat_gaps(3.0)
     tab = window.my_digits
