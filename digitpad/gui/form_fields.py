@@ -56,6 +56,10 @@ class Field:
     def make(self) -> QWidget:
         if self.choices:
             widget = QComboBox()
+            # Sized by a short text, not the longest item: the form's column never outgrows its panel
+            # (a long model title is elided in the box and shown whole in the list).
+            widget.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+            widget.setMinimumContentsLength(18)
             for choice in self.choices:
                 widget.addItem(choice.title, choice.value)
                 if choice.tip:
