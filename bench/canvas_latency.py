@@ -39,13 +39,12 @@ def timed(fn, items) -> list[float]:
     return out
 
 
-def gui_times(model, strokes_list) -> list[float]:
+def canvas_tab_with(model):
+    """The app's Canvas tab alone, at the screenshots' size, classifying with this model: (app, tab)."""
     import pyqtgraph as pg
-    from PySide6.QtCore import QEvent
     from PySide6.QtWidgets import QApplication
 
     from digitpad.gui.canvas_tab import CanvasTab
-    from digitpad.gui.canvas_widget import Sketch
     from digitpad.gui.model_library import ModelLibrary
 
     app = QApplication.instance() or QApplication([])
@@ -56,6 +55,15 @@ def gui_times(model, strokes_list) -> list[float]:
     tab.resize(1280, 760)
     tab.show()
     app.processEvents()
+    return app, tab
+
+
+def gui_times(model, strokes_list) -> list[float]:
+    from PySide6.QtCore import QEvent
+
+    from digitpad.gui.canvas_widget import Sketch
+
+    app, tab = canvas_tab_with(model)
 
     def update(strokes):
         tab.canvas.sketch = Sketch(tuple(strokes.strokes))
@@ -67,7 +75,7 @@ def gui_times(model, strokes_list) -> list[float]:
     times = timed(update, strokes_list)
     tab.close()
     tab.deleteLater()
-    library.deleteLater()
+    tab.library.deleteLater()
     app.sendPostedEvents(None, QEvent.Type.DeferredDelete)
     return times
 

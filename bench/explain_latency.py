@@ -24,6 +24,7 @@ from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from canvas_latency import canvas_tab_with  # noqa: E402
 from common import pct, section  # noqa: E402
 
 from digitpad.core.checkpoints import load_checkpoint, shipped_models  # noqa: E402
@@ -53,22 +54,11 @@ def cell(times: list[tuple[float, float]]) -> str:
 def gui_times(model, drawings) -> tuple[list, list, list]:
     """(panel hidden, shown to its first paint, shown to everything painted), interleaved drawing by drawing
     so drift hits all alike."""
-    import pyqtgraph as pg
     from PySide6.QtCore import QEvent
-    from PySide6.QtWidgets import QApplication
 
-    from digitpad.gui.canvas_tab import CanvasTab
     from digitpad.gui.canvas_widget import Sketch
-    from digitpad.gui.model_library import ModelLibrary
 
-    app = QApplication.instance() or QApplication([])
-    pg.setConfigOptions(antialias=True, background="w", foreground="k")
-    library = ModelLibrary()
-    library.put(model)
-    tab = CanvasTab(library)
-    tab.resize(1280, 760)
-    tab.show()
-    app.processEvents()
+    app, tab = canvas_tab_with(model)
 
     def update(strokes):
         tab.canvas.sketch = Sketch(tuple(strokes.strokes))
@@ -93,7 +83,7 @@ def gui_times(model, drawings) -> tuple[list, list, list]:
             times += timed(fn, [strokes])
     tab.close()
     tab.deleteLater()
-    library.deleteLater()
+    tab.library.deleteLater()
     app.sendPostedEvents(None, QEvent.Type.DeferredDelete)
     return hidden, first, shown
 
