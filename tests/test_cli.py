@@ -30,7 +30,7 @@ def test_train_prints_epoch_lines_and_saves_a_loadable_checkpoint(tmp_path, mnis
     assert "epoch 1/2" in result.stdout and "epoch 2/2" in result.stdout and "test acc" in result.stdout
     trained = load_checkpoint(out)
     assert trained.meta.architecture == "softmax" and trained.meta.epochs == 2
-    assert trained.meta.config["lr"] == 0.03 and trained.meta.test_accuracy > 0.7
+    assert trained.meta.config["lr"] == 0.05 and trained.meta.test_accuracy > 0.7
 
 
 def test_train_with_a_diverging_learning_rate_fails_cleanly(tmp_path, mnist):

@@ -139,7 +139,7 @@ def test_a_garbage_setting_falls_back_to_its_default(qtbot, key):
     win = open_window(qtbot)
     tab = win.training
     cfg = tab.config()
-    assert (cfg.model, cfg.epochs, cfg.lr, cfg.batch_size, cfg.device) == ("softmax", 10, 0.03, 256, "auto")
+    assert (cfg.model, cfg.epochs, cfg.lr, cfg.batch_size, cfg.device) == ("softmax", 10, 0.05, 256, "auto")
     assert cfg.train_limit is None and cfg.momentum == 0.9
     assert win.canvas.brush.value() == 18 and win.tabs.currentIndex() == 0 and win.zoom.factor == 1.0
     assert cfg.seed == (7 if key == "training/seed" else 0)  # a valid value is kept

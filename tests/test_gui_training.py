@@ -60,8 +60,24 @@ def test_changing_the_model_sets_its_course_defaults(qtbot, window):
     assert (tab.epochs.value(), tab.batch_size.value(), tab.lr.value()) == (10, 64, 0.01)
     assert tab.optimizer.currentData() == "momentum" and tab.momentum.value() == 0.5
     tab.model.setCurrentIndex(tab.model.findData("softmax"))
-    assert (tab.batch_size.value(), tab.lr.value(), tab.optimizer.currentData()) == (256, 0.03, "sgd")
+    assert (tab.batch_size.value(), tab.lr.value(), tab.optimizer.currentData()) == (256, 0.05, "sgd")
     assert "7.8k params" in tab.model.currentText()
+
+
+def test_the_course_lr_follows_the_data_set_until_the_user_types_one(qtbot, window):
+    """Softmax regression's course lr is 0.05 on MNIST and 0.03 on Fashion-MNIST (standardized pixels)."""
+    tab = window.training
+    tab.model.setCurrentIndex(tab.model.findData("softmax"))
+    tab.dataset.setCurrentIndex(tab.dataset.findData("fashion-mnist"))
+    assert tab.lr.value() == 0.03 and tab.config().lr == 0.03
+    tab.dataset.setCurrentIndex(tab.dataset.findData("mnist"))
+    assert tab.lr.value() == 0.05
+    tab.lr.setValue(0.2)  # the user's own
+    tab.dataset.setCurrentIndex(tab.dataset.findData("fashion-mnist"))
+    assert tab.lr.value() == 0.2
+    tab.model.setCurrentIndex(tab.model.findData("mlp"))
+    tab.model.setCurrentIndex(tab.model.findData("softmax"))  # choosing a model again loads its course lr
+    assert tab.lr.value() == 0.03
 
 
 def test_stop_mid_run_ends_within_a_second(qtbot, window, mnist):

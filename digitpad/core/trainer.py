@@ -58,10 +58,8 @@ class TrainConfig:
 
     @classmethod
     def for_model(cls, model: str, **overrides) -> "TrainConfig":
-        d = model_spec(model).defaults
-        base = dict(model=model, epochs=d.epochs, batch_size=d.batch_size, lr=d.lr,
-                    optimizer=d.optimizer, momentum=d.momentum)
-        return cls(**{**base, **overrides})
+        dataset = overrides.get("dataset", cls.dataset)
+        return cls(**{"model": model, **model_spec(model).defaults.for_dataset(dataset), **overrides})
 
     def validate(self) -> None:
         """Raise ValueError naming the first field outside what `names` accepts."""

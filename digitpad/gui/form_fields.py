@@ -7,14 +7,16 @@ default as fallback (`gui/settings.py`).
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
+from typing import Callable
 
 from PySide6.QtCore import QSettings, Qt
 from PySide6.QtWidgets import QComboBox, QDoubleSpinBox, QSpinBox, QWidget
 
 from digitpad.core.datasets import DATASETS
 from digitpad.core.devices import available_devices
-from digitpad.core.models import MODELS, parameter_count_of
+from digitpad.core.models import MODELS, Defaults, parameter_count_of
 from digitpad.core import names
 from digitpad.core.trainer import TrainConfig
 from digitpad.gui.settings import number_in, one_of, stored
@@ -139,9 +141,11 @@ class Form:
         return TrainConfig(**{f.name: f.read(self.widgets[f.name]) for f in self.fields}, **extra)
 
     def show(self, values: dict[str, object]) -> None:
-        """Set these fields' controls; the model first, since choosing it loads its defaults."""
+        """Set these fields' controls; the model first, since choosing it loads its defaults, then the
+        data set, whose course lr the lr control may follow (`CourseLr`)."""
         by_name = {f.name: f for f in self.fields}
-        for name in sorted(values, key=lambda k: k != "model"):
+        first = ("model", "dataset")
+        for name in sorted(values, key=lambda k: first.index(k) if k in first else len(first)):
             by_name[name].show(self.widgets[name], values[name])
 
     def save(self, prefix: str = "training/") -> None:
@@ -155,3 +159,22 @@ class Form:
         values = {f.name: stored(prefix + f.name, f.parse, missing) for f in self.fields}
         return {name: value for name, value in values.items() if value is not missing}
 
+
+
+class CourseLr:
+    """Keeps an lr control on the course's lr for the chosen data set, until the user types their own.
+
+    The course's lr depends on the data set (`Defaults.lr_by_dataset`): switching the data set moves the
+    lr along while it still shows the course's value for the previous one, and leaves a typed lr alone.
+    """
+
+    def __init__(self, lr: QDoubleSpinBox, dataset: QComboBox, defaults: Callable[[], Defaults]) -> None:
+        self.lr, self.dataset, self.defaults = lr, dataset, defaults
+        self.shown_for: str = dataset.currentData()
+        dataset.currentIndexChanged.connect(self._follow)
+
+    def _follow(self) -> None:
+        defaults, now = self.defaults(), self.dataset.currentData()
+        if math.isclose(self.lr.value(), defaults.lr_for(self.shown_for)):
+            self.lr.setValue(defaults.lr_for(now))
+        self.shown_for = now

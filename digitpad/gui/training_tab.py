@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import asdict, replace
+from dataclasses import replace
 from pathlib import Path
 
 from PySide6.QtCore import QSettings, QSize, Qt, Signal
@@ -22,7 +22,7 @@ from digitpad.core.trainer import PRESETS, EpochEnd, FailureKind, Finished, Prog
 from digitpad.gui.background import BackgroundCall
 from digitpad.gui.charts import LiveCharts
 from digitpad.gui.dialogs import show_warning
-from digitpad.gui.form_fields import OPTIMIZER_TITLES, Form
+from digitpad.gui.form_fields import OPTIMIZER_TITLES, CourseLr, Form
 from digitpad.gui.results import ResultsPanel
 from digitpad.gui.runs_panel import RunsPanel
 from digitpad.gui.settings import as_bool, stored
@@ -106,6 +106,7 @@ class TrainingTab(QWidget):
         for f in self.form.fields:
             setattr(self, f.attr, self.form.widgets[f.name])
         self.model.currentIndexChanged.connect(self._apply_model_defaults)
+        self.course_lr = CourseLr(self.lr, self.dataset, lambda: MODELS[self.model.currentData()].defaults)
         self.optimizer.currentIndexChanged.connect(self._update_momentum_enabled)
         self.keep_setup = QCheckBox("Keep this setup next time")
         self.keep_setup.setToolTip("Unticked, DigitPad opens with the course defaults")
@@ -197,8 +198,8 @@ class TrainingTab(QWidget):
     # --- configuration -----------------------------------------------------------------------
 
     def _apply_model_defaults(self) -> None:
-        """Changing the model loads the course's hyperparameters for it."""
-        defaults = asdict(MODELS[self.model.currentData()].defaults)
+        """Changing the model loads the course's hyperparameters for it, on the data set shown."""
+        defaults = MODELS[self.model.currentData()].defaults.for_dataset(self.dataset.currentData())
         self.form.show({**defaults, "schedule": "constant", "label_smoothing": 0.0})
 
     def apply_fast_preset(self) -> None:
