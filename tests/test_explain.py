@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 
 from digitpad.core.checkpoints import ASSETS_DIR, load_checkpoint
-from digitpad.core.explain import (ConvBlock, DenseActivations, EvidenceMaps, explain_pixels, explain_strokes,
-                                   label_loss, softmax_steps, thumbnail, unit_arithmetic)
+from digitpad.core.explain import (IG_STEPS, ConvBlock, DenseActivations, EvidenceMaps, explain_pixels, explain_strokes,
+                                   label_loss, private_copy, saliency_of, softmax_steps, thumbnail, unit_arithmetic)
 from digitpad.core.inference import UNSURE_BELOW, classify_strokes
 from digitpad.core.preprocess import STROKE_RATIO, WORK_EXTENT, Stroke, StrokeSet, as_points, stroke_pixels
 from digitpad.core.sample_digits import digit_strokes, scribble, transform
@@ -180,3 +180,24 @@ def test_the_top_saliency_adds_up_to_the_rise_over_a_blank_field(models):
         rise = e.prediction.logits[e.label] - float(blank)
         assert e.saliency.top.sum() == pytest.approx(rise, rel=0.3)  # completeness, roughly, at 10 steps
         assert e.saliency.top[e.saliency.top > 0].sum() > -e.saliency.top[e.saliency.top < 0].sum()  # mostly red
+
+
+@pytest.mark.parametrize("name", ["softmax", "mlp", "cnn"])
+def test_the_workers_private_copy_gives_the_plain_integrated_gradients(models, name):
+    """The worker's copy (batch norm folded, first layer run once) computes what the textbook batch does:
+    the drawing and IG_STEPS fainter copies through the model, ∂z_top averaged, times the pixels."""
+    import torch
+
+    trained = models[name]
+    pixels = stroke_pixels(drawing(7, scale=0.5, dx=40, dy=-30))
+    fast = saliency_of(private_copy(trained.model), trained.meta, pixels)
+    e = explain_pixels(trained, pixels, saliency=False)
+    assert (fast.label, fast.second) == (e.label, e.runner_up)
+    alphas = torch.cat([torch.ones(1), (torch.arange(IG_STEPS) + 0.5) / IG_STEPS])
+    batch = (alphas[:, None, None, None] * torch.from_numpy(pixels)).requires_grad_(True)
+    logits = trained.model((batch - trained.meta.mean) / trained.meta.std)
+    (top,) = torch.autograd.grad(logits[1:, e.label].sum(), batch, retain_graph=True)
+    (second,) = torch.autograd.grad(logits[0, e.runner_up] - logits[0, e.label], batch)
+    textbook = top[1:, 0].mean(0).numpy() * pixels
+    np.testing.assert_allclose(fast.top, textbook, atol=1e-4 * np.abs(textbook).max())
+    np.testing.assert_allclose(fast.runner_up, second[0, 0].numpy(), atol=1e-4 * np.abs(fast.runner_up).max())

@@ -20,8 +20,9 @@ def draw(qtbot, tab, digit, **placement):
 
 
 def saliency_added(qtbot, tab):
-    """The panel adds the saliency from a zero-delay timer once the rest is painted: let it run."""
-    qtbot.waitUntil(lambda: not tab.saliency_timer.isActive(), timeout=5000)
+    """The saliency comes from a worker thread once the rest is painted: wait for it (panel shown)."""
+    if tab.explanation is not None:
+        qtbot.waitUntil(lambda: tab.explanation.saliency is not None, timeout=5000)
 
 
 @pytest.fixture

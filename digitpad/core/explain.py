@@ -17,15 +17,18 @@ the one place it is computed:
 
 from __future__ import annotations
 
+import copy
 import math
 import weakref
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 from torch import nn
 
-from digitpad.core.checkpoints import TrainedModel
+from digitpad.core.checkpoints import ModelMeta, TrainedModel
 from digitpad.core.inference import UNSURE_BELOW, Prediction, prediction_from_logits
 from digitpad.core.preprocess import PreprocessSteps, StrokeSet, mnist_steps, stroke_steps
 
@@ -299,6 +302,8 @@ class Saliency:
 
     top: np.ndarray
     runner_up: np.ndarray
+    label: int  # the class `top` is for: the model's answer
+    second: int  # the runner-up that `runner_up` is for
 
 
 # --- the whole explanation ---------------------------------------------------------------------
@@ -333,8 +338,8 @@ def explain_pixels(trained: TrainedModel, pixels: np.ndarray, steps: PreprocessS
                    unsure_below: float = UNSURE_BELOW, saliency: bool = True) -> Explanation:
     """Everything above from one forward pass of the drawing (hooks), then the saliency (`with_saliency`).
 
-    saliency=False leaves `saliency` None: the Canvas tab paints the rest first and adds the saliency, the
-    one costly part (IG_STEPS + 1 images forward and backward), from a zero-delay timer right after.
+    saliency=False leaves `saliency` None: the Canvas tab paints the rest while a worker thread computes the
+    saliency, the one costly part (IG_STEPS + 1 images forward and backward), with `saliency_of`.
     """
     meta = trained.meta
     field_ = torch.tensor(np.asarray(pixels, dtype=np.float32))
@@ -352,22 +357,75 @@ def explain_pixels(trained: TrainedModel, pixels: np.ndarray, steps: PreprocessS
 
 
 def with_saliency(trained: TrainedModel, explanation: Explanation) -> Explanation:
-    """The explanation with its `Saliency`, from one batched forward and one backward pass.
+    """The explanation with its `Saliency` (on this thread, with the model itself: the CLI's way)."""
+    return replace(explanation, saliency=saliency_of(trained.model, trained.meta, explanation.prediction.pixels))
 
-    The batch is the drawing itself (item 0: ∂(z_runner-up − z_top)) followed by the IG_STEPS fainter
-    copies on the way from a blank field (∂z_top, averaged).
+
+def private_copy(model: nn.Module) -> nn.Module:
+    """The model as `saliency_of` runs it on a worker thread, while the GUI thread keeps using the original.
+
+    A copy, so the Explain panel's forward hooks, which come and go on the shared model, never reach the
+    worker; take it on the thread that owns the model. Eval mode and no parameter gradients (the saliency
+    needs the input's only), batch norm folded into its convolution, channels-last: the same function,
+    ~20 % faster for the CNN.
     """
-    meta, pixels = trained.meta, np.asarray(explanation.prediction.pixels, dtype=np.float32)
-    field_ = torch.tensor(pixels)
-    scales = torch.cat([torch.ones(1), (torch.arange(IG_STEPS) + 0.5) / IG_STEPS])
-    batch = (scales[:, None, None, None] * field_).requires_grad_(True)
+    clone = copy.deepcopy(model).eval()
+    if isinstance(clone, nn.Sequential):
+        layers = list(clone)
+        for i, (conv, bn) in enumerate(zip(layers, layers[1:])):
+            if isinstance(conv, nn.Conv2d) and isinstance(bn, nn.BatchNorm2d):
+                weight, bias = _folded(conv, bn)
+                conv.weight, conv.bias = nn.Parameter(torch.from_numpy(weight)), nn.Parameter(torch.from_numpy(bias))
+                clone[i + 1] = nn.Identity()
+    for p in clone.parameters():
+        p.requires_grad_(False)
+    if any(isinstance(m, nn.Conv2d) for m in clone.modules()):
+        clone = clone.to(memory_format=torch.channels_last)
+    return clone
+
+
+def _first_affine(model: nn.Module) -> tuple[Callable[[torch.Tensor, bool], torch.Tensor], nn.Module]:
+    """The model's first layer, when it is affine (a convolution, or flatten + linear), and the rest of it.
+
+    Returns f(t, with_bias) and the rest; any other model splits into the identity and the whole model.
+    """
+    layers = list(model) if isinstance(model, nn.Sequential) else []
+    if layers and isinstance(layers[0], nn.Conv2d) and layers[0].padding_mode == "zeros":
+        conv = layers[0]
+        return (lambda t, bias: F.conv2d(t, conv.weight, conv.bias if bias else None, conv.stride, conv.padding,
+                                         conv.dilation, conv.groups)), model[1:]
+    if len(layers) > 1 and isinstance(layers[0], nn.Flatten) and isinstance(layers[1], nn.Linear):
+        linear = layers[1]
+        return (lambda t, bias: F.linear(t.flatten(1), linear.weight, linear.bias if bias else None)), model[2:]
+    return (lambda t, bias: t), model
+
+
+def saliency_of(model: nn.Module, meta: ModelMeta, pixels: np.ndarray) -> Saliency:
+    """`Saliency` of the model's answer for these 28×28 pixels, from one batched forward and one backward.
+
+    The batch is the drawing itself (item 0: its logits give the top class and the runner-up, and
+    ∂(z_runner-up − z_top)) followed by IG_STEPS fainter copies α·x on the way from a blank field (∂z_top,
+    summed). It needs only the pixels, so a worker starts on it before the GUI thread's own forward pass,
+    and it reads nothing shared but the model it is given (`private_copy`).
+
+    The first layer is affine, so at α·x its output is α·first(x / σ, no bias) + first(blank): the fainter
+    copies cost one image there, forward and backward (the CNN's saliency in 5.6 ms instead of 7.2).
+    """
+    pixels = np.asarray(pixels, dtype=np.float32)
+    field_ = torch.from_numpy(pixels)[None, None]
+    drawing, path = field_.clone().requires_grad_(True), field_.clone().requires_grad_(True)
+    first, rest = _first_affine(model)
+    alphas = (torch.arange(IG_STEPS) + 0.5) / IG_STEPS
     with torch.enable_grad():
-        logits = trained.model((batch - meta.mean) / meta.std)
-    top, second = explanation.label, explanation.runner_up
-    target = logits[0, second] - logits[0, top] + logits[1:, top].sum()
-    (grad,) = torch.autograd.grad(target, batch)
-    grad = grad[:, 0].numpy()
-    return replace(explanation, saliency=Saliency(grad[1:].mean(axis=0) * pixels, grad[0].copy()))
+        along = first(path / meta.std, False)
+        blank = first(torch.full_like(field_, -meta.mean / meta.std), True)
+        alpha = alphas.view(-1, *[1] * (along.dim() - 1))
+        logits = rest(torch.cat([first((drawing - meta.mean) / meta.std, True), alpha * along + blank]))
+    top, second = (int(c) for c in torch.topk(logits[0].detach(), 2).indices)
+    # ∂z(α·x)/∂x is α times the gradient at α·x: divided by α, the path's gradients are summed as they are.
+    target = logits[0, second] - logits[0, top] + (logits[1:, top] / alphas).sum()
+    g_drawing, g_path = torch.autograd.grad(target, [drawing, path])
+    return Saliency((g_path[0, 0] / IG_STEPS).numpy() * pixels, g_drawing[0, 0].numpy().copy(), top, second)
 
 
 def explain_steps(trained: TrainedModel, steps: PreprocessSteps | None, unsure_below: float = UNSURE_BELOW,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -15,10 +15,10 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QHBoxLayout, Q
 
 from digitpad.core.checkpoints import TrainedModel
 from digitpad.core.datasets import DATASETS
-from digitpad.core.explain import Explanation, explain_pixels, explain_strokes, with_saliency
+from digitpad.core.explain import Explanation, Saliency, explain_pixels
 from digitpad.core.inference import (ImageError, InferenceError, Prediction, classify_pixels, classify_strokes,
                                      open_image)
-from digitpad.core.preprocess import PreprocessSteps, mnist_steps
+from digitpad.core.preprocess import PreprocessSteps, mnist_steps, stroke_steps
 from digitpad.gui.background import BackgroundCall
 from digitpad.gui.canvas_widget import BrushSwatch, DrawingCanvas
 from digitpad.gui.charts import StaticPlot
@@ -26,6 +26,7 @@ from digitpad.gui.explain_panel import ExplainPanel
 from digitpad.gui.images import display_image, gray_image
 from digitpad.gui.model_library import ModelLibrary
 from digitpad.gui.my_digits import KeepRow
+from digitpad.gui.saliency_service import SaliencyService
 from digitpad.gui.settings import number_in, stored
 from digitpad.gui.widgets import FittedLabel, PixelView
 
@@ -116,10 +117,9 @@ class CanvasTab(QWidget):
         self.last_latency_ms = 0.0
         self._live_timer = QTimer(self, singleShot=True, interval=LIVE_INTERVAL_MS)
         self._live_timer.timeout.connect(self.classify)
-        # The saliency (the Explain panel's costly part) is added once the rest is painted; restarted by each
-        # update, so a later update before it fires replaces it rather than queueing a second one.
-        self.saliency_timer = QTimer(self, singleShot=True, interval=0)
-        self.saliency_timer.timeout.connect(self._add_saliency)
+        # The saliency (the Explain panel's costly part) is computed on a worker while the rest is painted.
+        self.saliency = SaliencyService(self)
+        self.saliency.ready.connect(self._add_saliency)
         self._build()
         library.models_changed.connect(self._refresh_models)
         library.active_changed.connect(self._on_active_changed)
@@ -294,6 +294,8 @@ class CanvasTab(QWidget):
         self.explain_area.setVisible(on)
         self.layout().setStretch(1, 9 if on else 4)
         self._answer_column.setStretchFactor(self._answer_row, 0 if on else 2)
+        if not on:
+            self.saliency.stop()
         self.classify()
 
     def clear(self) -> None:
@@ -364,28 +366,31 @@ class CanvasTab(QWidget):
         self._show(pred)
 
     def _explain(self, model: TrainedModel) -> Explanation | None:
+        """Explain the drawing; its saliency is asked of a worker first, which computes it meanwhile."""
         unsure_below = self.explain_panel.unsure_below
         picture = self.picture
         if picture is None:
-            explanation = explain_strokes(model, self.canvas.stroke_set(), unsure_below, saliency=False)
+            steps = stroke_steps(self.canvas.stroke_set())
+            if steps is None:  # no ink
+                return None
+            pixels = steps.pixels
         else:
-            explanation = explain_pixels(model, picture.pixels, picture.steps, unsure_below, saliency=False)
-        if explanation is not None:
-            self.saliency_timer.start()
-        return explanation
+            steps, pixels = picture.steps, picture.pixels
+        self.saliency.request(model, pixels)
+        return explain_pixels(model, pixels, steps, unsure_below, saliency=False)
 
-    def _add_saliency(self) -> None:
-        model, e = self.library.active, self.explanation
-        if model is None or e is None or e.saliency is not None or not self.explain_button.isChecked():
-            return
-        self.explanation = with_saliency(model, e)
-        self.explain_panel.show_saliency(self.explanation)
+    def _add_saliency(self, saliency: Saliency) -> None:
+        """The worker's answer: always for the drawing shown (an older one's is dropped on arrival)."""
+        if self.explanation is not None and self.explain_button.isChecked():
+            self.explanation = replace(self.explanation, saliency=saliency)
+            self.explain_panel.show_saliency(self.explanation)
 
     def _show(self, pred: Prediction | None, message: str = "") -> None:
         self.prediction = pred
         model = self.library.active
         if pred is None:
             self.explanation = None
+            self.saliency.cancel()
             self.chart.clear_bars()
             self.answer.setText("Draw a digit" if not message else "")
             self.detail.setText(message or "The network's answer appears as you draw.")

@@ -204,28 +204,30 @@ class MapGrid(QWidget):
                 return
 
     def paintEvent(self, _event) -> None:
+        """Maps, frames, the selection, captions, legends; the captions in one font switch, the maps of an
+        atlas in one drawImage (per-map geometry is only worked out where something is drawn per map)."""
         p = QPainter(self)
         p.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, False)
         line = self._line()
         if self.atlas is not None:
             p.drawImage(0, 0, self.atlas)
-        for i, caption in enumerate(self.captions):
-            target = self._target(i)
-            if self.atlas is None:
-                p.drawImage(target, self.images[i])
-                p.setPen(QPen(QColor("#999999"), 1))
+        else:
+            p.setPen(QPen(QColor("#999999"), 1))
+            for i, image in enumerate(self.images):
+                target = self._target(i)
+                p.drawImage(target, image)
                 p.drawRect(target.adjusted(0, 0, -1, -1))
-            if i == self.selected:
-                p.setPen(QPen(SELECTED, 3))
-                p.drawRect(target.adjusted(0, 0, -1, -1))
-            p.setPen(QColor("black"))
-            if not self.caption_lines:
-                continue
-            box = self.tile_rect(i)
+        if self.selected is not None and self.selected < len(self.sizes):
+            p.setPen(QPen(SELECTED, 3))
+            p.drawRect(self._target(self.selected).adjusted(0, 0, -1, -1))
+        p.setPen(QColor("black"))
+        if self.caption_lines:
             p.setFont(self._caption_font())
-            text = QRect(box.left() - self.gap // 2, box.bottom() + 3, self.tile + self.gap,
-                         self.caption_lines * p.fontMetrics().height())
-            p.drawText(text, Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignTop, caption)
+            height = self.caption_lines * p.fontMetrics().height()
+            for i, caption in enumerate(self.captions):
+                box = self.tile_rect(i)
+                text = QRect(box.left() - self.gap // 2, box.bottom() + 3, self.tile + self.gap, height)
+                p.drawText(text, Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignTop, caption)
             p.setFont(self.font())
         y = self._rows() * self._cell().height() + 4
         for legend in self.legends:
@@ -583,11 +585,11 @@ class ExplainPanel(QWidget):
                      f"p − onehot({label}): training would lower the logits with + and raise the one with −.")
 
     def show_saliency(self, e: Explanation) -> None:
-        """Without a saliency yet (the Canvas tab adds it right after), the previous maps stay until it comes."""
+        """Without a saliency yet (a worker thread computes it), the previous maps stay until it comes."""
         if e.saliency is None:
             return
         self.explanation = e
-        top, second = self._name(e.label), self._name(e.runner_up)
+        top, second = self._name(e.saliency.label), self._name(e.saliency.second)
         a, b = symmetric(e.saliency.top), symmetric(e.saliency.runner_up)
         self.saliency.set_maps(
             [e.saliency.top, e.saliency.runner_up],
