@@ -88,6 +88,24 @@ def test_text_zoom_enlarges_every_text_and_is_remembered(qtbot, window):
     assert stored_zoom() == 1.0  # a hand-edited value falls back to normal
 
 
+def test_text_grows_only_as_far_as_the_window_fits_its_screen(qtbot, window):
+    """On a small screen, Larger text stops (and says why) where the window would grow off the screen."""
+    from digitpad.gui.main_window import TITLE_BAR
+    from digitpad.gui.text_zoom import STEPS, stored_zoom
+
+    room = window.screen().availableGeometry()  # the offscreen screen: 800×800
+    try:
+        for _ in STEPS:
+            window.zoom.step(1)
+        QApplication.processEvents()
+        need = window.minimumSizeHint().expandedTo(window.minimumSize())
+        assert need.width() <= room.width() and need.height() <= room.height() - TITLE_BAR
+        assert 1.0 < window.zoom.factor < STEPS[-1] and stored_zoom() == window.zoom.factor
+        assert "as large as this screen allows" in window.statusBar().currentMessage()
+    finally:
+        window.zoom.set_factor(1.0)
+
+
 def fashion_report(n_mistakes: int = 40) -> EvalReport:
     rng = np.random.default_rng(0)
     confusion = (np.eye(10, dtype=np.int64) * 900 + rng.integers(0, 20, (10, 10))).tolist()

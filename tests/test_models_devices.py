@@ -62,3 +62,18 @@ def test_training_threads_leave_the_cores_other_programs_use():
         assert second(0.0, 4.0) == 4  # the others stopped: all cores again
     finally:
         torch.set_num_threads(CPU_THREADS)
+
+
+def test_the_first_thread_choice_comes_within_a_few_batches():
+    """A run that starts beside a busy program drops its extra thread after 50 ms, not a quarter second."""
+    from digitpad.core.devices import CPU_THREADS, CpuShare
+
+    clock, busy, own = [0.0], [0.0], [0.0]
+    share = CpuShare(cores=2, read=lambda: (busy[0], own[0]), clock=lambda: clock[0])
+    try:
+        clock[0], busy[0], own[0] = 0.06, 0.12, 0.06  # one core busy elsewhere for those 60 ms
+        assert share.adjust() == 1
+        clock[0], busy[0], own[0] = 0.2, 0.2, 0.2  # the other program stopped: not re-read before 0.25 s
+        assert share.adjust() == 1
+    finally:
+        torch.set_num_threads(CPU_THREADS)

@@ -92,22 +92,25 @@ class CpuShare:
     beside a busy program but made idle training 1.7-2.2x slower (docs/BENCHMARKS.md).
     """
 
-    def __init__(self, cores: int = CPU_THREADS, interval_s: float = 0.25,
+    def __init__(self, cores: int = CPU_THREADS, interval_s: float = 0.25, first_s: float = 0.05,
                  read: Callable[[], CpuTimes | None] = read_cpu_times,
                  clock: Callable[[], float] = time.monotonic) -> None:
         self.cores, self.interval_s, self._read, self._clock = cores, interval_s, read, clock
         self.threads = cores
         torch.set_num_threads(cores)
         self._last = (clock(), read())
+        # The first choice comes sooner: beside a busy program, a quarter second with a thread too many
+        # runs at a fifth of the speed (/proc/stat counts in 10 ms ticks: 50 ms tells a busy core from an idle one).
+        self._wait_s = first_s
 
     def adjust(self) -> int:
         """Once per interval: threads = cores minus the cores other programs kept busy meanwhile."""
         now = self._clock()
         then, before = self._last
-        if now - then < self.interval_s:
+        if now - then < self._wait_s:
             return self.threads
         times = self._read()
-        self._last = (now, times)
+        self._last, self._wait_s = (now, times), self.interval_s
         if times is None or before is None:
             return self.threads
         others = ((times[0] - before[0]) - (times[1] - before[1])) / (now - then)

@@ -6,7 +6,7 @@ import gc
 
 from PySide6.QtCore import QRect, QSettings, QSize, QTimer, Signal
 from PySide6.QtGui import QCloseEvent
-from PySide6.QtWidgets import QMainWindow, QMessageBox, QTabWidget
+from PySide6.QtWidgets import QApplication, QMainWindow, QMessageBox, QTabWidget
 
 from digitpad.core.checkpoints import CheckpointError, TrainedModel, load_checkpoint
 from digitpad.core.devices import keep_this_thread_serial
@@ -73,8 +73,9 @@ class MainWindow(QMainWindow):
         self.lessons = LessonsTab()
         self.tabs.addTab(self.lessons, "Lessons")
         self.setCentralWidget(self.tabs)
-        self.zoom = TextZoom(self)
+        self.zoom = TextZoom(self.fits_screen, self)
         self.zoom.add_to(self.menuBar().addMenu("&View"))
+        self.zoom.refused.connect(lambda why: self.statusBar().showMessage(why, 8000))
         self.training.snapshot_ready.connect(lambda m: self.library.put(m, activate=False))
         self.training.model_trained.connect(self._on_model_trained)
         self.training.model_loaded_request.connect(self.open_checkpoint)
@@ -87,12 +88,23 @@ class MainWindow(QMainWindow):
         geometry = stored("window/geometry", as_bytes, None)
         if geometry is not None:
             self.restoreGeometry(geometry)
+        self.zoom.fit_screen()
         self.tabs.setCurrentIndex(stored("window/tab", number_in(int, 0, self.tabs.count() - 1), 0))
         self._update_title(None)
         # The window appears at once; the pretrained models and the training modules load behind it.
         self.library.shipped_ready.connect(self._on_shipped_ready)
         self.library.load_shipped_in_background()
         QTimer.singleShot(0, BackgroundCall(preload_and_freeze, name="digitpad-preload", parent=self).start)
+
+    def fits_screen(self) -> bool:
+        """The window's smallest size at the current text size fits the screen it is on (title bar included).
+
+        The font change reaches the layouts as posted events: they are sent first, so the sizes are the new ones.
+        """
+        QApplication.sendPostedEvents()
+        need = self.minimumSizeHint().expandedTo(self.minimumSize())
+        room = self.screen().availableGeometry()
+        return need.width() <= room.width() and need.height() <= room.height() - TITLE_BAR
 
     def finish_background_work(self) -> None:
         """Stop training and join every helper thread: nothing may outlive the window's Qt objects."""

@@ -1,12 +1,15 @@
 """Text size for the back of the room: View ▸ Larger / Smaller / Normal text, remembered between sessions.
 
 One factor scales the application font, which every widget follows, and the fonts of the charts'
-axes and legends, which pyqtgraph keeps on its own.
+axes and legends, which pyqtgraph keeps on its own. Text grows only as far as the window still fits its
+screen: past that, a 1024×600 window would grow off the screen, its bottom rows out of reach.
 """
 
 from __future__ import annotations
 
 import pyqtgraph as pg
+from collections.abc import Callable
+
 from PySide6.QtCore import QObject, QSettings, Signal
 from PySide6.QtGui import QAction, QFont, QKeySequence
 from PySide6.QtWidgets import QApplication, QMenu
@@ -24,12 +27,21 @@ def stored_zoom() -> float:
 
 class TextZoom(QObject):
     changed = Signal(float)
+    refused = Signal(str)  # why the text did not grow
 
-    def __init__(self, parent: QObject | None = None) -> None:
+    def __init__(self, fits: Callable[[], bool] = lambda: True, parent: QObject | None = None) -> None:
+        """`fits()` says whether the window, at the text size just set, still fits its screen."""
         super().__init__(parent)
         self.base_font = QFont(QApplication.font())
         self.factor = 1.0
+        self.fits = fits
         self.set_factor(stored_zoom())
+
+    def fit_screen(self) -> None:
+        """Step a remembered enlargement down until the window fits this screen (a projector's size on a
+        laptop); never below normal size."""
+        while self.factor > 1.0 and not self.fits():
+            self.step(-1)
 
     def set_factor(self, factor: float) -> None:
         self.factor = factor
@@ -42,7 +54,12 @@ class TextZoom(QObject):
 
     def step(self, direction: int) -> None:
         index = min(range(len(STEPS)), key=lambda k: abs(STEPS[k] - self.factor)) + direction
+        before = self.factor
         self.set_factor(STEPS[max(0, min(index, len(STEPS) - 1))])
+        if direction > 0 and self.factor > 1.0 and not self.fits():
+            self.set_factor(before)
+            self.refused.emit(f"Text is as large as this screen allows ({before:.0%}): "
+                              "larger, the window would not fit.")
 
     def add_to(self, menu: QMenu) -> None:
         """The menu's three actions, with their shortcuts (Ctrl+= and Ctrl++ both enlarge)."""
