@@ -6,9 +6,9 @@ Same run, same drawings, torch on one thread as on the app's GUI thread:
 - GUI, panel hidden: the Canvas tab's whole update, then the event loop until every changed widget is laid
   out and painted (offscreen);
 - GUI, panel shown, first paint: the same with the Explain panel visible (at 1280×800, as in the screenshots),
-  until every section but the saliency is painted (the saliency's worker computes meanwhile, as in the app);
+  until every section but the saliency is painted (the saliency's child process computes meanwhile, as in the app);
 - GUI, panel shown, everything painted: the same, then the event loop until the saliency has come back
-  from its worker thread and its maps are painted: the full cost of a stroke, the figure the goal is about.
+  from its child process and its maps are painted: the full cost of a stroke, the figure the goal is about.
 
 Each cell is wall-clock p50 / p95, then [CPU time of this thread p50 / p95]: on a shared machine
 (load average printed) the wall clock mostly measures waiting for a core, the CPU time what the
@@ -61,7 +61,7 @@ def gui_times(model, drawings) -> tuple[list, list, list]:
     app, tab = canvas_tab_with(model)
 
     def saliency_painted():
-        while tab.saliency.busy():  # panel shown: the saliency, computed on its worker meanwhile
+        while tab.saliency.busy():  # panel shown: the saliency, computed by the child meanwhile
             app.processEvents(QEventLoop.ProcessEventsFlag.WaitForMoreEvents)
         app.processEvents()  # and its maps painted
 
@@ -78,7 +78,7 @@ def gui_times(model, drawings) -> tuple[list, list, list]:
 
     def first_paint_timed(strokes):
         times = timed(first_paint, [strokes])
-        saliency_painted()  # not timed: the next drawing starts on a quiet worker
+        saliency_painted()  # not timed: the next drawing starts on a quiet child
         return times
 
     hidden, first, shown = [], [], []

@@ -73,5 +73,4 @@ def window(qtbot):
     win.show()
     qtbot.waitUntil(lambda: len(win.library.models) > 0, timeout=10_000)
     yield win
-    win.training.shutdown()
-    win.lessons.shutdown()
+    win.finish_background_work()

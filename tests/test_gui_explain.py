@@ -20,9 +20,10 @@ def draw(qtbot, tab, digit, **placement):
 
 
 def saliency_added(qtbot, tab):
-    """The saliency comes from a worker thread once the rest is painted: wait for it (panel shown)."""
+    """The saliency comes from a child process once the rest is painted (the first after the child's start,
+    a few seconds): wait for it (panel shown)."""
     if tab.explanation is not None:
-        qtbot.waitUntil(lambda: tab.explanation.saliency is not None, timeout=5000)
+        qtbot.waitUntil(lambda: tab.explanation.saliency is not None, timeout=60_000)
 
 
 @pytest.fixture
@@ -153,3 +154,18 @@ def test_an_opened_photo_is_explained_from_its_own_pixels(qtbot, canvas_tab, tmp
     e = panel.explanation
     assert e.label == 7 and e.steps.drawn_size == (480, 640) and max(e.steps.cropped_size) < 400
     assert panel.strip.captions[0] == "as drawn\n640×480"
+
+
+def test_without_child_processes_the_saliency_is_computed_in_the_window(qtbot, canvas_tab, monkeypatch):
+    """A sandbox that refuses new processes still gets every section, the saliency from the GUI thread."""
+    import digitpad.gui.saliency_service as service
+
+    def refused():
+        raise OSError("no new processes here")
+
+    monkeypatch.setattr(service, "SaliencyProcess", refused)
+    canvas_tab.saliency = service.SaliencyService(canvas_tab)
+    canvas_tab.saliency.ready.connect(canvas_tab._add_saliency)
+    open_panel(qtbot, canvas_tab)
+    draw(qtbot, canvas_tab, 7)
+    assert canvas_tab.explanation.saliency is not None and canvas_tab.explanation.saliency.label == 7

@@ -295,7 +295,7 @@ class CanvasTab(QWidget):
         self.layout().setStretch(1, 9 if on else 4)
         self._answer_column.setStretchFactor(self._answer_row, 0 if on else 2)
         if not on:
-            self.saliency.stop()
+            self.saliency.cancel()  # the child stays, idle: reopening the panel needs no new start
         self.classify()
 
     def clear(self) -> None:
