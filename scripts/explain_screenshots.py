@@ -16,9 +16,16 @@ from PySide6.QtWidgets import QApplication
 from digitpad.core.sample_digits import scribble
 from digitpad.gui.explain_panel import SLIDER_STEPS
 from digitpad.gui.main_window import MainWindow
-from screenshots import drag, draw, pause, shot, wait_until
+from screenshots import drag, pause, shot, wait_until
+from screenshots import draw as draw_strokes
 
 OUT = Path(sys.argv[1] if len(sys.argv) > 1 else "docs/images")
+
+
+def draw(window, digit: int) -> None:
+    """Draw, then wait for the saliency: it comes from a child process (the first after its start-up)."""
+    draw_strokes(window, digit)
+    wait_until(lambda: window.canvas.explanation is not None and window.canvas.explanation.saliency is not None)
 
 
 def main() -> int:

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from PySide6.QtCore import Qt
 
-from digitpad.core.explain import ConvBlock, DenseActivations, EvidenceMaps
+from digitpad.core.explain import ConvBlock, DenseActivations, EvidenceMaps, private_copy, saliency_of
 from digitpad.core.sample_digits import scribble
 from digitpad.gui.explain_panel import ACTIVATION, GREY, SLIDER_STEPS, lut_image
 from test_gui_canvas import drag
@@ -169,3 +169,32 @@ def test_without_child_processes_the_saliency_is_computed_in_the_window(qtbot, c
     open_panel(qtbot, canvas_tab)
     draw(qtbot, canvas_tab, 7)
     assert canvas_tab.explanation.saliency is not None and canvas_tab.explanation.saliency.label == 7
+
+
+def test_while_the_saliency_process_starts_the_panel_says_it_is_working(qtbot, canvas_tab, monkeypatch):
+    import time
+
+    import digitpad.gui.saliency_service as service
+    from digitpad.gui.explain_panel import SALIENCY_NOTE, SALIENCY_PENDING
+
+    class Starting:
+        """A child still importing torch: it never says ready during this test."""
+
+        def answer(self, timeout):
+            time.sleep(timeout)
+            return None
+
+        def close(self):
+            pass
+
+    monkeypatch.setattr(service, "SaliencyProcess", Starting)
+    canvas_tab.saliency = service.SaliencyService(canvas_tab)
+    canvas_tab.saliency.ready.connect(canvas_tab._add_saliency)
+    qtbot.mouseClick(canvas_tab.explain_button, Qt.MouseButton.LeftButton)
+    draw_over(qtbot, canvas_tab, 7)
+    panel = canvas_tab.explain_panel
+    assert panel.saliency_note.text() == SALIENCY_PENDING and not panel.saliency.images
+    assert canvas_tab.explanation.label == 7  # every other section is there meanwhile
+    canvas_tab.saliency.ready.emit(saliency_of(private_copy(canvas_tab.library.active.model),
+                                               canvas_tab.library.active.meta, canvas_tab.prediction.pixels))
+    assert panel.saliency_note.text() == SALIENCY_NOTE and len(panel.saliency.images) == 2

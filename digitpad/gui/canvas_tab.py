@@ -294,7 +294,9 @@ class CanvasTab(QWidget):
         self.explain_area.setVisible(on)
         self.layout().setStretch(1, 9 if on else 4)
         self._answer_column.setStretchFactor(self._answer_row, 0 if on else 2)
-        if not on:
+        if on:
+            self.saliency.prepare()
+        else:
             self.saliency.cancel()  # the child stays, idle: reopening the panel needs no new start
         self.classify()
 

@@ -26,6 +26,7 @@ from digitpad.core.inference import UNSURE_BELOW
 TOP = QColor("#d9534f")
 BAR = QColor("#8fb3d9")
 SELECTED = QColor("#ff9900")
+SALIENCY_PENDING = "Working out which pixels mattered (the first time takes a few seconds)…"
 SALIENCY_NOTE = ("Left: which ink raised the top class's score above a blank canvas (red) or lowered it "
                  "(blue): ink × the gradient averaged from blank to this drawing; the map sums to about that rise. "
                  "Right: where adding ink (red) or removing it (blue) would move the answer towards the runner-up.")
@@ -527,6 +528,8 @@ class ExplainPanel(QWidget):
         self._show_strip(explanation)
         self._fill_label_picker(explanation.class_names)
         self._redraw_softmax()
+        if explanation.saliency is None and not self.saliency.sizes:  # the first one: its process is starting
+            set_text(self.saliency_note, SALIENCY_PENDING)
         self.show_saliency(explanation)
         self._rebuild_network(explanation)
         self._show_network(explanation)

@@ -70,13 +70,17 @@ class SaliencyService(QObject):
         self._serial = 0
         self._in_process = False  # no child could be started
 
+    def prepare(self) -> None:
+        """Start the child now (the panel opened), so that it is ready by the time a drawing needs it."""
+        if self._child is None and not self._in_process:
+            self._start_child()
+
     def request(self, trained: TrainedModel, pixels: np.ndarray) -> None:
         """Compute the saliency of `trained`'s answer for `pixels`; an earlier request not yet answered is
         forgotten. The first one starts the child, which answers once its imports are done."""
         if self._copy is None or self._copy[0] is not trained:
             self._copy = (trained, private_copy(trained.model))
-        if self._child is None and not self._in_process:
-            self._start_child()
+        self.prepare()
         self._serial += 1
         self._waiting = self._serial
         ask = (self._serial, self._copy[1], trained.meta, pixels)
