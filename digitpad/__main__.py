@@ -1,3 +1,4 @@
 from digitpad.cli import main
 
-raise SystemExit(main())
+if __name__ == "__main__":  # a spawned child (the saliency process) imports this module too
+    raise SystemExit(main())

@@ -94,7 +94,9 @@ def test_live_prediction_while_the_pen_moves(qtbot, canvas_tab):
 
 
 def test_undo_restores_the_previous_prediction_and_clear_empties_the_chart(qtbot, canvas_tab):
+    assert not canvas_tab.undo_button.isEnabled() and not canvas_tab.redo_button.isEnabled()  # nothing yet
     first = draw(qtbot, canvas_tab, 1)
+    assert canvas_tab.undo_button.isEnabled() and not canvas_tab.redo_button.isEnabled()
     drag(qtbot, canvas_tab.canvas, [(60, 60), (100, 60), (140, 60)])  # a bar over the 1
     assert canvas_tab.prediction.probabilities != first.probabilities
     qtbot.keyClick(canvas_tab, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)

@@ -121,6 +121,7 @@ class CanvasTab(QWidget):
         self.saliency = SaliencyService(self)
         self.saliency.ready.connect(self._add_saliency)
         self._build()
+        self._update_history_buttons()  # a fresh canvas has nothing to undo or redo
         library.models_changed.connect(self._refresh_models)
         library.active_changed.connect(self._on_active_changed)
         self._refresh_models()
@@ -278,9 +279,12 @@ class CanvasTab(QWidget):
     def _on_canvas_changed(self) -> None:
         """A stroke ended, or undo, redo or Clear changed what the canvas holds."""
         self._live_timer.stop()
+        self._update_history_buttons()
+        self.classify()
+
+    def _update_history_buttons(self) -> None:
         self.undo_button.setEnabled(self.canvas.can_undo())
         self.redo_button.setEnabled(self.canvas.can_redo())
-        self.classify()
 
     def _on_logits_toggled(self, on: bool) -> None:
         self.chart.show_logits = on
