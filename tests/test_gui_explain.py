@@ -198,3 +198,17 @@ def test_while_the_saliency_process_starts_the_panel_says_it_is_working(qtbot, c
     canvas_tab.saliency.ready.emit(saliency_of(private_copy(canvas_tab.library.active.model),
                                                canvas_tab.library.active.meta, canvas_tab.prediction.pixels))
     assert panel.saliency_note.text() == SALIENCY_NOTE and len(panel.saliency.images) == 2
+
+
+def test_a_panel_left_closed_lets_its_process_go_and_reopening_starts_another(qtbot, canvas_tab):
+    open_panel(qtbot, canvas_tab)
+    draw(qtbot, canvas_tab, 3)
+    child = canvas_tab.saliency._child
+    assert child is not None and child.process.is_alive()
+    qtbot.mouseClick(canvas_tab.explain_button, Qt.MouseButton.LeftButton)  # closed …
+    assert canvas_tab._saliency_idle.isActive()
+    canvas_tab._saliency_idle.timeout.emit()  # … for a minute
+    qtbot.waitUntil(lambda: not child.process.is_alive(), timeout=10_000)
+    open_panel(qtbot, canvas_tab)
+    draw(qtbot, canvas_tab, 7)
+    assert canvas_tab.explanation.saliency.label == 7 and canvas_tab.saliency._child is not child

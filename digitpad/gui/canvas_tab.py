@@ -31,6 +31,7 @@ from digitpad.gui.settings import number_in, stored
 from digitpad.gui.widgets import FittedLabel, PixelView
 
 LIVE_INTERVAL_MS = 60  # re-classify at most this often while the pen moves
+SALIENCY_IDLE_MS = 60_000  # the Explain panel closed this long: its saliency process ends
 DISPLAY_SIDE = 1024  # an opened picture is shown from a copy at most this big
 BAR = "#8fb3d9"
 TOP_BAR = "#d9534f"
@@ -120,6 +121,9 @@ class CanvasTab(QWidget):
         # The saliency (the Explain panel's costly part) is computed on a worker while the rest is painted.
         self.saliency = SaliencyService(self)
         self.saliency.ready.connect(self._add_saliency)
+        # Its child process holds ~300 MB: let it go once the panel has stayed closed a while.
+        self._saliency_idle = QTimer(self, singleShot=True, interval=SALIENCY_IDLE_MS)
+        self._saliency_idle.timeout.connect(self.saliency.release)
         self._build()
         self._update_history_buttons()  # a fresh canvas has nothing to undo or redo
         library.models_changed.connect(self._refresh_models)
@@ -299,9 +303,11 @@ class CanvasTab(QWidget):
         self.layout().setStretch(1, 9 if on else 4)
         self._answer_column.setStretchFactor(self._answer_row, 0 if on else 2)
         if on:
+            self._saliency_idle.stop()
             self.saliency.prepare()
         else:
-            self.saliency.cancel()  # the child stays, idle: reopening the panel needs no new start
+            self.saliency.cancel()  # the child stays a minute: reopening the panel soon needs no new start
+            self._saliency_idle.start()
         self.classify()
 
     def clear(self) -> None:

@@ -101,6 +101,14 @@ class SaliencyService(QObject):
         if self._listener is not None:
             self._listener.join()
 
+    def release(self) -> None:
+        """Let the child go (the panel has stayed hidden): its listener closes it, without the GUI waiting;
+        the next request starts another."""
+        self.cancel()
+        if self._listener is not None:
+            self._listener.stop()
+            self._child, self._child_ready, self._listener = None, False, None
+
     def busy(self) -> bool:
         """A request is still unanswered."""
         return self._waiting is not None
