@@ -88,7 +88,7 @@ def gui_times(model, drawings) -> tuple[list, list, list]:
                 tab.explain_button.setChecked(on)
                 update(strokes)  # opening the panel explains the drawing: not timed
             times += fn(strokes) if fn is first_paint_timed else timed(fn, [strokes])
-    tab.saliency.stop()
+    tab.saliency.release()
     tab.close()
     tab.deleteLater()
     tab.library.deleteLater()

@@ -48,8 +48,7 @@ class Pipe:
 
 
 def test_drawing_faster_than_the_child_computes_skips_to_the_newest_drawing():
-    models = {}
-    pipe = Pipe([("model", 1, "cnn", "meta"), ("pixels", 1, 1, "a"), ("pixels", 2, 1, "b"),
-                 ("model", 2, "mlp", "meta2"), ("pixels", 3, 2, "c")])
-    assert _newest(pipe, models) == (3, 2, "c") and models == {2: ("mlp", "meta2")}
-    assert _newest(Pipe([("pixels", 4, 2, "d"), None]), models) is None  # asked to end: it ends
+    pipe = Pipe([("model", "cnn", "meta"), ("pixels", 1, "a"), ("pixels", 2, "b"),
+                 ("model", "mlp", "meta2"), ("pixels", 3, "c")])
+    assert _newest(pipe, None) == (("mlp", "meta2"), (3, "c"))
+    assert _newest(Pipe([("pixels", 4, "d"), None]), ("mlp", "meta2"))[1] is None  # asked to end: it ends

@@ -338,8 +338,8 @@ def explain_pixels(trained: TrainedModel, pixels: np.ndarray, steps: PreprocessS
                    unsure_below: float = UNSURE_BELOW, saliency: bool = True) -> Explanation:
     """Everything above from one forward pass of the drawing (hooks), then the saliency (`with_saliency`).
 
-    saliency=False leaves `saliency` None: the Canvas tab paints the rest while a worker thread computes the
-    saliency, the one costly part (IG_STEPS + 1 images forward and backward), with `saliency_of`.
+    saliency=False leaves `saliency` None: the Canvas tab paints the rest while a child process computes
+    the saliency, the one costly part (IG_STEPS + 1 images forward and backward), with `saliency_of`.
     """
     meta = trained.meta
     field_ = torch.tensor(np.asarray(pixels, dtype=np.float32))
@@ -362,10 +362,10 @@ def with_saliency(trained: TrainedModel, explanation: Explanation) -> Explanatio
 
 
 def private_copy(model: nn.Module) -> nn.Module:
-    """The model as `saliency_of` runs it on a worker thread, while the GUI thread keeps using the original.
+    """The model as `saliency_of` runs it in the saliency process, while the GUI thread keeps using the original.
 
-    A copy, so the Explain panel's forward hooks, which come and go on the shared model, never reach the
-    worker; take it on the thread that owns the model. Eval mode and no parameter gradients (the saliency
+    A copy, so the Explain panel's forward hooks, which come and go on the shared model, are never pickled
+    with it; take it on the thread that owns the model. Eval mode and no parameter gradients (the saliency
     needs the input's only), batch norm folded into its convolution, channels-last: the same function,
     ~20 % faster for the CNN.
     """
@@ -405,8 +405,8 @@ def saliency_of(model: nn.Module, meta: ModelMeta, pixels: np.ndarray) -> Salien
 
     The batch is the drawing itself (item 0: its logits give the top class and the runner-up, and
     ∂(z_runner-up − z_top)) followed by IG_STEPS fainter copies α·x on the way from a blank field (∂z_top,
-    summed). It needs only the pixels, so a worker starts on it before the GUI thread's own forward pass,
-    and it reads nothing shared but the model it is given (`private_copy`).
+    summed). It needs only the pixels, so the saliency process starts on it before the GUI thread's own
+    forward pass (`core/saliency_process.py`).
 
     The first layer is affine, so at α·x its output is α·first(x / σ, no bias) + first(blank): the fainter
     copies cost one image there, forward and backward (the CNN's saliency in 5.6 ms instead of 7.2).

@@ -25,38 +25,38 @@ READY = "ready"
 
 
 def serve(conn: Connection) -> None:
-    """The child's loop: ("model", id, module, meta) switches models, ("pixels", serial, model id, pixels)
-    asks for a saliency, answered as (serial, Saliency); None or a closed pipe ends it."""
+    """The child's loop: ("model", module, meta) switches models, ("pixels", serial, pixels) asks for a
+    saliency with the model sent last, answered as (serial, Saliency); None or a closed pipe ends it."""
     import torch
 
     torch.set_num_threads(1)  # one core beside the GUI's: two would spin-wait against it
     conn.send(READY)
-    models: dict[int, tuple[nn.Module, ModelMeta]] = {}
+    model: tuple[nn.Module, ModelMeta] | None = None
     while True:
         try:
-            wanted = _newest(conn, models)
+            model, request = _newest(conn, model)
         except (EOFError, OSError):
             return
-        if wanted is None:
+        if request is None:
             return
-        serial, model_id, pixels = wanted
-        model, meta = models[model_id]
-        conn.send((serial, saliency_of(model, meta, pixels)))
+        serial, pixels = request
+        conn.send((serial, saliency_of(*model, pixels)))
 
 
-def _newest(conn: Connection, models: dict[int, tuple[nn.Module, ModelMeta]]) -> tuple[int, int, Any] | None:
-    """Read everything sent so far (blocking for the first): keep every model, the last request only."""
+def _newest(conn: Connection, model: tuple[nn.Module, ModelMeta] | None
+            ) -> tuple[tuple[nn.Module, ModelMeta] | None, tuple[int, Any] | None]:
+    """Read everything sent so far (blocking for the first): the model sent last and the last request
+    (None when asked to end). The pipe keeps order, so a request always comes after its model."""
     request = None
     while request is None or conn.poll():
         message = conn.recv()
         if message is None:
-            return None
+            return model, None
         if message[0] == "model":
-            models.clear()  # only the newest model is asked about
-            models[message[1]] = (message[2], message[3])
+            model = message[1:]
         else:
             request = message[1:]
-    return request
+    return model, request
 
 
 class SaliencyProcess:
@@ -68,7 +68,7 @@ class SaliencyProcess:
         self.process = context.Process(target=serve, args=(child_end,), name="digitpad-saliency", daemon=True)
         self.process.start()
         child_end.close()
-        self._model_id: int | None = None
+        self._model: nn.Module | None = None  # the one the child has
 
     def ask(self, serial: int, model: nn.Module, meta: ModelMeta, pixels: np.ndarray) -> None:
         """Ask for the saliency of `pixels`; `model` is sent (once) when it is not the one the child has.
@@ -76,10 +76,10 @@ class SaliencyProcess:
         Only once the child is ready: it then reads as fast as this writes, so a model (~0.3 MB for the
         CNN) passes in about a millisecond, where before it would wait for the child's imports.
         """
-        if self._model_id != id(model):
-            self.conn.send(("model", id(model), model, meta))
-            self._model_id = id(model)
-        self.conn.send(("pixels", serial, id(model), np.asarray(pixels, dtype=np.float32)))
+        if model is not self._model:
+            self.conn.send(("model", model, meta))
+            self._model = model
+        self.conn.send(("pixels", serial, np.asarray(pixels, dtype=np.float32)))
 
     def answer(self, timeout: float) -> tuple[int, Saliency] | str | None:
         """The next message (READY, or an answer), waiting at most `timeout` seconds; None when there is

@@ -118,7 +118,7 @@ class CanvasTab(QWidget):
         self.last_latency_ms = 0.0
         self._live_timer = QTimer(self, singleShot=True, interval=LIVE_INTERVAL_MS)
         self._live_timer.timeout.connect(self.classify)
-        # The saliency (the Explain panel's costly part) is computed on a worker while the rest is painted.
+        # The saliency (the Explain panel's costly part) is computed in a child process while the rest is painted.
         self.saliency = SaliencyService(self)
         self.saliency.ready.connect(self._add_saliency)
         # Its child process holds ~300 MB: let it go once the panel has stayed closed a while.
@@ -378,7 +378,7 @@ class CanvasTab(QWidget):
         self._show(pred)
 
     def _explain(self, model: TrainedModel) -> Explanation | None:
-        """Explain the drawing; its saliency is asked of a worker first, which computes it meanwhile."""
+        """Explain the drawing; its saliency is asked of the saliency process first, which computes it meanwhile."""
         unsure_below = self.explain_panel.unsure_below
         picture = self.picture
         if picture is None:
@@ -392,7 +392,7 @@ class CanvasTab(QWidget):
         return explain_pixels(model, pixels, steps, unsure_below, saliency=False)
 
     def _add_saliency(self, saliency: Saliency) -> None:
-        """The worker's answer: always for the drawing shown (an older one's is dropped on arrival)."""
+        """The saliency process's answer: always for the drawing shown (an older one's is dropped on arrival)."""
         if self.explanation is not None and self.explain_button.isChecked():
             self.explanation = replace(self.explanation, saliency=saliency)
             self.explain_panel.show_saliency(self.explanation)

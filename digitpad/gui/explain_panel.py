@@ -588,7 +588,7 @@ class ExplainPanel(QWidget):
                      f"p − onehot({label}): training would lower the logits with + and raise the one with −.")
 
     def show_saliency(self, e: Explanation) -> None:
-        """Without a saliency yet (a worker thread computes it), the previous maps stay until it comes."""
+        """Without a saliency yet (a child process computes it), the previous maps stay until it comes."""
         if e.saliency is None:
             return
         self.explanation = e

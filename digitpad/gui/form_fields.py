@@ -160,7 +160,6 @@ class Form:
         return {name: value for name, value in values.items() if value is not missing}
 
 
-
 class CourseLr:
     """Keeps an lr control on the course's lr for the chosen data set, until the user types their own.
 

@@ -83,6 +83,16 @@ def lesson_layout(page: QWidget, intro: str, controls: QWidget, left: QWidget, c
     layout.addWidget(split, stretch=1)
 
 
+def stacked(*parts: QWidget, stretch: QWidget) -> QWidget:
+    """A lesson's live part: these widgets one above the other, `stretch` taking the spare height."""
+    left = QWidget()
+    column = QVBoxLayout(left)
+    column.setContentsMargins(0, 0, 0, 0)
+    for part in parts:
+        column.addWidget(part, stretch=1 if part is stretch else 0)
+    return left
+
+
 def make_plot(left: str, bottom: str) -> StaticPlot:
     plot = StaticPlot()
     plot.setLabel("left", left)
@@ -168,11 +178,7 @@ class LinearRegressionLesson(QWidget):
         charts = QSplitter(Qt.Orientation.Horizontal)
         charts.addWidget(self.loss_plot)
         charts.addWidget(self.fit_plot)
-        left = QWidget()
-        column = QVBoxLayout(left)
-        column.setContentsMargins(0, 0, 0, 0)
-        column.addWidget(charts, stretch=1)
-        column.addWidget(self.table)
+        left = stacked(charts, self.table, stretch=charts)
         code = CodePane(scratch.synthetic_data, scratch.data_iter, scratch.linreg, scratch.squared_loss, scratch.sgd,
                         scratch.train_linreg_scratch, scratch.train_linreg_concise)
         lesson_layout(self, "<b>Linear regression.</b> 1000 samples of y = Xw + b + ε with w = [2, −3.4], b = 4.2, "
@@ -366,15 +372,11 @@ class SoftmaxLesson(QWidget):
         self.table = make_table(["epoch", "test acc, concise", "test acc, scratch", "difference"])
         self.status = QLabel("Press Start: both implementations train at once, from the same seed.")
         self.status.setWordWrap(True)
-        left = QWidget()
-        column = QVBoxLayout(left)
-        column.setContentsMargins(0, 0, 0, 0)
         charts = QSplitter(Qt.Orientation.Vertical)
         charts.addWidget(self.loss_plot)
         charts.addWidget(self.acc_plot)
         charts.addWidget(self.table)
-        column.addWidget(charts, stretch=1)
-        column.addWidget(self.status)
+        left = stacked(charts, self.status, stretch=charts)
         code = CodePane(scratch.softmax, scratch.cross_entropy, scratch.sgd, scratch.accuracy,
                         scratch.SoftmaxRegressionScratch, scratch.scratch_step, softmax_regression, Trainer._step)
         lesson_layout(self, "<b>Softmax regression, from scratch vs concise.</b> The same data, seed and "
@@ -536,11 +538,7 @@ class CrossEntropyLesson(QWidget):
         self.results.setWordWrap(True)
         self.results.setTextFormat(Qt.TextFormat.RichText)
         self.results.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        left = QWidget()
-        column = QVBoxLayout(left)
-        column.setContentsMargins(0, 0, 0, 0)
-        column.addWidget(self.results)
-        column.addWidget(self.plot, stretch=1)
+        left = stacked(self.results, self.plot, stretch=self.plot)
         code = CodePane(scratch.np_softmax, scratch.np_cross_entropy, scratch.batch_cross_entropy)
         lesson_layout(self, "<b>Cross-entropy by hand.</b> One sample: softmax, then −Σ y log ŷ in NumPy. "
                       "A batch: <tt>nn.CrossEntropyLoss</tt> on the raw outputs. Edit any number.",
@@ -623,15 +621,11 @@ class OverflowLesson(QWidget):
                        pen=pg.mkPen(TRAIN_COLOUR, width=2, style=Qt.PenStyle.DashLine), name="naive (nan/inf: gone)")
         self.marker = pg.InfiniteLine(angle=90, pen=pg.mkPen("#555", width=1.5))
         self.plot.addItem(self.marker)
-        left = QWidget()
-        column = QVBoxLayout(left)
-        column.setContentsMargins(0, 0, 0, 0)
         splitter = QSplitter(Qt.Orientation.Vertical)
         splitter.addWidget(self.table)
         splitter.addWidget(self.plot)
         splitter.setSizes([330, 260])
-        column.addWidget(self.verdict)
-        column.addWidget(splitter, stretch=1)
+        left = stacked(self.verdict, splitter, stretch=splitter)
         self.code = CodePane(scratch.softmax, scratch.stable_softmax, scratch.log_softmax, scratch.cross_entropy)
         self.code.highlight("X = X - X.max(1, keepdim=True).values  # the one-line fix")
         lesson_layout(self, "<b>Why softmax overflows.</b> In float32, exp(x) is inf once x passes ~88.7, and "

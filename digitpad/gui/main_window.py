@@ -99,7 +99,8 @@ class MainWindow(QMainWindow):
     def fits_screen(self) -> bool:
         """The window's smallest size at the current text size fits the screen it is on (title bar included).
 
-        The font change reaches the layouts as posted events: they are sent first, so the sizes are the new ones.
+        The font change reaches the layouts as posted events: they are sent first, so the sizes are the new
+        ones (layout requests alone were not enough: the window still measured the old size).
         """
         QApplication.sendPostedEvents()
         need = self.minimumSizeHint().expandedTo(self.minimumSize())

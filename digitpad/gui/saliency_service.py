@@ -95,15 +95,9 @@ class SaliencyService(QObject):
         """Forget what was asked: the drawing changed and has no explanation to complete."""
         self._waiting, self._unsent = None, None
 
-    def stop(self) -> None:
-        """End the child and its listener now (the window closing does the same through `Worker.join_all`)."""
-        self.cancel()
-        if self._listener is not None:
-            self._listener.join()
-
     def release(self) -> None:
         """Let the child go (the panel has stayed hidden): its listener closes it, without the GUI waiting;
-        the next request starts another."""
+        the next request starts another. Closing the window ends it through `Worker.join_all`."""
         self.cancel()
         if self._listener is not None:
             self._listener.stop()
