@@ -53,7 +53,9 @@ def epoch_seconds() -> dict[str, float]:
     """Warm epoch times in the engine, as `digitpad train` runs it (main thread)."""
     from statistics import median
 
-    from digitpad.core.trainer import EpochEnd, TrainConfig, Trainer
+    from digitpad.core.events import EpochEnd
+
+    from digitpad.core.trainer import TrainConfig, Trainer
 
     out = {}
     for model in ("softmax", "mlp"):

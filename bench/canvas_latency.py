@@ -25,7 +25,8 @@ from digitpad.core.checkpoints import load_checkpoint, shipped_models  # noqa: E
 from digitpad.core.devices import keep_this_thread_serial  # noqa: E402
 from digitpad.core.inference import classify_pixels, classify_strokes  # noqa: E402
 from digitpad.core.sample_digits import drawn_digit_set  # noqa: E402
-from digitpad.core.trainer import Progress, RunControl, TrainConfig, Trainer  # noqa: E402
+from digitpad.core.events import Progress, RunControl
+from digitpad.core.trainer import TrainConfig, Trainer  # noqa: E402
 
 N = 200
 
@@ -41,14 +42,11 @@ def timed(fn, items) -> list[float]:
 
 def canvas_tab_with(model):
     """The app's Canvas tab alone, at the screenshots' size, classifying with this model: (app, tab)."""
-    import pyqtgraph as pg
-    from PySide6.QtWidgets import QApplication
-
-    from digitpad.gui.canvas_tab import CanvasTab
+    from digitpad.gui.app import qt_app
+    from digitpad.gui.canvas.tab import CanvasTab
     from digitpad.gui.model_library import ModelLibrary
 
-    app = QApplication.instance() or QApplication([])
-    pg.setConfigOptions(antialias=True, background="w", foreground="k")
+    app = qt_app()
     library = ModelLibrary()
     library.put(model)
     tab = CanvasTab(library)
@@ -61,7 +59,7 @@ def canvas_tab_with(model):
 def gui_times(model, strokes_list) -> list[float]:
     from PySide6.QtCore import QEvent
 
-    from digitpad.gui.canvas_widget import Sketch
+    from digitpad.gui.canvas.drawing import Sketch
 
     app, tab = canvas_tab_with(model)
 

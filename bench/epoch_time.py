@@ -26,7 +26,8 @@ from common import median, section  # noqa: E402
 
 from digitpad.core.datasets import cache_root, load_dataset  # noqa: E402
 from digitpad.core.models import build_model  # noqa: E402
-from digitpad.core.trainer import EpochEnd, TrainConfig, Trainer, make_optimizer  # noqa: E402
+from digitpad.core.events import EpochEnd
+from digitpad.core.trainer import TrainConfig, Trainer, make_optimizer  # noqa: E402
 
 BATCH = 256
 WARM_UP_BATCHES = 5

@@ -56,7 +56,7 @@ def gui_times(model, drawings) -> tuple[list, list, list]:
     so drift hits all alike."""
     from PySide6.QtCore import QEvent, QEventLoop
 
-    from digitpad.gui.canvas_widget import Sketch
+    from digitpad.gui.canvas.drawing import Sketch
 
     app, tab = canvas_tab_with(model)
 

@@ -53,7 +53,8 @@ def peak_rss_of_this_process_mb() -> float:
 
 ENGINE_ON_MAIN_THREAD = """
 import json, statistics, sys
-from digitpad.core.trainer import Progress, TrainConfig, Trainer
+from digitpad.core.events import Progress
+from digitpad.core.trainer import TrainConfig, Trainer
 rates = [ev.samples_per_s for ev in Trainer(TrainConfig(**json.loads(sys.argv[1]))).run() if isinstance(ev, Progress)]
 print(statistics.median(rates[len(rates) // 2:]))
 """
@@ -77,16 +78,9 @@ def train_in_app(tab) -> tuple[list[float], float]:
 
 def bench_window():
     """The app's main window, shown, with settings kept apart from the user's: what every GUI benchmark measures."""
-    import pyqtgraph as pg
-    from PySide6.QtWidgets import QApplication
+    from digitpad.gui.app import make_window
 
-    from digitpad.gui.main_window import MainWindow
-
-    app = QApplication.instance() or QApplication([])
-    app.setOrganizationName("DigitPadBench")
-    app.setApplicationName("DigitPadBench")
-    pg.setConfigOptions(antialias=True, background="w", foreground="k")
-    window = MainWindow()
+    window = make_window("DigitPadBench")
     window.show()
     return window
 

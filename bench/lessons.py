@@ -13,7 +13,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from common import median, pct, section  # noqa: E402
 
 from digitpad.core.scratch import LinRegConfig, train_linreg_concise, train_linreg_scratch  # noqa: E402
-from digitpad.core.trainer import EpochEnd, TrainConfig, Trainer  # noqa: E402
+from digitpad.core.events import EpochEnd
+from digitpad.core.trainer import TrainConfig, Trainer  # noqa: E402
 
 
 def epoch_seconds(model: str) -> float:

@@ -16,7 +16,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import section  # noqa: E402
 
 from digitpad.core import datasets  # noqa: E402
-from digitpad.core.trainer import EpochEnd, Failed, TrainConfig, Trainer, config_with_preset  # noqa: E402
+from digitpad.core.events import EpochEnd, Failed
+from digitpad.core.trainer import TrainConfig, Trainer, config_with_preset  # noqa: E402
 
 
 def time_to(cfg: TrainConfig, target: float = 0.99) -> tuple[float | None, int, float]:

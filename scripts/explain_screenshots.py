@@ -10,12 +10,10 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pyqtgraph as pg
-from PySide6.QtWidgets import QApplication
 
 from digitpad.core.sample_digits import scribble
-from digitpad.gui.explain_panel import SLIDER_STEPS
-from digitpad.gui.main_window import MainWindow
+from digitpad.gui.canvas.explain_panel import SLIDER_STEPS
+from digitpad.gui.app import make_window, qt_app
 from screenshots import drag, pause, shot, wait_until
 from screenshots import draw as draw_strokes
 
@@ -30,11 +28,8 @@ def draw(window, digit: int) -> None:
 
 def main() -> int:
     OUT.mkdir(parents=True, exist_ok=True)
-    app = QApplication(sys.argv)
-    app.setOrganizationName("DigitPadScreenshots")
-    app.setApplicationName("DigitPadScreenshots")
-    pg.setConfigOptions(antialias=True, background="w", foreground="k")
-    window = MainWindow()
+    window = make_window("DigitPadScreenshots", sys.argv)
+    app = qt_app()
     screen = app.primaryScreen().size()
     window.setGeometry(0, 0, screen.width(), screen.height())
     window.show()

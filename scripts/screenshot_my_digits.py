@@ -10,8 +10,6 @@ import sys
 import tempfile
 from pathlib import Path
 
-import pyqtgraph as pg
-from PySide6.QtWidgets import QApplication
 
 OUT = Path(sys.argv[1] if len(sys.argv) > 1 else "docs/images")
 
@@ -28,13 +26,9 @@ def main() -> None:
         add_sample(home / "my-digits", label, strokes, stroke_pixels(strokes))
     from screenshots import shot, wait_until  # noqa: E402  (same folder)
 
-    from digitpad.gui.main_window import MainWindow
+    from digitpad.gui.app import make_window
 
-    app = QApplication.instance() or QApplication([])
-    app.setOrganizationName("DigitPadShots")
-    app.setApplicationName("DigitPadShots")
-    pg.setConfigOptions(antialias=True, background="w", foreground="k")
-    window = MainWindow()
+    window = make_window("DigitPadShots")
     window.resize(1280, 800)
     window.move(0, 0)
     window.show()

@@ -14,12 +14,12 @@ import tempfile
 import time
 from pathlib import Path
 
-import pyqtgraph as pg
 from PySide6.QtCore import QPointF, QSettings, Qt
 from PySide6.QtGui import QGuiApplication, QMouseEvent
 from PySide6.QtWidgets import QApplication
 
 from digitpad.core.sample_digits import digit_strokes, transform
+from digitpad.gui.app import make_window, qt_app
 from digitpad.gui.main_window import MainWindow
 
 OUT = Path(sys.argv[1] if len(sys.argv) > 1 else "docs/images")
@@ -70,7 +70,7 @@ def lesson_shots(window: MainWindow) -> None:
     window.setGeometry(0, 0, 1280, 800)
     lessons = window.lessons
     window.tabs.setCurrentWidget(lessons)
-    page = lessons.linreg
+    page = lessons.page("linreg")
     lessons.pages.setCurrentWidget(page)
     page.start_button.click()
     wait_until(lambda: len(page.epoch_loss["scratch"]) >= 2)
@@ -78,18 +78,18 @@ def lesson_shots(window: MainWindow) -> None:
     shot("lesson-linear-regression")
     page.stop()
 
-    page = lessons.softmax
+    page = lessons.page("softmax")
     lessons.pages.setCurrentWidget(page)
     page.start_button.click()
     wait_until(lambda: min(len(d["test"]) for d in page.data.values()) >= 4, timeout=300)
     shot("lesson-softmax-scratch")
     wait_until(lambda: not page.is_running(), timeout=300)
 
-    page = lessons.cross_entropy
+    page = lessons.page("cross_entropy")
     lessons.pages.setCurrentWidget(page)
     shot("lesson-cross-entropy")
 
-    page = lessons.overflow
+    page = lessons.page("overflow")
     lessons.pages.setCurrentWidget(page)
     page.slider.setValue(130)  # ×20: the largest logit is 180, far past float32's exp limit
     shot("lesson-softmax-overflow")
@@ -181,12 +181,9 @@ def main() -> int:
     OUT.mkdir(parents=True, exist_ok=True)
     # The runs these shots record go to a scratch folder, not the user's own Runs list.
     os.environ.setdefault("DIGITPAD_HOME", tempfile.mkdtemp(prefix="digitpad-screenshots-"))
-    app = QApplication(sys.argv)
-    app.setOrganizationName("DigitPadScreenshots")
-    app.setApplicationName("DigitPadScreenshots")
-    pg.setConfigOptions(antialias=True, background="w", foreground="k")
+    qt_app("DigitPadScreenshots", sys.argv)
     QSettings().clear()  # each run opens as on a first start: no size or setup left from the last one
-    window = MainWindow()
+    window = make_window()
     window.show()
     wait_until(lambda: window.library.active is not None)
     {"gallery": gallery, "window": whole_window, "lessons": lesson_shots}[MODE](window)

@@ -56,19 +56,16 @@ def no_training_thread_left(request):
     """Fail any test that leaves a training QThread running."""
     yield
     if "qtbot" in request.fixturenames:
-        from digitpad.gui.training_run import running_threads
+        from digitpad.gui.common.worker import running_threads
 
         assert running_threads() == [], "a training thread is still running after the test"
 
 
 @pytest.fixture
 def window(qtbot):
-    import pyqtgraph as pg
+    from digitpad.gui.app import make_window
 
-    from digitpad.gui.main_window import MainWindow
-
-    pg.setConfigOptions(antialias=True, background="w", foreground="k")
-    win = MainWindow()
+    win = make_window()
     qtbot.addWidget(win)
     win.show()
     qtbot.waitUntil(lambda: len(win.library.models) > 0, timeout=10_000)

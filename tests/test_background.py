@@ -4,7 +4,7 @@ import threading
 
 
 def test_results_and_errors_arrive_on_the_gui_thread(qtbot):
-    from digitpad.gui.background import BackgroundCall
+    from digitpad.gui.common.worker import Worker, run_call
 
     def work(x: int) -> tuple[int, str]:
         return x * 2, threading.current_thread().name
@@ -13,15 +13,15 @@ def test_results_and_errors_arrive_on_the_gui_thread(qtbot):
         raise OSError("disk gone")
 
     arrived = []
-    ok = BackgroundCall(work, 21, name="test-work")
-    bad = BackgroundCall(fail, name="test-fail")
-    for call in (ok, bad):
-        call.done.connect(lambda result, error: arrived.append((result, error, threading.current_thread())))
-    with qtbot.waitSignals([ok.done, bad.done], timeout=5_000):
-        ok.start()
-        bad.start()
-    BackgroundCall.join_all()
-    assert BackgroundCall.running() == 0
+
+    def then(result, error):
+        arrived.append((result, error, threading.current_thread()))
+
+    run_call(work, 21, name="test-work", then=then)
+    run_call(fail, name="test-fail", then=then)
+    qtbot.waitUntil(lambda: len(arrived) == 2, timeout=5_000)
+    Worker.join_all()
+    assert Worker.running() == []
     results = {r[0][0] if r[0] else None: r for r in arrived}
     assert results[42][0] == (42, "test-work") and results[42][1] is None
     assert isinstance(results[None][1], OSError) and "disk gone" in str(results[None][1])
@@ -31,8 +31,8 @@ def test_results_and_errors_arrive_on_the_gui_thread(qtbot):
 def test_a_generator_worker_dispatches_events_by_type_and_stops_at_close(qtbot):
     """The one mechanism behind training, fine-tuning and file I/O: events by type on the GUI thread,
     the generator's return value last, and join_all() stopping what still runs."""
-    from digitpad.core.trainer import RunControl
-    from digitpad.gui.worker import Worker
+    from digitpad.core.events import RunControl
+    from digitpad.gui.common.worker import Worker
 
     control = RunControl()
 

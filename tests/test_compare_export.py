@@ -16,7 +16,7 @@ from digitpad.core.evaluation import predict_all
 from digitpad.core.export import ExportError, export_onnx
 from digitpad.core.runs import load_runs
 from digitpad.core.trainer import split_on_device
-from digitpad.gui.charts import RUN_COLOURS
+from digitpad.gui.common.charts import RUN_COLOURS
 from test_cli import digitpad
 
 README = Path(__file__).resolve().parent.parent / "README.md"

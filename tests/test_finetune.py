@@ -15,7 +15,7 @@ from digitpad.core.personal_set import (PersonalSetError, add_sample, delete_sam
                                         relabel_sample)
 from digitpad.core.preprocess import stroke_pixels
 from digitpad.core.sample_digits import MIRRORED_DIGITS, mirror_writing_set
-from digitpad.core.trainer import EpochEnd, Finished, Progress
+from digitpad.core.events import EpochEnd, Finished, Progress
 
 QUICK = dict(epochs=1, min_steps_per_epoch=3, mnist_test_limit=200)
 

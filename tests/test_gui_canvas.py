@@ -149,7 +149,7 @@ def test_a_dropped_png_is_classified(qtbot, canvas_tab, tmp_path):
 
 def test_drawing_while_a_large_image_is_read_keeps_the_drawing(qtbot, canvas_tab, tmp_path):
     """A big scan is decoded on a thread: the canvas takes strokes meanwhile, and they win."""
-    from digitpad.gui.background import BackgroundCall
+    from digitpad.gui.common.worker import Worker
 
     path = tmp_path / "scan.png"
     Image.new("L", (6000, 6000), 255).save(path)
@@ -157,7 +157,7 @@ def test_drawing_while_a_large_image_is_read_keeps_the_drawing(qtbot, canvas_tab
     assert "Opening scan.png" in canvas_tab.detail.text()
     pred = draw(qtbot, canvas_tab, 4)
     assert pred is not None and pred.label == 4
-    qtbot.waitUntil(lambda: BackgroundCall.running() == 0, timeout=20_000)
+    qtbot.waitUntil(lambda: not Worker.running(), timeout=20_000)
     assert canvas_tab.picture is None and canvas_tab.canvas.picture is None
     assert canvas_tab.prediction is pred
 
@@ -222,7 +222,7 @@ def test_clear_is_undoable_and_redo_takes_it_back_again(qtbot, canvas_tab):
 
 
 def test_drawing_over_an_opened_picture_can_be_undone(qtbot, canvas_tab, mnist):
-    from digitpad.gui.canvas_tab import dataset_picture
+    from digitpad.gui.canvas.tab import dataset_picture
 
     seven = mnist.test.images[0].numpy()  # the first test image is a 7
     canvas_tab.show_picture(dataset_picture(seven, "test image 0"))

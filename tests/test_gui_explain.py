@@ -6,7 +6,7 @@ from PySide6.QtCore import Qt
 
 from digitpad.core.explain import ConvBlock, DenseActivations, EvidenceMaps, private_copy, saliency_of
 from digitpad.core.sample_digits import scribble
-from digitpad.gui.explain_panel import ACTIVATION, GREY, SLIDER_STEPS, lut_image
+from digitpad.gui.canvas.explain_panel import ACTIVATION, GREY, SLIDER_STEPS, lut_image
 from test_gui_canvas import drag
 from test_gui_canvas import draw as draw_over
 
@@ -158,7 +158,7 @@ def test_an_opened_photo_is_explained_from_its_own_pixels(qtbot, canvas_tab, tmp
 
 def test_without_child_processes_the_saliency_is_computed_in_the_window(qtbot, canvas_tab, monkeypatch):
     """A sandbox that refuses new processes still gets every section, the saliency from the GUI thread."""
-    import digitpad.gui.saliency_service as service
+    import digitpad.gui.canvas.saliency_service as service
 
     def refused():
         raise OSError("no new processes here")
@@ -174,8 +174,8 @@ def test_without_child_processes_the_saliency_is_computed_in_the_window(qtbot, c
 def test_while_the_saliency_process_starts_the_panel_says_it_is_working(qtbot, canvas_tab, monkeypatch):
     import time
 
-    import digitpad.gui.saliency_service as service
-    from digitpad.gui.explain_panel import SALIENCY_NOTE, SALIENCY_PENDING
+    import digitpad.gui.canvas.saliency_service as service
+    from digitpad.gui.canvas.explain_panel import SALIENCY_NOTE, SALIENCY_PENDING
 
     class Starting:
         """A child still importing torch: it never says ready during this test."""

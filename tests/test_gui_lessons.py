@@ -6,8 +6,10 @@ import pytest
 from PySide6.QtCore import Qt
 
 from digitpad.core import scratch
-from digitpad.gui.lessons_tab import CodePane, LessonsTab, OverflowLesson
-from digitpad.gui.training_run import running_threads
+from digitpad.gui.lessons.overflow import OverflowLesson
+from digitpad.gui.lessons.page import CodePane
+from digitpad.gui.lessons.tab import LessonsTab
+from digitpad.gui.common.worker import running_threads
 
 
 @pytest.fixture
@@ -37,7 +39,7 @@ def test_the_main_window_has_a_lessons_tab_and_the_new_models_in_the_training_fo
 
 
 def test_linear_regression_lesson_trains_both_ways_and_recovers_the_parameters(qtbot, lessons):
-    page = lessons.linreg
+    page = lessons.page("linreg")
     assert shows_source(page, scratch.linreg, scratch.squared_loss, scratch.sgd, scratch.train_linreg_concise)
     page.batch_size.setValue(50)  # 60 minibatches, not 300: the same lesson in a second
     page.lr.setValue(0.1)
@@ -56,7 +58,7 @@ def test_linear_regression_lesson_trains_both_ways_and_recovers_the_parameters(q
 
 
 def test_linear_regression_lesson_stops_on_stop(qtbot, lessons):
-    page = lessons.linreg
+    page = lessons.page("linreg")
     page.epochs.setValue(50)
     click(qtbot, page.start_button)
     qtbot.waitUntil(lambda: len(page.batch_x) > 5, timeout=10_000)
@@ -65,7 +67,7 @@ def test_linear_regression_lesson_stops_on_stop(qtbot, lessons):
 
 
 def test_softmax_lesson_trains_scratch_and_concise_side_by_side(qtbot, lessons, mnist):
-    page = lessons.softmax
+    page = lessons.page("softmax")
     assert shows_source(page, scratch.softmax, scratch.cross_entropy, scratch.sgd, scratch.scratch_step)
     page.dataset.setCurrentIndex(page.dataset.findData("mnist"))
     page.subset.setCurrentIndex(page.subset.findData(2000))
@@ -84,7 +86,7 @@ def test_softmax_lesson_trains_scratch_and_concise_side_by_side(qtbot, lessons, 
 
 
 def test_softmax_lesson_stop_ends_both_runs(qtbot, lessons, mnist):
-    page = lessons.softmax
+    page = lessons.page("softmax")
     page.dataset.setCurrentIndex(page.dataset.findData("mnist"))
     page.batch_size.setValue(16)
     page.test_limit = 300
@@ -98,7 +100,7 @@ def test_softmax_lesson_stop_ends_both_runs(qtbot, lessons, mnist):
 
 
 def test_cross_entropy_lesson_shows_the_lectures_numbers_and_follows_edits(qtbot, lessons):
-    page = lessons.cross_entropy
+    page = lessons.page("cross_entropy")
     assert shows_source(page, scratch.np_softmax, scratch.np_cross_entropy, scratch.batch_cross_entropy)
     text = page.results.text()
     assert "0.9729" in text and "0.4966" in text and "1.2389" in text and "torch.int64" in text
@@ -110,7 +112,7 @@ def test_cross_entropy_lesson_shows_the_lectures_numbers_and_follows_edits(qtbot
 
 
 def test_overflow_lesson_table_breaks_naive_softmax_not_the_stable_one(qtbot, lessons):
-    page: OverflowLesson = lessons.overflow
+    page: OverflowLesson = lessons.page("overflow")
     assert shows_source(page, scratch.softmax, scratch.stable_softmax, scratch.log_softmax)
     (fix,) = page.code.extraSelections()
     assert "X.max(1, keepdim=True)" in fix.cursor.block().text()
@@ -130,7 +132,7 @@ def test_overflow_lesson_table_breaks_naive_softmax_not_the_stable_one(qtbot, le
 
 
 def test_closing_the_window_while_a_lesson_trains_asks_then_joins_both_runs(qtbot, window, mnist, monkeypatch):
-    page = window.lessons.softmax
+    page = window.lessons.page("softmax")
     page.dataset.setCurrentIndex(page.dataset.findData("mnist"))
     page.batch_size.setValue(16)
     click(qtbot, page.start_button)

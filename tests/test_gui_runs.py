@@ -8,8 +8,8 @@ from PySide6.QtCore import Qt
 
 from digitpad.core.runs import RunRecorder, load_record, load_runs
 from digitpad.core.trainer import TrainConfig
-from digitpad.gui.charts import LiveCharts
-from digitpad.gui.runs_panel import RunsPanel
+from digitpad.gui.common.charts import LiveCharts
+from digitpad.gui.training.runs_panel import RunsPanel
 from test_gui_training import click, setup_run
 
 

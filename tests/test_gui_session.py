@@ -3,16 +3,16 @@ cannot break the start, a form that fits a small screen."""
 
 from dataclasses import fields
 
-import pyqtgraph as pg
 import pytest
 from PySide6.QtCore import QByteArray, QSettings, QTimer
 
 from digitpad.core.checkpoints import save_checkpoint
 from digitpad.core.trainer import TrainConfig
-from digitpad.gui.background import BackgroundCall
-from digitpad.gui.form_fields import Form
+from digitpad.gui.app import make_window
+from digitpad.gui.common.worker import Worker
+from digitpad.gui.training.form import Form
 from digitpad.gui.main_window import MainWindow
-from digitpad.gui.training_tab import TrainingTab
+from digitpad.gui.training.tab import TrainingTab
 from test_gui_training import click, setup_run
 
 
@@ -25,13 +25,12 @@ def run_to_end(qtbot, tab, **setup):
 
 
 def open_window(qtbot) -> MainWindow:
-    pg.setConfigOptions(antialias=True, background="w", foreground="k")
-    win = MainWindow()
+    win = make_window()
     qtbot.addWidget(win)
     win.show()
     qtbot.waitUntil(lambda: len(win.library.models) > 0, timeout=20_000)
     # The start-up preloading finished too: closing joins it, but only for 30 s on a loaded machine.
-    qtbot.waitUntil(lambda: BackgroundCall.running() == 0, timeout=120_000)
+    qtbot.waitUntil(lambda: not Worker.running(), timeout=120_000)
     return win
 
 

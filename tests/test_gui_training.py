@@ -4,8 +4,8 @@ import time
 
 from PySide6.QtCore import Qt
 
-from digitpad.gui.training_run import running_threads
-from digitpad.gui.training_tab import TrainingTab
+from digitpad.gui.common.worker import running_threads
+from digitpad.gui.training.tab import TrainingTab
 
 
 def setup_run(tab: TrainingTab, model="softmax", epochs=2, subset="500", test_limit=300, **values):

@@ -63,7 +63,7 @@ def test_on_a_netbook_drawing_moves_nothing(qtbot, window):
 
 
 def test_text_zoom_enlarges_every_text_and_is_remembered(qtbot, window):
-    from digitpad.gui.text_zoom import SETTING, stored_zoom
+    from digitpad.gui.common.text_zoom import SETTING, stored_zoom
 
     actions = {a.text(): a for a in window.menuBar().actions()[0].menu().actions()}
     assert "Ctrl+=" in [s.toString() for s in actions["Larger text"].shortcuts()]
@@ -93,7 +93,7 @@ def test_text_zoom_enlarges_every_text_and_is_remembered(qtbot, window):
 def test_text_grows_only_as_far_as_the_window_fits_its_screen(qtbot, window):
     """On a small screen, Larger text stops (and says why) where the window would grow off the screen."""
     from digitpad.gui.main_window import TITLE_BAR
-    from digitpad.gui.text_zoom import STEPS, stored_zoom
+    from digitpad.gui.common.text_zoom import STEPS, stored_zoom
 
     room = window.screen().availableGeometry()  # the offscreen screen: 800×800
     try:
@@ -120,7 +120,7 @@ def fashion_report(n_mistakes: int = 40) -> EvalReport:
 
 @pytest.fixture
 def results(qtbot):
-    from digitpad.gui.results import ResultsPanel
+    from digitpad.gui.training.results import ResultsPanel
 
     panel = ResultsPanel()
     qtbot.addWidget(panel)

@@ -36,7 +36,7 @@ def test_the_command_line_offers_the_accepted_names():
 
 
 def test_the_training_form_offers_the_accepted_names(qtbot):
-    from digitpad.gui.training_tab import TrainingTab
+    from digitpad.gui.training.tab import TrainingTab
 
     tab = TrainingTab()
     qtbot.addWidget(tab)

@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from PIL import Image
 from PySide6.QtCore import Qt
 
-from digitpad.cli import predict_file
+from digitpad.cli.predict import predict_file
 from digitpad.core.checkpoints import CheckpointError, load_checkpoint
 from digitpad.core.datasets import DataError
 from digitpad.core.preprocess import StrokeError, StrokeSet, mnist_pixels, stroke_pixels
@@ -180,7 +180,7 @@ def rss_mb() -> float:
 
 @pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="needs /proc")
 def test_fifty_start_stop_cycles_leak_no_threads_or_memory(qtbot, window, mnist):
-    from digitpad.gui.training_run import running_threads
+    from digitpad.gui.common.worker import running_threads
 
     tab = window.training
     tab.model.setCurrentIndex(tab.model.findData("mlp"))
@@ -536,7 +536,8 @@ def test_any_option_values_are_refused_naming_the_flag_or_make_a_valid_run(optio
     import contextlib
     import io
 
-    from digitpad.cli import _train_config, build_parser
+    from digitpad.cli import build_parser
+    from digitpad.cli.train import _train_config
 
     argv = ["train", *(f"{flag}={value}" for flag, value in options)]
     stderr = io.StringIO()

@@ -8,7 +8,8 @@ import pytest
 
 from digitpad.core.runs import (RunRecorder, differing_keys, labels_for, load_record, load_runs, metrics_csv,
                                 rename_run)
-from digitpad.core.trainer import Progress, RunControl, TrainConfig, Trainer
+from digitpad.core.events import Progress, RunControl
+from digitpad.core.trainer import TrainConfig, Trainer
 
 
 def small(**kw) -> TrainConfig:

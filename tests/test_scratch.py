@@ -12,7 +12,8 @@ from digitpad.core.inference import classify_strokes
 from digitpad.core.models import build_model, linear_weight_templates, parameter_count
 from digitpad.core.preprocess import StrokeSet
 from digitpad.core.sample_digits import digit_strokes
-from digitpad.core.trainer import EpochEnd, Failed, Finished, Progress, TrainConfig, Trainer
+from digitpad.core.events import EpochEnd, Failed, Finished, Progress
+from digitpad.core.trainer import TrainConfig, Trainer
 
 
 def run(model, **kw) -> list:

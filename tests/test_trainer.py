@@ -1,6 +1,5 @@
 """The training engine: events, reproducibility, stop/pause within a batch, failures as events."""
 
-import math
 import threading
 import time
 
@@ -9,8 +8,8 @@ import torch
 
 from digitpad.core import trainer as trainer_mod
 from digitpad.core.datasets import DataError
-from digitpad.core.trainer import (EpochEnd, Failed, Finished, Progress, RunControl, Started, TrainConfig, Trainer,
-                                   config_with_preset)
+from digitpad.core.events import EpochEnd, Failed, Finished, Progress, RunControl, Started
+from digitpad.core.trainer import TrainConfig, Trainer, config_with_preset
 
 
 def small(model="softmax", **kw) -> TrainConfig:

@@ -29,8 +29,8 @@ from digitpad.core.evaluation import build_report, predict_all
 from digitpad.core.models import parameter_count
 from digitpad.core.personal_set import MIN_PER_DIGIT, PersonalSet, PersonalSetError, require_samples
 from digitpad.core.preprocess import normalize_, unit_float
-from digitpad.core.trainer import (EpochEnd, Event, Failed, FailureKind, Finished, Progress, RunControl, Started,
-                                   split_on_device)
+from digitpad.core.events import EpochEnd, Event, Failed, FailureKind, Finished, Progress, RunControl, Started
+from digitpad.core.trainer import split_on_device
 
 SUFFIX = " + my digits"
 

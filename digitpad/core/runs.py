@@ -22,7 +22,8 @@ from typing import Iterator, Sequence
 
 from digitpad.core.atomic import atomic_write_bytes
 from digitpad.core.paths import user_data_dir
-from digitpad.core.trainer import EpochEnd, Event, Failed, Finished, Progress, Started, TrainConfig
+from digitpad.core.events import EpochEnd, Event, Failed, Finished, Progress, Started
+from digitpad.core.trainer import TrainConfig
 
 FORMAT = "digitpad-run"
 FORMAT_VERSION = 1

@@ -18,21 +18,37 @@ def display_available() -> bool:
     return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
 
 
-def open_window(argv: list[str]):
-    """Everything before the event loop: the QApplication and the shown main window."""
-    gc.disable()  # no full collections over torch's import-time objects; preload_and_freeze() freezes them, then enables it
+def qt_app(name: str | None = None, argv: list[str] | None = None):
+    """The process's one QApplication, with pyqtgraph's look: every window and offscreen figure starts here.
+
+    `name` sets the organisation and application name, which say where QSettings keeps the settings:
+    scripts and benchmarks pass their own, so they never touch the user's.
+    """
     import pyqtgraph as pg
     from PySide6.QtWidgets import QApplication
 
+    app = QApplication.instance() or QApplication(argv if argv is not None else [])
+    if name is not None:
+        app.setOrganizationName(name)
+        app.setApplicationName(name)
+    pg.setConfigOptions(antialias=True, background="w", foreground="k")
+    return app
+
+
+def make_window(name: str | None = None, argv: list[str] | None = None):
+    """The app's main window, not yet shown: what the app, the scripts, the benchmarks and the tests all open."""
+    qt_app(name, argv)
     from digitpad.gui.main_window import MainWindow
 
-    app = QApplication.instance() or QApplication(argv)
-    app.setOrganizationName("DigitPad")
-    app.setApplicationName("DigitPad")
-    pg.setConfigOptions(antialias=True, background="w", foreground="k")
-    window = MainWindow()
+    return MainWindow()
+
+
+def open_window(argv: list[str]):
+    """Everything before the event loop: the QApplication and the shown main window."""
+    gc.disable()  # no full collections over torch's import-time objects; preload_and_freeze() freezes them, then enables it
+    window = make_window("DigitPad", argv)
     window.show()
-    return app, window
+    return qt_app(), window
 
 
 def run_app(argv: list[str] | None = None) -> int:

@@ -13,16 +13,16 @@ from digitpad.core.devices import keep_this_thread_serial
 from digitpad.core.evaluation import Mistake
 from digitpad.core.personal_set import default_folder
 from digitpad.core.trainer import preload_training_modules
-from digitpad.gui.background import BackgroundCall
-from digitpad.gui.canvas_tab import CanvasTab, dataset_picture
-from digitpad.gui.lessons_tab import LessonsTab
+from digitpad.gui.common.worker import run_call
+from digitpad.gui.canvas.tab import CanvasTab, dataset_picture
+from digitpad.gui.lessons.tab import LessonsTab
 from digitpad.gui.model_library import ModelLibrary
-from digitpad.gui.dialogs import show_warning
-from digitpad.gui.my_digits import MyDigitsTab
-from digitpad.gui.settings import as_bytes, number_in, stored
-from digitpad.gui.text_zoom import TextZoom
-from digitpad.gui.training_tab import TrainingTab
-from digitpad.gui.worker import Worker
+from digitpad.gui.common.dialogs import show_warning
+from digitpad.gui.my_digits.tab import MyDigitsTab
+from digitpad.gui.common.settings import as_bytes, number_in, stored
+from digitpad.gui.common.text_zoom import TextZoom
+from digitpad.gui.training.tab import TrainingTab
+from digitpad.gui.common.worker import Worker
 
 PREFERRED_SIZE = QSize(1280, 800)
 MINIMUM_SIZE = QSize(720, 480)  # fits a 1024×600 netbook with its panel and title bar
@@ -94,7 +94,7 @@ class MainWindow(QMainWindow):
         # The window appears at once; the pretrained models and the training modules load behind it.
         self.library.shipped_ready.connect(self._on_shipped_ready)
         self.library.load_shipped_in_background()
-        QTimer.singleShot(0, BackgroundCall(preload_and_freeze, name="digitpad-preload", parent=self).start)
+        QTimer.singleShot(0, self, lambda: run_call(preload_and_freeze, name="digitpad-preload", parent=self))
 
     def fits_screen(self) -> bool:
         """The window's smallest size at the current text size fits the screen it is on (title bar included).
@@ -138,9 +138,7 @@ class MainWindow(QMainWindow):
     def open_checkpoint(self, path: str) -> None:
         """Read the checkpoint on a thread; the model in use changes only once it has loaded."""
         self.statusBar().showMessage(f"Opening {path}…")
-        call = BackgroundCall(load_checkpoint, path, name="digitpad-open", parent=self)
-        call.done.connect(self._on_checkpoint_read)
-        call.start()
+        run_call(load_checkpoint, path, name="digitpad-open", parent=self, then=self._on_checkpoint_read)
 
     def _on_checkpoint_read(self, model: TrainedModel | None, error: Exception | None) -> None:
         if error is None:
@@ -176,7 +174,7 @@ class MainWindow(QMainWindow):
             self.training.run_ended.disconnect(ended)
 
     def closeEvent(self, event: QCloseEvent) -> None:
-        if (self.training.is_running() or self.lessons.is_running()) and not self.confirm_stop_on_close():
+        if (self.training.is_running() or self.lessons.is_training()) and not self.confirm_stop_on_close():
             event.ignore()
             return
         self.finish_background_work()

@@ -10,7 +10,7 @@ from PySide6.QtCore import QObject, Signal
 
 from digitpad.core.checkpoints import CheckpointError, TrainedModel, load_checkpoint, shipped_models
 from digitpad.core.inference import warm_up
-from digitpad.gui.background import BackgroundCall
+from digitpad.gui.common.worker import run_call
 
 
 def read_shipped() -> tuple[list[TrainedModel], list[str]]:
@@ -40,9 +40,7 @@ class ModelLibrary(QObject):
 
     def load_shipped_in_background(self) -> None:
         """Read the pretrained checkpoints off the GUI thread; they join the library when read."""
-        loader = BackgroundCall(read_shipped, name="digitpad-models", parent=self)
-        loader.done.connect(self._add_shipped)
-        loader.start()
+        run_call(read_shipped, name="digitpad-models", parent=self, then=self._add_shipped)
 
     def _add_shipped(self, loaded: tuple[list[TrainedModel], list[str]] | None, error: Exception | None) -> None:
         models, errors = loaded if loaded is not None else ([], [f"cannot list the pretrained models: {error}"])

@@ -1,6 +1,7 @@
 """The one mechanism for background work: a generator iterated on its own QThread (superqt's `thread_worker` pattern).
 
-Training, fine-tuning and file I/O all run this way. A `Worker` lives on the GUI thread; its runner,
+Training, fine-tuning and file I/O all run this way, through one of two helpers: `run_call` for a
+one-shot call (read or write a file), `run_events` for a long job that yields events (train, fine-tune). A `Worker` lives on the GUI thread; its runner,
 moved to a QThread, calls the function and, when it returns a generator, iterates it, sending each
 yielded event back. A plain function is a one-shot generator: its result arrives as `returned`.
 Events are dispatched by type (`worker.on(Progress, slot)`) on the GUI thread, so any handler may
@@ -15,12 +16,12 @@ import atexit
 import inspect
 import threading
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
-from digitpad.core.trainer import RunControl
+from digitpad.core.events import Failed, FailureKind, RunControl
 
 
 class _Runner(QObject):
@@ -144,10 +145,38 @@ class Worker(QObject):
 atexit.register(Worker.join_all)
 
 
-def run_in_background(fn: Callable, *args, then: Callable[[Any, Exception | None], None], name: str,
-                      parent: QObject | None = None) -> Worker:
+def run_call(fn: Callable, *args, name: str, then: Callable[[Any, Exception | None], None] | None = None,
+             parent: QObject | None = None) -> Worker:
     """A one-shot call (reading or writing a file): `then(result, None)` or `then(None, error)` on the GUI thread."""
     worker = Worker(fn, *args, name=name, parent=parent)
-    worker.returned.connect(lambda result: then(result, None))
-    worker.errored.connect(lambda error: then(None, error))
+    if then is not None:
+        worker.returned.connect(lambda result: then(result, None))
+        worker.errored.connect(lambda error: then(None, error))
     return worker.start()
+
+
+def run_events(fn: Callable, *args, handlers: Mapping[type, Callable[[Any], None]],
+               failed: Callable[[str, FailureKind], None], name: str, control: RunControl | None = None,
+               ended: Callable[[], None] | None = None, parent: QObject | None = None, **kwargs) -> Worker:
+    """A long job: iterate `fn(*args, **kwargs)`'s events on a thread, each handed to its handler on the GUI thread.
+
+    `failed(message, kind)` gets the job's own `Failed` events and, as FailureKind.ERROR, any exception
+    it raises (a bug must reach the user as a message, not kill the thread silently). `ended` comes last,
+    once the thread has finished; stop the job with `worker.control.stop()`.
+    """
+    worker = Worker(fn, *args, name=name, control=control, parent=parent, **kwargs)
+    for event_type, handler in handlers.items():
+        worker.on(event_type, handler)
+    worker.on(Failed, lambda ev: failed(ev.message, ev.kind))
+    worker.errored.connect(lambda exc: failed(f"Unexpected error: {type(exc).__name__}: {exc}", FailureKind.ERROR))
+    if ended is not None:
+        worker.finished.connect(ended)
+    return worker.start()
+
+
+LONG_RUNS = ("digitpad-training", "digitpad-teach")  # workers a test must never leave running
+
+
+def running_threads() -> list[QThread]:
+    """Training and fine-tuning threads still running: tests assert none is left behind."""
+    return [w.thread for w in Worker.running(*LONG_RUNS) if w.thread.isRunning()]

@@ -17,16 +17,16 @@ from digitpad.core.checkpoints import TrainedModel, save_checkpoint
 from digitpad.core.datasets import DATASETS
 from digitpad.core.export import export_model, format_for_path
 from digitpad.core.models import MODELS
-from digitpad.core.runs import RunRecord, note_checkpoint
-from digitpad.core.trainer import PRESETS, EpochEnd, FailureKind, Finished, Progress, Started, TrainConfig
-from digitpad.gui.background import BackgroundCall
-from digitpad.gui.charts import LiveCharts
-from digitpad.gui.dialogs import show_warning
-from digitpad.gui.form_fields import OPTIMIZER_TITLES, CourseLr, Form
-from digitpad.gui.results import ResultsPanel
-from digitpad.gui.runs_panel import RunsPanel
-from digitpad.gui.settings import as_bool, stored
-from digitpad.gui.training_run import TrainingRun
+from digitpad.core.runs import RunRecord, RunRecorder, note_checkpoint
+from digitpad.core.events import EpochEnd, FailureKind, Finished, Progress, RunControl, Started
+from digitpad.core.trainer import PRESETS, TrainConfig, Trainer
+from digitpad.gui.common.charts import LiveCharts
+from digitpad.gui.common.dialogs import show_warning
+from digitpad.gui.training.form import OPTIMIZER_TITLES, CourseLr, Form
+from digitpad.gui.training.results import ResultsPanel
+from digitpad.gui.training.runs_panel import RunsPanel
+from digitpad.gui.common.settings import as_bool, stored
+from digitpad.gui.common.worker import Worker, run_call, run_events
 
 FAILURE_TITLES = {FailureKind.DIVERGED: "Training diverged", FailureKind.DATA: "Data set missing",
                   FailureKind.OOM: "Out of memory", FailureKind.DEVICE: "Device not available",
@@ -88,7 +88,8 @@ class TrainingTab(QWidget):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.run: TrainingRun | None = None
+        self.run: Worker | None = None  # the run's worker, while it runs
+        self.recorder: RunRecorder | None = None  # the run's record, kept as its events pass
         self.last_model: TrainedModel | None = None
         self.last_record: RunRecord | None = None  # the run that made last_model: a saved checkpoint is noted in it
         self.test_limit: int | None = None  # tests shrink the test set; the GUI always uses all of it
@@ -264,16 +265,15 @@ class TrainingTab(QWidget):
                   f"  batch {cfg.batch_size} · lr {cfg.lr:g} · {OPTIMIZER_TITLES[cfg.optimizer]} · "
                   f"seed {cfg.seed}\nepoch  loss    train   test    time")
         self.started_at = time.perf_counter()
-        self.run = TrainingRun(cfg, self, recorder=self.runs.recorder_for(cfg))
-        w = self.run.worker
-        w.started.connect(self._on_started)
-        w.progress.connect(self._on_progress)
-        w.epoch_ended.connect(self._on_epoch_end)
-        w.finished.connect(self._on_finished)
-        w.failed.connect(self._on_failed)
-        self.run.ended.connect(self._on_run_ended)
+        self.recorder = self.runs.recorder_for(cfg)
         self._set_running(True)
-        self.run.start()
+        control = RunControl()
+        # The record is kept on the worker's thread as the events pass, never on the GUI thread.
+        self.run = run_events(self.recorder.track, Trainer(cfg, control).run(), name="digitpad-training",
+                              control=control, parent=self,
+                              handlers={Started: self._on_started, Progress: self._on_progress,
+                                        EpochEnd: self._on_epoch_end, Finished: self._on_finished},
+                              failed=self._on_failed, ended=self._on_run_ended)
 
     def toggle_pause(self) -> None:
         if self.run is None:
@@ -300,7 +300,7 @@ class TrainingTab(QWidget):
         """Stop any run and wait for its thread (window closing); True when nothing is left running."""
         if self.run is None:
             return True
-        return self.run.shutdown()
+        return self.run.join()
 
     # --- engine events -----------------------------------------------------------------------
 
@@ -339,7 +339,7 @@ class TrainingTab(QWidget):
             self._log("— stopped before the first batch")
             return
         self.last_model = self._run_model(ev.model, ", stopped" if ev.stopped else "")
-        self.last_record = self.run.recorder.record if self.run and self.run.recorder else None
+        self.last_record = self.recorder.record if self.recorder else None
         acc = ev.model.meta.test_accuracy
         acc_text = (f"test accuracy {acc:.2%} after epoch {self.epochs_tested}" if self.epochs_tested
                     else "no test pass yet")
@@ -370,9 +370,7 @@ class TrainingTab(QWidget):
 
     def _on_run_ended(self) -> None:
         """The thread has finished and been joined: release the run's Qt objects; the run joins the Runs list."""
-        recorder = self.run.recorder
-        self.run.deleteLater()
-        self.run = None
+        recorder, self.run, self.recorder = self.recorder, None, None
         self._set_running(False)
         self.runs.run_ended(recorder)
         self.run_ended.emit()
@@ -402,10 +400,8 @@ class TrainingTab(QWidget):
     def save_model_to(self, path: str) -> None:
         """Write the checkpoint, or the export its suffix asks for, on a thread; the window stays live."""
         self.status.setText(f"Saving {path}…")
-        call = BackgroundCall(write_model_file, self.last_model, path, self.last_record, name="digitpad-save",
-                              parent=self)
-        call.done.connect(lambda _, error: self._on_saved(path, error))
-        call.start()
+        run_call(write_model_file, self.last_model, path, self.last_record, name="digitpad-save", parent=self,
+                 then=lambda _, error: self._on_saved(path, error))
 
     def _on_saved(self, path: str, error: Exception | None) -> None:
         if error is None:

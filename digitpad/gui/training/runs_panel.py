@@ -1,6 +1,6 @@
 """The Runs list: every recorded run, ticked ones overlaid on the live charts, sweeps, and chart export.
 
-Records are read and written off the GUI thread (`BackgroundCall`); the recorder itself runs in the
+Records are read and written off the GUI thread (`run_call`); the recorder itself runs in the
 training worker's thread, inside the event stream. `render_comparison` draws the same charts
 offscreen for `digitpad compare`, so the figure on a slide is the one the app shows.
 """
@@ -13,7 +13,6 @@ from collections.abc import Callable
 from dataclasses import asdict, replace
 from pathlib import Path
 
-import pyqtgraph as pg
 from pyqtgraph.exporters import ImageExporter, SVGExporter
 from PySide6.QtCore import QBuffer, QIODevice, QSettings, Qt, QTimer, Signal
 from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QFileDialog, QHBoxLayout, QHeaderView, QLabel,
@@ -25,9 +24,9 @@ from digitpad.core.runs import (RunRecord, RunRecorder, default_runs_dir, delete
                                 format_value, labels_for, load_runs, metrics_csv, rename_run)
 from digitpad.core.names import OPTIMIZERS
 from digitpad.core.trainer import TrainConfig
-from digitpad.gui.background import BackgroundCall
-from digitpad.gui.charts import LiveCharts
-from digitpad.gui.dialogs import show_warning
+from digitpad.gui.common.worker import run_call
+from digitpad.gui.common.charts import LiveCharts
+from digitpad.gui.common.dialogs import show_warning
 
 COLUMNS = ("Run", "Data set", "Model", "Differs", "Accuracy", "Time", "Status")
 # The hyperparameters a sweep can vary: title and how to read one value.
@@ -110,10 +109,9 @@ def export_charts(charts: LiveCharts, path: str | os.PathLike, current_label: st
 
 def render_comparison(records: list[RunRecord], out: str | os.PathLike, size: tuple[int, int] = (960, 640)) -> Path:
     """Draw recorded runs overlaid on the app's own charts, offscreen, into a PNG, SVG or CSV file."""
-    from PySide6.QtWidgets import QApplication
+    from digitpad.gui.app import qt_app
 
-    app = QApplication.instance() or QApplication([])
-    pg.setConfigOptions(antialias=True, background="w", foreground="k")
+    app = qt_app()
     charts = LiveCharts()
     for plot in (charts.loss_plot, charts.acc_plot):
         plot.legend.setLabelTextSize("12pt")  # read from the back of the room
@@ -158,10 +156,8 @@ class RunsPanel(QWidget):
         self._build()
         self.charts.export_requested.connect(self.choose_chart_export)
         # No folder yet is the first start, not an error: it is made with the first record.
-        call = BackgroundCall(load_runs, [self.folder] if self.folder.is_dir() else [], name="digitpad-runs",
-                              parent=self)
-        call.done.connect(self._on_loaded)
-        call.start()
+        run_call(load_runs, [self.folder] if self.folder.is_dir() else [], name="digitpad-runs", parent=self,
+                 then=self._on_loaded)
 
     def _build(self) -> None:
         self.table = QTableWidget(0, len(COLUMNS))
@@ -287,9 +283,8 @@ class RunsPanel(QWidget):
 
     def rename(self, record: RunRecord, name: str) -> None:
         """Write the new name on a thread; the list and the legend show it at once."""
-        call = BackgroundCall(rename_run, record, name, name="digitpad-rename", parent=self)
-        call.done.connect(lambda _, error: error and self.message.setText(f"Not renamed: {error}"))
-        call.start()
+        run_call(rename_run, record, name, name="digitpad-rename", parent=self,
+                 then=lambda _, error: error and self.message.setText(f"Not renamed: {error}"))
         record.name = name.strip()
         self.refresh_overlays()
 

@@ -19,16 +19,16 @@ from digitpad.core.explain import Explanation, Saliency, explain_pixels
 from digitpad.core.inference import (ImageError, InferenceError, Prediction, classify_pixels, classify_strokes,
                                      open_image)
 from digitpad.core.preprocess import PreprocessSteps, mnist_steps, stroke_steps
-from digitpad.gui.background import BackgroundCall
-from digitpad.gui.canvas_widget import BrushSwatch, DrawingCanvas
-from digitpad.gui.charts import StaticPlot
-from digitpad.gui.explain_panel import ExplainPanel
-from digitpad.gui.images import display_image, gray_image
+from digitpad.gui.common.worker import Worker, run_call
+from digitpad.gui.canvas.drawing import BrushSwatch, DrawingCanvas
+from digitpad.gui.common.charts import StaticPlot
+from digitpad.gui.canvas.explain_panel import ExplainPanel
+from digitpad.gui.common.images import display_image, gray_image
 from digitpad.gui.model_library import ModelLibrary
-from digitpad.gui.my_digits import KeepRow
-from digitpad.gui.saliency_service import SaliencyService
-from digitpad.gui.settings import number_in, stored
-from digitpad.gui.widgets import FittedLabel, PixelView
+from digitpad.gui.my_digits.tab import KeepRow
+from digitpad.gui.canvas.saliency_service import SaliencyService
+from digitpad.gui.common.settings import number_in, stored
+from digitpad.gui.common.widgets import FittedLabel, PixelView
 
 LIVE_INTERVAL_MS = 60  # re-classify at most this often while the pen moves
 SALIENCY_IDLE_MS = 60_000  # the Explain panel closed this long: its saliency process ends
@@ -114,7 +114,7 @@ class CanvasTab(QWidget):
         self.library = library
         self.prediction: Prediction | None = None
         self.explanation: Explanation | None = None  # computed only while the Explain panel is shown
-        self._opening: BackgroundCall | None = None  # the file being read, until it arrives or is overtaken
+        self._opening: Worker | None = None  # the file being read, until it arrives or is overtaken
         self.last_latency_ms = 0.0
         self._live_timer = QTimer(self, singleShot=True, interval=LIVE_INTERVAL_MS)
         self._live_timer.timeout.connect(self.classify)
@@ -326,13 +326,12 @@ class CanvasTab(QWidget):
 
     def open_image_file(self, path: str) -> None:
         """Read the file on a thread (a large scan takes a second to decode); the canvas stays live."""
-        call = BackgroundCall(read_picture, path, name="digitpad-image", parent=self)
-        call.done.connect(lambda picture, error: self._on_picture_read(call, path, picture, error))
-        self._opening = call
         self.detail.setText(f"Opening {Path(path).name}…")
-        call.start()
+        self._opening = run_call(read_picture, path, name="digitpad-image", parent=self,
+                                 then=lambda picture, error: self._on_picture_read(call, path, picture, error))
+        call = self._opening
 
-    def _on_picture_read(self, call: BackgroundCall, path: str, picture: OpenedPicture | None,
+    def _on_picture_read(self, call: Worker, path: str, picture: OpenedPicture | None,
                          error: Exception | None) -> None:
         if call is not self._opening:
             return  # the user drew, cleared or opened another file meanwhile

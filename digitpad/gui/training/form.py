@@ -2,7 +2,7 @@
 
 The table builds the Setup form, reads the TrainConfig from it, shows presets and model defaults,
 and saves and restores the settings, every stored value through the same validation with the
-default as fallback (`gui/settings.py`).
+default as fallback (`gui/common/settings.py`).
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from digitpad.core.devices import available_devices
 from digitpad.core.models import MODELS, Defaults, parameter_count_of
 from digitpad.core import names
 from digitpad.core.trainer import TrainConfig
-from digitpad.gui.settings import number_in, one_of, stored
+from digitpad.gui.common.settings import number_in, one_of, stored
 
 OPTIMIZER_TITLES = {"sgd": "SGD", "momentum": "SGD + momentum", "adam": "Adam"}
 SCHEDULE_TITLES = {"constant": "constant", "onecycle": "one-cycle (warm up, then anneal)"}

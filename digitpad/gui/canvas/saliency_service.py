@@ -5,7 +5,7 @@ explanation, ~6 ms for the CNN. On the GUI thread it came after everything else 
 worker thread it took turns with the painting for Python's interpreter lock, and both ran twice as
 slowly (`core/saliency_process.py`). Here the Canvas tab posts the preprocessed pixels before its own
 forward pass, and the child computes while the GUI paints (`bench/explain_latency.py`). An answer for an
-older drawing is dropped on arrival. A listening thread (the one background mechanism, `gui/worker.py`)
+older drawing is dropped on arrival. A listening thread (the one background mechanism, `gui/common/worker.py`)
 carries the answers to the GUI thread, and closes the child when the window closes.
 """
 
@@ -22,8 +22,8 @@ from torch import nn
 from digitpad.core.checkpoints import ModelMeta, TrainedModel
 from digitpad.core.explain import Saliency, private_copy, saliency_of
 from digitpad.core.saliency_process import READY, SaliencyProcess
-from digitpad.core.trainer import RunControl
-from digitpad.gui.worker import Worker
+from digitpad.core.events import RunControl
+from digitpad.gui.common.worker import Worker
 
 POLL_S = 0.05  # how often the listener looks at its Stop flag: the window closes within this
 

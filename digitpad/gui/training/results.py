@@ -15,8 +15,8 @@ from PySide6.QtGui import QColor, QFontMetricsF, QImage, QLinearGradient, QPaint
 from PySide6.QtWidgets import QFrame, QLabel, QScrollArea, QSizePolicy, QTabWidget, QVBoxLayout, QWidget
 
 from digitpad.core.evaluation import EvalReport, Mistake
-from digitpad.gui.charts import StaticPlot
-from digitpad.gui.images import BLUE, RED, diverging_image, gray_image
+from digitpad.gui.common.charts import StaticPlot
+from digitpad.gui.common.images import BLUE, RED, diverging_image, gray_image
 
 
 class PlotTexts(pg.GraphicsObject):

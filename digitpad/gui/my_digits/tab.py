@@ -24,10 +24,10 @@ from digitpad.core.finetune import FinetuneConfig, Finetuner, finetune_result
 from digitpad.core.personal_set import (PersonalSet, Sample, add_sample, delete_sample, load_personal_set,
                                         read_sample, relabel_sample)
 from digitpad.core.preprocess import StrokeSet
-from digitpad.core.trainer import EpochEnd, Failed, Finished, Progress, RunControl
-from digitpad.gui.images import gray_image
+from digitpad.core.events import EpochEnd, Finished, Progress, RunControl
+from digitpad.gui.common.images import gray_image
 from digitpad.gui.model_library import ModelLibrary
-from digitpad.gui.worker import Worker, run_in_background
+from digitpad.gui.common.worker import Worker, run_call, run_events
 
 THUMB = 56
 RIGHT, WRONG = QColor("#2e9d4a"), QColor("#d9534f")
@@ -209,7 +209,7 @@ class MyDigitsTab(QWidget):
 
     def _io(self, fn, *args, then, name: str) -> Worker:
         """File work on the background worker; `then(result, error)` runs on the GUI thread."""
-        return run_in_background(fn, *args, then=then, name=name, parent=self)
+        return run_call(fn, *args, then=then, name=name, parent=self)
 
     def reload(self) -> None:
         self.folder_label.setText(str(self.folder))
@@ -359,18 +359,16 @@ class MyDigitsTab(QWidget):
             return
         personal = PersonalSet(self.folder, list(self.personal.samples))
         control = RunControl()
-        worker = Worker(Finetuner(base, personal, self.config, control).run, name="digitpad-teach",
-                        control=control, parent=self)
-        worker.on(Progress, self._on_progress).on(EpochEnd, self._on_epoch).on(Finished, self._on_finished)
-        worker.on(Failed, lambda ev: self.status.setText(f"Teaching failed: {ev.message}"))
-        worker.errored.connect(lambda exc: self.status.setText(f"Teaching failed: {type(exc).__name__}: {exc}"))
-        worker.finished.connect(self._on_teach_ended)
-        self.teaching = worker
         self.progress.setValue(0)
         self.result.clear()
         self.status.setText(f"Teaching {base.name} your {len(personal.samples)} drawings (with MNIST replay)…")
+        self.teaching = run_events(Finetuner(base, personal, self.config, control).run, name="digitpad-teach",
+                                   control=control, parent=self,
+                                   handlers={Progress: self._on_progress, EpochEnd: self._on_epoch,
+                                             Finished: self._on_finished},
+                                   failed=lambda message, _kind: self.status.setText(f"Teaching failed: {message}"),
+                                   ended=self._on_teach_ended)
         self._update_buttons()
-        worker.start()
 
     def stop_teaching(self) -> None:
         if self.teaching is not None:

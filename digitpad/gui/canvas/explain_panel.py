@@ -22,6 +22,7 @@ from digitpad.core.atomic import atomic_write_bytes
 from digitpad.core.explain import (ConvBlock, EvidenceMaps, Explanation, LabelLoss, SoftmaxSteps, UnitArithmetic,
                                    label_loss, unit_arithmetic)
 from digitpad.core.inference import UNSURE_BELOW
+from digitpad.gui.app import qt_app
 
 TOP = QColor("#d9534f")
 BAR = QColor("#8fb3d9")
@@ -700,7 +701,7 @@ def render_png(explanation: Explanation, target: Path) -> Path:
     The figure picks the predicted label (so it shows a loss and its gradient) and, for a CNN, the
     strongest map of the first block (so it shows one filter's arithmetic).
     """
-    app = QApplication.instance() or QApplication([])  # noqa: F841 (kept alive while drawing)
+    app = qt_app()  # noqa: F841 (kept alive while drawing)
     previous = qInstallMessageHandler(_without_offscreen_noise)
     try:
         image = _draw_figure(explanation)

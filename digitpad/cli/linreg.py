@@ -1,0 +1,44 @@
+"""`digitpad linreg`: the course's warm-up, linear regression from scratch."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from digitpad.cli.common import EXIT_USAGE
+
+
+def register(sub) -> None:
+    lr_ = sub.add_parser("linreg", help="the course's warm-up: linear regression from scratch on synthetic data")
+    lr_.add_argument("--epochs", type=int, default=3)
+    lr_.add_argument("--lr", type=float, default=0.03)
+    lr_.add_argument("--batch-size", type=int, default=10)
+    lr_.add_argument("--seed", type=int, default=0)
+    lr_.add_argument("--json", action="store_true", help="one final JSON line: w, b, true_w, true_b, loss per epoch")
+    lr_.set_defaults(run=cmd_linreg)
+
+
+def cmd_linreg(args: argparse.Namespace) -> int:
+    from digitpad.core.scratch import LinRegConfig, LinRegEpoch, train_linreg_scratch
+
+    cfg = LinRegConfig(epochs=args.epochs, lr=args.lr, batch_size=args.batch_size, seed=args.seed)
+    try:
+        cfg.validate()
+    except ValueError as exc:
+        print(f"digitpad linreg: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    epochs = [ev for ev in train_linreg_scratch(cfg) if isinstance(ev, LinRegEpoch)]
+    last = epochs[-1]
+    if args.json:
+        print(json.dumps({"w": last.w, "b": last.b, "true_w": list(cfg.true_w), "true_b": cfg.true_b,
+                          "loss": [ev.loss for ev in epochs]}))
+        return 0
+    for ev in epochs:
+        print(f"epoch {ev.epoch}, loss {ev.loss:f}")
+    w_err = ", ".join(f"{t - w:+.4f}" for t, w in zip(cfg.true_w, last.w))
+    print(f"w = [{', '.join(f'{w:.4f}' for w in last.w)}] (true {list(cfg.true_w)}, error {w_err})")
+    print(f"b = {last.b:.4f} (true {cfg.true_b}, error {cfg.true_b - last.b:+.4f})")
+    return 0
+
+

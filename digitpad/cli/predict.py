@@ -1,0 +1,97 @@
+"""`digitpad predict` and `digitpad explain`: one JSON line per file; explain also draws the Explain panel."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+from pathlib import Path
+
+from digitpad.cli.common import EXIT_FAILED, EXIT_USAGE, add_unsure_arg, load_model_or_exit
+
+
+def register(sub) -> None:
+    pr = sub.add_parser("predict", help="classify image files (or stroke JSON files); one JSON line each")
+    pr.add_argument("files", nargs="+", type=Path)
+    pr.add_argument("--model", type=Path, help="checkpoint (default: the shipped MNIST CNN)")
+    pr.add_argument("--strokes", action="store_true", help="the files are stroke JSON, not images")
+    add_unsure_arg(pr)
+    pr.set_defaults(run=cmd_predict)
+
+    ex = sub.add_parser("explain", help="predict, and draw the Explain panel for each file into DIR/<stem>-explain.png")
+    ex.add_argument("files", nargs="+", type=Path)
+    ex.add_argument("--model", type=Path, help="checkpoint (default: the shipped MNIST CNN)")
+    ex.add_argument("--strokes", action="store_true", help="the files are stroke JSON, not images")
+    ex.add_argument("--out", type=Path, default=Path("."), metavar="DIR",
+                    help="folder for the figures, DIR/<stem>-explain.png (default: here)")
+    add_unsure_arg(ex)
+    ex.set_defaults(run=cmd_predict)
+
+
+def predict_file(trained, path: Path, strokes: bool, unsure_below: float | None = None,
+                 explain_dir: Path | None = None) -> dict:
+    """One JSON-ready answer for one file; every failure becomes its `error`, never an exception.
+
+    With explain_dir, the prediction comes from the explanation (the same forward pass) and the
+    Explain panel is drawn into explain_dir/<stem>-explain.png: `explain` answers exactly as `predict`.
+    """
+    from digitpad.core.explain import explain_image, explain_strokes
+    from digitpad.core.inference import UNSURE_BELOW, classify_image, classify_strokes, open_image
+    from digitpad.core.preprocess import read_stroke_file
+
+    unsure_below = UNSURE_BELOW if unsure_below is None else unsure_below
+    answer: dict = {"file": str(path), "prediction": None, "probabilities": None, "unsure": None,
+                    "runner_up": None, "error": None}
+    explanation = None
+    try:
+        if strokes:
+            source = read_stroke_file(path)
+        else:
+            source = open_image(path)
+        if explain_dir is None:
+            pred = (classify_strokes if strokes else classify_image)(trained, source)
+        else:
+            explanation = (explain_strokes if strokes else explain_image)(trained, source, unsure_below)
+            pred = None if explanation is None else explanation.prediction
+    except ValueError as exc:  # ImageError, StrokeError, InferenceError: this file's answer
+        answer["error"] = str(exc) if str(path) in str(exc) else f"{path}: {exc}"
+        return answer
+    if pred is None:
+        answer["error"] = f"{path}: no ink found — the picture is blank (draw a digit)"
+        return answer
+    answer["prediction"] = pred.label
+    answer["probabilities"] = [round(p, 8) for p in pred.probabilities]
+    answer["unsure"] = pred.unsure(unsure_below)
+    answer["runner_up"] = pred.runner_up
+    if explanation is not None:
+        answer["explanation"] = _render_figure(explanation, explain_dir / f"{path.stem}-explain.png", answer)
+    return answer
+
+
+def _render_figure(explanation, target: Path, answer: dict) -> str | None:
+    """Draw the Explain panel offscreen into target; a failure to write becomes the answer's error."""
+    from digitpad.gui.canvas.explain_panel import render_png
+
+    try:
+        return str(render_png(explanation, target))
+    except OSError as exc:
+        answer["error"] = f"{target}: cannot write the figure ({exc.strerror or exc})"
+        return None
+
+
+def cmd_predict(args: argparse.Namespace) -> int:
+    trained = load_model_or_exit(args.model)
+    if trained is None:
+        return EXIT_USAGE
+    explain_dir = getattr(args, "out", None) if args.command == "explain" else None
+    if explain_dir is not None:
+        os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")  # figures need no screen
+    status = 0
+    for path in args.files:
+        answer = predict_file(trained, path, args.strokes, args.unsure_below, explain_dir)
+        if answer["error"]:
+            status = EXIT_FAILED
+        print(json.dumps(answer), flush=True)
+    return status
+
+

@@ -1,0 +1,208 @@
+"""Lesson 2: softmax regression from scratch and concise, trained side by side by the engine on its thread."""
+
+from __future__ import annotations
+
+from functools import partial
+
+import pyqtgraph as pg
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (QComboBox, QDoubleSpinBox, QHBoxLayout, QLabel, QPushButton, QSpinBox, QSplitter,
+                               QVBoxLayout, QWidget)
+
+from digitpad.core import scratch
+from digitpad.core.datasets import DATASETS
+from digitpad.core.events import EpochEnd, FailureKind, Progress, RunControl
+from digitpad.core.models import MODELS, softmax_regression
+from digitpad.core.trainer import TrainConfig, Trainer
+from digitpad.gui.common.charts import LOSS_COLOUR, TEST_COLOUR, TRAIN_COLOUR
+from digitpad.gui.lessons.page import (LessonPage, SCRATCH_COLOUR, CodePane, fill_table, lesson_layout, make_plot, make_table,
+                                       stacked)
+from digitpad.gui.common.worker import Worker, run_events
+from digitpad.gui.training.form import CourseLr
+
+
+class SoftmaxLesson(LessonPage):
+    """softmax-scratch and softmax trained side by side by the engine, their curves on one chart."""
+
+    TITLE = "Softmax from scratch"
+
+    finished = Signal()  # both runs are over
+
+    SUBSETS = [(None, "all"), (10_000, "10,000"), (2_000, "2,000")]
+    IMPLEMENTATIONS = (("softmax", "concise", LOSS_COLOUR), ("softmax-scratch", "scratch", SCRATCH_COLOUR))
+
+    def __init__(self) -> None:
+        super().__init__()
+        defaults = MODELS["softmax-scratch"].defaults
+        self.test_limit: int | None = None  # tests shrink the test set
+        self.dataset = QComboBox()
+        for name in ("fashion-mnist", "mnist"):
+            self.dataset.addItem(DATASETS[name].title, name)
+        self.subset = QComboBox()
+        for value, title in self.SUBSETS:
+            self.subset.addItem(title, value)
+        self.epochs = QSpinBox(minimum=1, maximum=100, value=defaults.epochs)
+        self.lr = QDoubleSpinBox(decimals=3, minimum=0.001, maximum=1000.0, singleStep=0.01,
+                                 value=defaults.lr_for(self.dataset.currentData()))
+        self.course_lr = CourseLr(self.lr, self.dataset, lambda: defaults)
+        self.batch_size = QSpinBox(minimum=1, maximum=65536, value=defaults.batch_size)
+        self.seed = QSpinBox(minimum=0, maximum=2**31 - 1, value=0)
+        self.start_button = QPushButton("Start")
+        self.start_button.clicked.connect(self.start)
+        self.pause_button = QPushButton("Pause")
+        self.pause_button.clicked.connect(self.toggle_pause)
+        self.stop_button = QPushButton("Stop")
+        self.stop_button.clicked.connect(self.stop)
+        controls = QWidget()  # two rows: in one, the controls would not fit a 1024-pixel netbook
+        rows = QVBoxLayout(controls)
+        rows.setContentsMargins(0, 0, 0, 0)
+        fields, buttons = QHBoxLayout(), QHBoxLayout()
+        for title, widget in (("data", self.dataset), ("images", self.subset), ("epochs", self.epochs),
+                              ("lr", self.lr), ("batch", self.batch_size), ("seed", self.seed)):
+            fields.addWidget(QLabel(title))
+            fields.addWidget(widget)
+        fields.addStretch(1)
+        for button in (self.start_button, self.pause_button, self.stop_button):
+            buttons.addWidget(button)
+        buttons.addStretch(1)
+        rows.addLayout(fields)
+        rows.addLayout(buttons)
+
+        self.loss_plot = make_plot("train loss", "epoch")
+        self.acc_plot = make_plot("accuracy", "epoch")
+        self.acc_plot.setXLink(self.loss_plot)
+        self.curves: dict[str, dict[str, pg.PlotDataItem]] = {}
+        self.data: dict[str, dict[str, list[float]]] = {}
+        for model, title, colour in self.IMPLEMENTATIONS:
+            style = Qt.PenStyle.SolidLine if title == "concise" else Qt.PenStyle.DashLine
+            width = 3.5 if title == "concise" else 2
+            self.curves[model] = {
+                "loss": self.loss_plot.plot(pen=pg.mkPen(colour, width=width, style=style), name=title),
+                "train": self.acc_plot.plot(pen=pg.mkPen(TRAIN_COLOUR, width=width, style=style), symbol="o",
+                                            symbolSize=6, symbolBrush=TRAIN_COLOUR, name=f"train acc, {title}"),
+                "test": self.acc_plot.plot(pen=pg.mkPen(TEST_COLOUR, width=width, style=style), symbol="s",
+                                           symbolSize=6, symbolBrush=TEST_COLOUR, name=f"test acc, {title}"),
+            }
+        self.table = make_table(["epoch", "test acc, concise", "test acc, scratch", "difference"])
+        self.status = QLabel("Press Start: both implementations train at once, from the same seed.")
+        self.status.setWordWrap(True)
+        charts = QSplitter(Qt.Orientation.Vertical)
+        charts.addWidget(self.loss_plot)
+        charts.addWidget(self.acc_plot)
+        charts.addWidget(self.table)
+        left = stacked(charts, self.status, stretch=charts)
+        code = CodePane(scratch.softmax, scratch.cross_entropy, scratch.sgd, scratch.accuracy,
+                        scratch.SoftmaxRegressionScratch, scratch.scratch_step, softmax_regression, Trainer._step)
+        lesson_layout(self, "<b>Softmax regression, from scratch vs concise.</b> The same data, seed and "
+                      "initialisation (W ~ N(0, 0.01²), b = 0); the scratch model uses the course's own "
+                      "<tt>softmax</tt>, <tt>cross_entropy</tt> and <tt>sgd</tt>, the concise one "
+                      "<tt>nn.Linear</tt>, <tt>F.cross_entropy</tt> and <tt>optim.SGD</tt>. The curves lie on "
+                      "top of each other: it is the same maths. The difference is numerical — "
+                      "<tt>F.cross_entropy</tt> works on the logits with log-sum-exp, while the scratch "
+                      "<tt>exp</tt> overflows once a logit passes ~88: try lr 50 — the scratch run's "
+                      "loss turns into NaN, the concise one's stays a (huge) number until the "
+                      "divergence watch stops it (lesson 4 shows why). DigitPad standardizes pixels (mean 0, std 1), "
+                      "which makes each step about ten times stronger than on the course's pixels in [0, 1]: "
+                      "the course's lr 0.1 is lr 0.03 here on Fashion-MNIST and 0.05 on MNIST.", controls, left, code)
+        self.runs: dict[str, Worker] = {}
+        self._set_running(False)
+
+    def is_running(self) -> bool:
+        return bool(self.runs)
+
+    def config(self, model: str) -> TrainConfig:
+        return TrainConfig.for_model(model, dataset=self.dataset.currentData(), epochs=self.epochs.value(),
+                                     lr=self.lr.value(), batch_size=self.batch_size.value(), seed=self.seed.value(),
+                                     train_limit=self.subset.currentData(), test_limit=self.test_limit)
+
+    def start(self) -> None:
+        if self.runs:
+            return
+        self.data = {model: {"loss_x": [], "loss": [], "epoch": [], "train": [], "test": []}
+                     for model, _, _ in self.IMPLEMENTATIONS}
+        for curves in self.curves.values():
+            for curve in curves.values():
+                curve.setData([], [])
+        self.table.setRowCount(0)
+        self.loss_plot.setXRange(0, self.epochs.value(), padding=0.02)
+        self.messages: dict[str, str] = {}
+        for model, title, _ in self.IMPLEMENTATIONS:
+            control = RunControl()
+            self.runs[model] = run_events(
+                Trainer(self.config(model), control).run, name="digitpad-training", control=control, parent=self,
+                handlers={Progress: partial(self._on_progress, model), EpochEnd: partial(self._on_epoch_end, model)},
+                failed=partial(self._on_failed, title),
+                ended=partial(self._on_run_ended, model))
+        self.status.setText("Training both…")
+        self._set_running(True)
+
+    def toggle_pause(self) -> None:
+        paused = any(run.control.paused for run in self.runs.values())
+        for run in self.runs.values():
+            run.control.resume() if paused else run.control.pause()
+        self.pause_button.setText("Pause" if paused else "Resume")
+
+    def stop(self) -> None:
+        for run in self.runs.values():
+            run.control.stop()
+        self.status.setText("Stopping…")
+
+    def is_training(self) -> bool:
+        return self.is_running()
+
+    def shutdown(self) -> bool:
+        return all([run.join() for run in list(self.runs.values())])
+
+    def _set_running(self, running: bool) -> None:
+        self.start_button.setEnabled(not running)
+        self.pause_button.setEnabled(running)
+        self.stop_button.setEnabled(running)
+        self.pause_button.setText("Pause")
+        for widget in (self.dataset, self.subset, self.epochs, self.lr, self.batch_size, self.seed):
+            widget.setEnabled(not running)
+
+    def _on_progress(self, model: str, ev: Progress) -> None:
+        d = self.data[model]
+        d["loss_x"].append(ev.fraction)
+        d["loss"].append(ev.loss)
+        self.curves[model]["loss"].setData(d["loss_x"], d["loss"])
+
+    def _on_epoch_end(self, model: str, ev: EpochEnd) -> None:
+        d = self.data[model]
+        d["epoch"].append(float(ev.epoch))
+        d["train"].append(ev.train_accuracy)
+        d["test"].append(ev.test_accuracy)
+        self.curves[model]["train"].setData(d["epoch"], d["train"])
+        self.curves[model]["test"].setData(d["epoch"], d["test"])
+        self._fill_table()
+
+    def _fill_table(self) -> None:
+        concise, scratch_ = self.data["softmax"]["test"], self.data["softmax-scratch"]["test"]
+        rows = []
+        for i in range(max(len(concise), len(scratch_))):
+            a = concise[i] if i < len(concise) else None
+            b = scratch_[i] if i < len(scratch_) else None
+            diff = f"{(b - a) * 100:+.2f} points" if a is not None and b is not None else ""
+            rows.append([str(i + 1), f"{a:.2%}" if a is not None else "…", f"{b:.2%}" if b is not None else "…",
+                         diff])
+        fill_table(self.table, rows)
+        self.table.scrollToBottom()
+
+    def _on_failed(self, title: str, message: str, _kind: FailureKind) -> None:
+        self.messages[title] = message
+
+    def _on_run_ended(self, model: str) -> None:
+        self.runs.pop(model)
+        if self.runs:
+            return
+        self._set_running(False)
+        if self.messages:
+            self.status.setText(" ".join(f"{title}: {message}" for title, message in self.messages.items()))
+        else:
+            concise, scratch_ = self.data["softmax"]["test"], self.data["softmax-scratch"]["test"]
+            if concise and scratch_:
+                self.status.setText(f"Done: test accuracy {concise[-1]:.2%} concise, {scratch_[-1]:.2%} from "
+                                    "scratch.")
+            else:
+                self.status.setText("Stopped.")
+        self.finished.emit()
