@@ -17,7 +17,7 @@ from common import section  # noqa: E402
 
 from digitpad.core import datasets  # noqa: E402
 from digitpad.core.events import EpochEnd, Failed
-from digitpad.core.trainer import TrainConfig, Trainer, config_with_preset  # noqa: E402
+from digitpad.core.trainer import TrainConfig, Trainer  # noqa: E402
 
 
 def time_to(cfg: TrainConfig, target: float = 0.99) -> tuple[float | None, int, float]:
@@ -39,7 +39,7 @@ def main(device: str = "auto", seeds: tuple[int, ...] = (0, 1, 2)) -> str:
     recipes = [("plain: Adam 1e-3, batch 128 (baseline)", lambda s: TrainConfig.for_model("cnn", epochs=5, seed=s,
                                                                                           device=device)),
                ("fast preset: one-cycle Adam 8e-3, batch 64, label smoothing 0.1",
-                lambda s: config_with_preset("fast", seed=s, device=device))]
+                lambda s: TrainConfig.with_preset("fast", seed=s, device=device))]
     for title, make in recipes:
         for seed in seeds:
             seconds, epochs, acc = time_to(make(seed))

@@ -126,7 +126,7 @@ def test_stopping_a_sweep_records_the_run_as_stopped_and_ends_the_sweep(qtbot, w
 def test_a_bad_sweep_says_why_and_starts_nothing(qtbot, window):
     tab, panel = window.training, window.training.runs
     panel.sweep_key.setCurrentIndex(panel.sweep_key.findData("lr"))
-    for text, fragment in [("0.1", "2 to 10 values"), ("0.1, fast", "must be a float"), ("0.1, -1", "positive")]:
+    for text, fragment in [("0.1", "2 to 10 values"), ("0.1, fast", "is not a number"), ("0.1, -1", "positive")]:
         panel.sweep_values.setText(text)
         click(qtbot, panel.sweep_button)
         assert fragment in panel.message.text() and not tab.is_running()

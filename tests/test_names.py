@@ -8,7 +8,8 @@ from digitpad.cli import build_parser
 from digitpad.core import names
 from digitpad.core.datasets import DATASETS
 from digitpad.core.models import MODELS
-from digitpad.core.trainer import OPTIMIZER_BUILDERS, PRESETS, SCHEDULE_BUILDERS, TrainConfig
+from digitpad.core.settings import PRESETS, SETTING
+from digitpad.core.trainer import OPTIMIZER_BUILDERS, SCHEDULE_BUILDERS, TrainConfig
 
 
 def test_every_registry_holds_exactly_the_names_that_are_accepted():
@@ -18,7 +19,9 @@ def test_every_registry_holds_exactly_the_names_that_are_accepted():
     assert set(names.DATASETS) == set(DATASETS)
     assert set(names.OPTIMIZERS) == set(OPTIMIZER_BUILDERS)
     assert set(names.SCHEDULES) == set(SCHEDULE_BUILDERS)
-    assert set(names.PRESETS) == set(PRESETS)
+    for preset in PRESETS.values():  # a preset names only settings, each with a value it takes
+        for key, value in preset.values.items():
+            SETTING[key].check(value)
     for model in names.MODELS:  # every model's course defaults are themselves acceptable settings
         TrainConfig.for_model(model).validate()
 
@@ -30,7 +33,7 @@ def choices(parser: argparse.ArgumentParser, command: str) -> dict[str, tuple]:
 
 def test_the_command_line_offers_the_accepted_names():
     parser = build_parser()
-    assert choices(parser, "train") == {"dataset": names.DATASETS, "model": names.MODELS, "preset": names.PRESETS,
+    assert choices(parser, "train") == {"dataset": names.DATASETS, "model": names.MODELS, "preset": tuple(PRESETS),
                                         "optimizer": names.OPTIMIZERS, "schedule": names.SCHEDULES}
     assert choices(parser, "eval") == {"dataset": names.DATASETS}
 

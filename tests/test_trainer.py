@@ -9,7 +9,7 @@ import torch
 from digitpad.core import trainer as trainer_mod
 from digitpad.core.datasets import DataError
 from digitpad.core.events import EpochEnd, Failed, Finished, Progress, RunControl, Started
-from digitpad.core.trainer import TrainConfig, Trainer, config_with_preset
+from digitpad.core.trainer import TrainConfig, Trainer
 
 
 def small(model="softmax", **kw) -> TrainConfig:
@@ -122,7 +122,7 @@ def test_bad_config_and_device_are_failure_events():
 
 
 def test_presets_fill_a_config():
-    cfg = config_with_preset("fast", seed=5)
+    cfg = TrainConfig.with_preset("fast", seed=5)
     assert (cfg.model, cfg.epochs, cfg.schedule, cfg.seed) == ("cnn", 1, "onecycle", 5)
 
 

@@ -1,13 +1,14 @@
-"""What every subcommand shares: exit codes, argparse types checked against `names`, loading a model."""
+"""What every subcommand shares: exit codes, argparse types checked against the settings table, loading a model."""
 
 from __future__ import annotations
 
 import argparse
 import sys
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterable
 
 from digitpad.core import names
+from digitpad.core.settings import SETTING, Setting
 
 EXIT_FAILED = 1
 EXIT_USAGE = 2
@@ -15,22 +16,40 @@ EXIT_INTERRUPTED = 130
 
 
 def bounded(key: str) -> Callable[[str], int | float]:
-    """An argparse type for the numeric setting `key`, checked against `names.BOUNDS` as it is parsed,
-    so a bad value is refused with the flag's name before anything is loaded."""
-    bounds = names.BOUNDS[key]
+    """An argparse type for the numeric training setting `key`, checked against `settings.SETTING` as it
+    is parsed, so a bad value is refused with the flag's name before anything is loaded."""
+    setting = SETTING[key]
 
     def parse(text: str) -> int | float:
         try:
-            value = int(text) if bounds.integer else float(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(
-                f"{text!r} is not {'a whole number' if bounds.integer else 'a number'}") from None
-        try:
-            bounds.check(value)
+            return setting.parse(text)
         except ValueError as exc:
             raise argparse.ArgumentTypeError(str(exc)) from None
-        return value
+    parse.__name__ = setting.name  # argparse names the type in "invalid <name> value"
     return parse
+
+
+def escaped(help_text: str) -> str:
+    """Help text as argparse wants it: a literal % doubled."""
+    return help_text.replace("%", "%%")
+
+
+def add_setting_flags(parser: argparse.ArgumentParser, settings: Iterable[Setting]) -> None:
+    """One flag per training setting, as the table says: a choice, a checked number, or a switch.
+
+    Every default is None (a switch's is False), so what the user did not type falls back to the preset
+    and the model's course defaults, in that order.
+    """
+    for s in settings:
+        if s.kind is bool:
+            parser.add_argument(s.flag, action="store_true", help=escaped(s.help))
+        elif s.choices:
+            parser.add_argument(s.flag, choices=s.choices, help=escaped(s.help) or None)
+        elif s.name == "device":
+            parser.add_argument(s.flag, type=device_name, help=escaped(s.help))
+        else:
+            help_text = f"{s.help} ({s.bounds.describe()})" if s.help else s.bounds.describe()
+            parser.add_argument(s.flag, type=bounded(s.name), help=escaped(help_text))
 
 
 def device_name(text: str) -> str:

@@ -7,7 +7,8 @@ import json
 import sys
 from pathlib import Path
 
-from digitpad.cli.common import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_USAGE, add_data_args, load_model_or_exit, percent
+from digitpad.cli.common import (EXIT_FAILED, EXIT_INTERRUPTED, EXIT_USAGE, add_data_args, bounded, device_name,
+                                 load_model_or_exit, percent)
 
 
 def register(sub) -> None:
@@ -16,10 +17,12 @@ def register(sub) -> None:
     f.add_argument("--samples", type=Path, help="personal set folder in the ImageFolder layout "
                    "(default: the app's My digits folder)")
     f.add_argument("--out", type=Path, required=True, help="checkpoint to write")
-    f.add_argument("--epochs", type=int, default=3)
-    f.add_argument("--test-limit", type=int, help="measure MNIST before/after on the first N test images only")
-    f.add_argument("--seed", type=int, default=0)
-    f.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps")
+    # The same settings as `train`'s, with the same ranges (the settings table's).
+    f.add_argument("--epochs", type=bounded("epochs"), default=3)
+    f.add_argument("--test-limit", type=bounded("test_limit"),
+                   help="measure MNIST before/after on the first N test images only")
+    f.add_argument("--seed", type=bounded("seed"), default=0)
+    f.add_argument("--device", type=device_name, default="auto", help="auto, cpu, cuda, cuda:N or mps")
     f.add_argument("--json", action="store_true", help="end with one JSON line: before/after on your digits and MNIST")
     add_data_args(f)
     f.set_defaults(run=cmd_finetune)

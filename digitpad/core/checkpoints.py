@@ -19,6 +19,7 @@ from torch import nn
 from digitpad import __version__
 from digitpad.core.atomic import atomic_writer
 from digitpad.core import names
+from digitpad.core.settings import SETTING
 from digitpad.core.models import build_model, parameter_count
 
 FORMAT = "digitpad-checkpoint"
@@ -84,7 +85,7 @@ class ModelMeta:
             "std": _number("std", self.std, 0.01, 1.0),
             "test_accuracy": None if self.test_accuracy is None else _number("test accuracy", self.test_accuracy,
                                                                              0.0, 1.0),
-            "epochs": _number("epochs", self.epochs, 0.0, names.BOUNDS["epochs"].high),
+            "epochs": _number("epochs", self.epochs, 0.0, SETTING["epochs"].bounds.high),
             "created": _text("created", self.created),
             "digitpad_version": _text("digitpad version", self.digitpad_version),
         }

@@ -1,5 +1,6 @@
 """What DigitPad accepts, in one torch-free place: the CLI's `choices=`, the app's form and the
 checkpoint loader all read these, and `tests/test_names.py` checks them against the registries.
+The training settings' ranges and titles are in `settings.py`, which builds on these.
 
 To add a model (optimizer, schedule, data set), register it where it is built and add its name here;
 the test fails until both agree.
@@ -16,7 +17,6 @@ OPTIMIZERS: tuple[str, ...] = ("sgd", "momentum", "adam")
 SCHEDULES: tuple[str, ...] = ("constant", "onecycle")
 DATASETS: tuple[str, ...] = ("mnist", "fashion-mnist")
 DEVICE_KINDS: tuple[str, ...] = ("auto", "cpu", "cuda", "mps")
-PRESETS: tuple[str, ...] = ("fast",)
 
 _DEVICE_FORM = re.compile(r"^(?P<kind>[a-z]+)(?::(?P<index>\d{1,4}))?$")
 
@@ -50,22 +50,9 @@ class Bounds:
             raise ValueError(f"must be {self.describe()}, got {value:g}")
 
     def describe(self) -> str:
-        if self.integer and self.high >= 2**31:  # no one meets this end: leave it unsaid
-            return f"at least {self.low:g}"
+        low, high = (f"{int(v)}" if self.integer else f"{v:g}" for v in (self.low, self.high))
+        if self.integer and self.high >= 2**62:  # no one meets this end: leave it unsaid
+            return f"at least {low}"
         if self.low == 0 and self.low_open:
-            return f"positive and {'below' if self.high_open else 'at most'} {self.high:g}"
-        return (f"in {'(' if self.low_open else '['}{self.low:g}, {self.high:g}{')' if self.high_open else ']'}")
-
-
-# The numeric TrainConfig fields. A learning rate above 1e6 (or one float32 cannot hold) is a typo, not
-# an experiment; label smoothing 1 would make every target uniform; limits count images, so at least 1.
-BOUNDS: dict[str, Bounds] = {
-    "epochs": Bounds(1, 10_000, integer=True),
-    "batch_size": Bounds(1, 1_000_000, integer=True),
-    "lr": Bounds(0, 1e6, low_open=True),
-    "momentum": Bounds(0, 1, high_open=True),
-    "label_smoothing": Bounds(0, 1, high_open=True),
-    "seed": Bounds(0, 2**63 - 1, integer=True),
-    "train_limit": Bounds(1, 2**62, integer=True),
-    "test_limit": Bounds(1, 2**62, integer=True),
-}
+            return f"positive and {'below' if self.high_open else 'at most'} {high}"
+        return f"in {'(' if self.low_open else '['}{low}, {high}{')' if self.high_open else ']'}"

@@ -22,6 +22,7 @@ from typing import Iterator, Sequence
 
 from digitpad.core.atomic import atomic_write_bytes
 from digitpad.core.paths import user_data_dir
+from digitpad.core.settings import SETTING
 from digitpad.core.events import EpochEnd, Event, Failed, Finished, Progress, Started
 from digitpad.core.trainer import TrainConfig
 
@@ -33,7 +34,6 @@ STATUSES = ("running", "finished", "stopped", "failed")
 NOT_HYPERPARAMETERS = ("data_dir", "idx_dir", "reports_per_epoch", "report_interval_s", "device",
                       "test_limit")  # report_interval_s: records written before reports_per_epoch
 # How a hyperparameter is named in a legend: "lr 0.1", "batch 64".
-SHORT_NAMES = {"batch_size": "batch", "label_smoothing": "smoothing", "train_limit": "images"}
 
 
 # Record files are written from the training thread, from background saves and renames, and deleted
@@ -203,9 +203,14 @@ def format_value(value: object) -> str:
     return str(value)
 
 
+def legend_name(key: str) -> str:
+    """A setting's short name in a legend ("batch" for batch_size); a recorded key no setting has, as it is."""
+    return SETTING[key].legend_name if key in SETTING else key
+
+
 def describe(config: dict, keys: Sequence[str]) -> str:
     """"lr 0.1 · batch 64": the named hyperparameters of one run."""
-    return " · ".join(f"{SHORT_NAMES.get(k, k)} {format_value(config.get(k))}" for k in keys)
+    return " · ".join(f"{legend_name(k)} {format_value(config.get(k))}" for k in keys)
 
 
 def labels_for(configs: Sequence[dict], names: Sequence[str]) -> list[str]:

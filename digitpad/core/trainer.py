@@ -11,7 +11,7 @@ import copy
 import math
 import threading
 import time
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field
 from typing import Callable, Generator, Iterator
 
 import numpy as np
@@ -26,7 +26,7 @@ from digitpad.core.devices import CpuShare, DeviceError, describe, resolve_devic
 from digitpad.core.evaluation import build_report, predict_all
 from digitpad.core.events import EpochEnd, Event, Failed, FailureKind, Finished, Progress, RunControl, Started
 from digitpad.core.models import build_model, linear_weight_templates, model_spec, parameter_count
-from digitpad.core.names import BOUNDS, DATASETS, MODELS, OPTIMIZERS, SCHEDULES, check_device_name
+from digitpad.core.settings import PRESETS, SETTING
 from digitpad.core.preprocess import normalize_, unit_float
 from digitpad.core.scratch import accuracy, scratch_step
 
@@ -37,21 +37,22 @@ _SEED_LOCK = threading.Lock()  # held while a run seeds torch's global generator
 class TrainConfig:
     """Everything that defines a run. `for_model` fills in the course defaults of a model."""
 
-    dataset: str = "mnist"
-    model: str = "softmax"
-    epochs: int = 10
-    batch_size: int = 256
-    lr: float = 0.1
-    optimizer: str = "sgd"
-    momentum: float = 0.9
-    schedule: str = "constant"
-    augment: bool = False
-    with_uci: bool = False  # add the UCI training digits (optdigits.tra, 30 writers) to MNIST's training set
-    label_smoothing: float = 0.0
-    seed: int = 0
-    device: str = "auto"
-    train_limit: int | None = None  # use only the first N training images (tests, quick demos)
-    test_limit: int | None = None
+    # The defaults are the settings table's (`settings.SETTINGS`), said once there.
+    dataset: str = SETTING["dataset"].default
+    model: str = SETTING["model"].default
+    epochs: int = SETTING["epochs"].default
+    batch_size: int = SETTING["batch_size"].default
+    lr: float = SETTING["lr"].default
+    optimizer: str = SETTING["optimizer"].default
+    momentum: float = SETTING["momentum"].default
+    schedule: str = SETTING["schedule"].default
+    augment: bool = SETTING["augment"].default
+    with_uci: bool = SETTING["with_uci"].default  # add the UCI training digits (optdigits.tra) to MNIST's
+    label_smoothing: float = SETTING["label_smoothing"].default
+    seed: int = SETTING["seed"].default
+    device: str = SETTING["device"].default
+    train_limit: int | None = SETTING["train_limit"].default  # use only the first N training images (quick demos)
+    test_limit: int | None = SETTING["test_limit"].default
     data_dir: str | None = None
     idx_dir: str | None = None
     reports_per_epoch: int = 20  # loss points per epoch (fewer when an epoch has fewer batches)
@@ -61,36 +62,28 @@ class TrainConfig:
         dataset = overrides.get("dataset", cls.dataset)
         return cls(**{"model": model, **model_spec(model).defaults.for_dataset(dataset), **overrides})
 
+    @classmethod
+    def with_preset(cls, preset: str, **given) -> "TrainConfig":
+        """The preset's model with its course defaults, then the preset, then what the user gave (which wins)."""
+        if preset not in PRESETS:
+            raise ValueError(f"unknown preset {preset!r}; choose one of {', '.join(PRESETS)}")
+        values = PRESETS[preset].values
+        if given.get("model") not in (None, values["model"]):
+            raise ValueError(f"--preset {preset} trains the {values['model']}; leave out --model")
+        chosen = {k: v for k, v in {**values, **given}.items() if k != "model"}
+        return cls.for_model(values["model"], **chosen)
+
     def validate(self) -> None:
-        """Raise ValueError naming the first field outside what `names` accepts."""
-        for key, allowed in (("dataset", DATASETS), ("model", MODELS), ("optimizer", OPTIMIZERS),
-                             ("schedule", SCHEDULES)):
-            if getattr(self, key) not in allowed:
-                raise ValueError(f"unknown {key} {getattr(self, key)!r}; choose one of {', '.join(allowed)}")
+        """Raise ValueError naming the first setting outside what `settings.SETTINGS` accepts."""
+        for setting in SETTING.values():
+            setting.check(getattr(self, setting.name))
         model_spec(self.model)
-        for key, bounds in BOUNDS.items():
-            value = getattr(self, key)
-            if value is None and key.endswith("_limit"):
-                continue
-            try:
-                bounds.check(value)
-            except ValueError as exc:
-                raise ValueError(f"{key.replace('_', ' ')} {exc}") from None
-        check_device_name(self.device)
         if model_spec(self.model).from_scratch and (self.optimizer, self.schedule, self.label_smoothing) != (
                 "sgd", "constant", 0.0):
             raise ValueError(f"{self.model} trains with the course's own sgd: choose the SGD optimizer, "
                              "a constant learning rate and no label smoothing")
         if self.with_uci and self.dataset != "mnist":
             raise ValueError("the UCI training digits can only be added to MNIST")
-
-
-# The fast preset: one epoch of the CNN reaches 99 % on MNIST. One-cycle Adam (warm-up, then
-# annealing to ~0) and label smoothing 0.1 each add ~0.1-0.2 % over a constant-rate epoch.
-PRESETS: dict[str, dict] = {
-    "fast": dict(model="cnn", epochs=1, batch_size=64, lr=8e-3, optimizer="adam", schedule="onecycle",
-                 label_smoothing=0.1),
-}
 
 
 # A loss this many times its starting value at DIVERGED_CHECKS checks in a row, not falling back, is a
@@ -361,11 +354,3 @@ def with_extra_writers(train: Split, extra: Split, repeat: int = UCI_REPEAT) -> 
 def _templates(model: nn.Module) -> np.ndarray | None:
     weights = linear_weight_templates(model)
     return None if weights is None else weights.numpy()
-
-
-def config_with_preset(preset: str, **overrides) -> TrainConfig:
-    """A TrainConfig from a named preset, with explicit overrides on top."""
-    if preset not in PRESETS:
-        raise ValueError(f"unknown preset {preset!r}; choose one of {', '.join(PRESETS)}")
-    return replace(TrainConfig(**PRESETS[preset]), **overrides)
-

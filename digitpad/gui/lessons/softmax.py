@@ -6,7 +6,7 @@ from functools import partial
 
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import (QComboBox, QDoubleSpinBox, QHBoxLayout, QLabel, QPushButton, QSpinBox, QSplitter,
+from PySide6.QtWidgets import (QComboBox, QHBoxLayout, QLabel, QPushButton, QSplitter,
                                QVBoxLayout, QWidget)
 
 from digitpad.core import scratch
@@ -18,7 +18,7 @@ from digitpad.gui.common.charts import LOSS_COLOUR, TEST_COLOUR, TRAIN_COLOUR
 from digitpad.gui.lessons.page import (LessonPage, SCRATCH_COLOUR, CodePane, fill_table, lesson_layout, make_plot, make_table,
                                        stacked)
 from digitpad.gui.common.worker import Worker, run_events
-from digitpad.gui.training.form import CourseLr
+from digitpad.gui.training.form import CourseLr, setting_control
 
 
 class SoftmaxLesson(LessonPage):
@@ -28,7 +28,6 @@ class SoftmaxLesson(LessonPage):
 
     finished = Signal()  # both runs are over
 
-    SUBSETS = [(None, "all"), (10_000, "10,000"), (2_000, "2,000")]
     IMPLEMENTATIONS = (("softmax", "concise", LOSS_COLOUR), ("softmax-scratch", "scratch", SCRATCH_COLOUR))
 
     def __init__(self) -> None:
@@ -38,15 +37,12 @@ class SoftmaxLesson(LessonPage):
         self.dataset = QComboBox()
         for name in ("fashion-mnist", "mnist"):
             self.dataset.addItem(DATASETS[name].title, name)
-        self.subset = QComboBox()
-        for value, title in self.SUBSETS:
-            self.subset.addItem(title, value)
-        self.epochs = QSpinBox(minimum=1, maximum=100, value=defaults.epochs)
-        self.lr = QDoubleSpinBox(decimals=3, minimum=0.001, maximum=1000.0, singleStep=0.01,
-                                 value=defaults.lr_for(self.dataset.currentData()))
+        self.subset = setting_control("train_limit", None)
+        self.epochs = setting_control("epochs", defaults.epochs)
+        self.lr = setting_control("lr", defaults.lr_for(self.dataset.currentData()), decimals=3)
         self.course_lr = CourseLr(self.lr, self.dataset, lambda: defaults)
-        self.batch_size = QSpinBox(minimum=1, maximum=65536, value=defaults.batch_size)
-        self.seed = QSpinBox(minimum=0, maximum=2**31 - 1, value=0)
+        self.batch_size = setting_control("batch_size", defaults.batch_size)
+        self.seed = setting_control("seed", 0)
         self.start_button = QPushButton("Start")
         self.start_button.clicked.connect(self.start)
         self.pause_button = QPushButton("Pause")

@@ -1,6 +1,6 @@
-"""The training form as one table: each field's name, label, widget, type, range and default.
+"""The training form, made from the settings table (`core/settings.py`): a control per setting it shows.
 
-The table builds the Setup form, reads the TrainConfig from it, shows presets and model defaults,
+The fields build the Setup form, reads the TrainConfig from it, shows presets and model defaults,
 and saves and restores the settings, every stored value through the same validation with the
 default as fallback (`gui/common/settings.py`).
 """
@@ -8,23 +8,19 @@ default as fallback (`gui/common/settings.py`).
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Callable
 
 from PySide6.QtCore import QSettings, Qt
 from PySide6.QtWidgets import QComboBox, QDoubleSpinBox, QSpinBox, QWidget
 
-from digitpad.core.datasets import DATASETS
 from digitpad.core.devices import available_devices
 from digitpad.core.models import MODELS, Defaults, parameter_count_of
 from digitpad.core import names
+from digitpad.core.settings import SETTING, Setting
 from digitpad.core.trainer import TrainConfig
 from digitpad.gui.common.settings import number_in, one_of, stored
 
-OPTIMIZER_TITLES = {"sgd": "SGD", "momentum": "SGD + momentum", "adam": "Adam"}
-SCHEDULE_TITLES = {"constant": "constant", "onecycle": "one-cycle (warm up, then anneal)"}
-SUBSETS = [(None, "all"), (10_000, "10,000"), (2_000, "2,000"), (500, "500")]
-_DEFAULTS = TrainConfig()
 
 
 @dataclass(frozen=True)
@@ -98,33 +94,53 @@ def _compact(n: int) -> str:
     return f"{n / 1e6:.1f}M" if n >= 1e6 else f"{n / 1e3:.0f}k" if n >= 1e4 else f"{n / 1e3:.1f}k"
 
 
+# Form controls whose TrainingTab attribute is not the setting's own name.
+WIDGET_NAMES = {"train_limit": "subset"}
+
+
+def spin_range(setting: Setting, decimals: int) -> tuple[float, float]:
+    """The table's range as a spin box can hold it: an open end one step inside, an int within 32 bits."""
+    bounds, tick = setting.bounds, 10.0 ** -decimals
+    low = bounds.low + tick if bounds.low_open else bounds.low
+    high = bounds.high - tick if bounds.high_open else bounds.high
+    return low, min(high, 2**31 - 1) if setting.kind is int else high
+
+
+def field_for(setting: Setting, choices: tuple[Choice, ...] = ()) -> Field:
+    """The form's control for one row of the settings table (its own choices where the form needs more)."""
+    if not choices and setting.choices:
+        choices = tuple(Choice(c, setting.title_of(c)) for c in setting.choices)
+    if not choices and setting.form_choices:
+        choices = tuple(Choice(value, title) for value, title in setting.form_choices)
+    if choices:
+        return Field(setting.name, setting.title, object, setting.default, choices, tip=setting.help,
+                     widget_name=WIDGET_NAMES.get(setting.name, ""))
+    low, high = spin_range(setting, setting.decimals)
+    return Field(setting.name, setting.title, setting.kind, setting.default, low=low, high=high,
+                 decimals=setting.decimals, step=setting.step, tip=setting.help,
+                 widget_name=WIDGET_NAMES.get(setting.name, ""))
+
+
+def setting_control(name: str, value: object, decimals: int | None = None) -> QWidget:
+    """A control for one training setting with the table's range and choices (the lessons' own rows of controls);
+    `decimals` narrows a float's box where a row is short of room."""
+    setting = SETTING[name] if decimals is None else replace(SETTING[name], decimals=decimals)
+    control = field_for(setting)
+    widget = control.make()
+    control.show(widget, value)
+    return widget
+
+
 def training_fields() -> tuple[Field, ...]:
-    """The form's fields, in form order; built at run time (parameter counts, this machine's devices)."""
+    """The form's fields, in the table's order; built at run time (parameter counts, this machine's devices)."""
     counts = {name: parameter_count_of(name) for name in names.MODELS}
     devices = ("auto", *available_devices())
-    return (
-        Field("dataset", "Data set", object, _DEFAULTS.dataset,
-              tuple(Choice(name, DATASETS[name].title) for name in names.DATASETS)),
-        Field("train_limit", "Training images", object, None, tuple(Choice(v, t) for v, t in SUBSETS),
-              tip="Train on fewer images for a quicker demo; the test set is always complete",
-              widget_name="subset"),
-        Field("model", "Model", object, _DEFAULTS.model,
-              tuple(Choice(s.name, f"{s.title} · {_compact(counts[s.name])} params",
-                           f"{s.note}; {counts[s.name]:,} parameters") for s in map(MODELS.get, names.MODELS))),
-        Field("epochs", "Epochs", int, _DEFAULTS.epochs, low=1, high=200),
-        Field("batch_size", "Batch size", int, _DEFAULTS.batch_size, low=1, high=65536),
-        Field("lr", "Learning rate", float, _DEFAULTS.lr, low=0.0001, high=1000.0, decimals=4, step=0.001),
-        Field("optimizer", "Optimizer", object, _DEFAULTS.optimizer,
-              tuple(Choice(k, OPTIMIZER_TITLES.get(k, k)) for k in names.OPTIMIZERS)),
-        Field("momentum", "Momentum", float, _DEFAULTS.momentum, low=0.0, high=0.99, decimals=2, step=0.05),
-        Field("schedule", "LR schedule", object, _DEFAULTS.schedule,
-              tuple(Choice(k, SCHEDULE_TITLES.get(k, k)) for k in names.SCHEDULES)),
-        Field("label_smoothing", "Label smoothing", float, _DEFAULTS.label_smoothing, low=0.0, high=0.5,
-              decimals=2, step=0.05, tip="Cross-entropy against softened targets: 0 is the course's plain loss"),
-        Field("seed", "Seed", int, _DEFAULTS.seed, low=0, high=2**31 - 1),
-        Field("device", "Device", object, _DEFAULTS.device,
-              tuple(Choice(d, d, enabled=d in devices) for d in names.DEVICE_KINDS)),
-    )
+    own_choices = {
+        "model": tuple(Choice(s.name, f"{s.title} · {_compact(counts[s.name])} params",
+                              f"{s.note}; {counts[s.name]:,} parameters") for s in map(MODELS.get, names.MODELS)),
+        "device": tuple(Choice(d, d, enabled=d in devices) for d in names.DEVICE_KINDS),
+    }
+    return tuple(field_for(s, own_choices.get(s.name, ())) for s in SETTING.values() if s.in_form)
 
 
 @dataclass

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Callable
-from dataclasses import asdict, replace
+from dataclasses import asdict
 from pathlib import Path
 
 from pyqtgraph.exporters import ImageExporter, SVGExporter
@@ -22,37 +22,15 @@ from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QFileDialog, QHBoxL
 from digitpad.core.atomic import atomic_write_bytes
 from digitpad.core.runs import (RunRecord, RunRecorder, default_runs_dir, delete_run, describe, differing_keys,
                                 format_value, labels_for, load_runs, metrics_csv, rename_run)
-from digitpad.core.names import OPTIMIZERS
 from digitpad.core.trainer import TrainConfig
 from digitpad.gui.common.worker import run_call
+from digitpad.core.settings import sweepable
+from digitpad.core.sweeps import Sweep
 from digitpad.gui.common.charts import LiveCharts
 from digitpad.gui.common.dialogs import show_warning
 
 COLUMNS = ("Run", "Data set", "Model", "Differs", "Accuracy", "Time", "Status")
-# The hyperparameters a sweep can vary: title and how to read one value.
-SWEEPS: dict[str, tuple[str, Callable[[str], object]]] = {
-    "lr": ("learning rate", float), "batch_size": ("batch size", int), "epochs": ("epochs", int),
-    "momentum": ("momentum", float), "label_smoothing": ("label smoothing", float), "seed": ("seed", int),
-    "optimizer": ("optimizer", str)}
 CHART_FILTERS = "PNG image (*.png);;SVG drawing (*.svg);;Metrics as CSV (*.csv)"
-
-
-def sweep_configs(base: TrainConfig, key: str, text: str) -> list[TrainConfig]:
-    """The runs of a sweep: `base` with `key` set to each value of "0.01, 0.1, 1"; a clear ValueError otherwise."""
-    title, parse = SWEEPS[key]
-    words = text.replace(",", " ").split()
-    if not 2 <= len(words) <= 10:
-        raise ValueError(f"give 2 to 10 values of the {title}, separated by commas")
-    try:
-        values = [parse(w) for w in words]
-    except ValueError:
-        raise ValueError(f"{text!r}: each {title} must be a {parse.__name__} number") from None
-    if key == "optimizer" and not set(values) <= set(OPTIMIZERS):
-        raise ValueError(f"optimizers are {', '.join(OPTIMIZERS)}")
-    configs = [replace(base, **{key: v}) for v in values]
-    for cfg in configs:
-        cfg.validate()
-    return configs
 
 
 def _close_paths_for_pyqtgraph() -> None:
@@ -149,9 +127,7 @@ class RunsPanel(QWidget):
         self.checked: set[str] = set()
         self.current: dict | None = None  # the config of the run on the live curves
         self.current_id: str | None = None
-        self.pending: list[TrainConfig] = []  # a sweep's runs still to go
-        self.sweep_size = 0  # runs in the sweep under way; 0 when none is
-        self.sweep_param = "lr"
+        self.sweep: Sweep | None = None
         self._filling = False
         self._build()
         self.charts.export_requested.connect(self.choose_chart_export)
@@ -183,8 +159,8 @@ class RunsPanel(QWidget):
         self.table.itemSelectionChanged.connect(self._update_buttons)
 
         self.sweep_key = QComboBox()
-        for key, (title, _) in SWEEPS.items():
-            self.sweep_key.addItem(title, key)
+        for setting in sweepable():
+            self.sweep_key.addItem(setting.title.lower(), setting.name)
         self.sweep_values = QLineEdit("0.01, 0.1, 1.0")
         self.sweep_values.setToolTip("Values to try, one run each, the rest of the setup as in the form")
         self.sweep_button = QPushButton("Run sweep")
@@ -343,7 +319,7 @@ class RunsPanel(QWidget):
 
     def recorder_for(self, cfg: TrainConfig) -> RunRecorder:
         """A recorder for the run about to start; its curves become the live ones the overlays sit under."""
-        name = f"sweep {describe(asdict(cfg), [self.sweep_param])}" if self.sweep_size else None
+        name = self.sweep.run_name(cfg) if self.sweep else None
         recorder = RunRecorder(cfg, self.folder, name=name)
         self.current, self.current_id = recorder.record.config, recorder.record.id
         self.refresh_overlays()
@@ -355,30 +331,31 @@ class RunsPanel(QWidget):
         self.records = [r for r in self.records if r.id != record.id] + [record]
         if recorder.write_error:
             self.message.setText(recorder.write_error)
-        if self.sweep_size:
+        if self.sweep:
             self.checked.add(record.id)
-            if record.status == "finished" and self.pending:
-                cfg = self.pending.pop(0)
-                self.message.setText(f"Sweep: run {self.sweep_size - len(self.pending)} of {self.sweep_size}.")
+            cfg = self.sweep.next() if record.status == "finished" else None
+            if cfg is not None:
+                self.message.setText(f"Sweep: run {self.sweep.started} of {self.sweep.size}.")
                 QTimer.singleShot(0, lambda: self.run_requested.emit(cfg))
             else:
-                done = self.sweep_size - len(self.pending)
+                done = self.sweep.started
                 self.message.setText(f"Sweep done: {done} run(s)." if record.status == "finished"
-                                     else f"Sweep ended: run {done} of {self.sweep_size} was {record.status}.")
-                self.pending, self.sweep_size = [], 0
+                                     else f"Sweep ended: run {done} of {self.sweep.size} was {record.status}.")
+                self.sweep = None
         self._fill()
         self.refresh_overlays()
 
     def start_sweep(self) -> None:
         key = self.sweep_key.currentData()
         try:
-            configs = sweep_configs(self.current_config(), key, self.sweep_values.text())
+            sweep = Sweep.of(self.current_config(), key, self.sweep_values.text())
         except ValueError as exc:
             self.message.setText(f"Sweep not started: {exc}")
             return
-        self.sweep_size, self.pending, self.sweep_param = len(configs), configs[1:], key
-        self.message.setText(f"Sweep: run 1 of {len(configs)}.")
-        self.run_requested.emit(configs[0])
+        self.sweep = sweep
+        first = sweep.next()
+        self.message.setText(f"Sweep: run 1 of {sweep.size}.")
+        self.run_requested.emit(first)
 
     def set_running(self, running: bool) -> None:
         self.sweep_button.setEnabled(not running)

@@ -19,10 +19,11 @@ from digitpad.core.export import export_model, format_for_path
 from digitpad.core.models import MODELS
 from digitpad.core.runs import RunRecord, RunRecorder, note_checkpoint
 from digitpad.core.events import EpochEnd, FailureKind, Finished, Progress, RunControl, Started
-from digitpad.core.trainer import PRESETS, TrainConfig, Trainer
+from digitpad.core.settings import SETTING
+from digitpad.core.trainer import TrainConfig, Trainer
 from digitpad.gui.common.charts import LiveCharts
 from digitpad.gui.common.dialogs import show_warning
-from digitpad.gui.training.form import OPTIMIZER_TITLES, CourseLr, Form
+from digitpad.gui.training.form import CourseLr, Form
 from digitpad.gui.training.results import ResultsPanel
 from digitpad.gui.training.runs_panel import RunsPanel
 from digitpad.gui.common.settings import as_bool, stored
@@ -204,8 +205,9 @@ class TrainingTab(QWidget):
         self.form.show({**defaults, "schedule": "constant", "label_smoothing": 0.0})
 
     def apply_fast_preset(self) -> None:
-        self.form.show(PRESETS["fast"])
-        self.subset.setCurrentIndex(0)
+        """The Fast preset on the data set, seed and device shown, on all the training images."""
+        form = self.config()
+        self.show_config(TrainConfig.with_preset("fast", dataset=form.dataset, seed=form.seed, device=form.device))
 
     def show_config(self, cfg: TrainConfig) -> None:
         """Show a run's setup in the form: a recorded run loaded back, or the sweep's run now starting."""
@@ -262,7 +264,7 @@ class TrainingTab(QWidget):
         self.progress.setFormat("loading data…")
         self.status.setText(f"Loading {DATASETS[cfg.dataset].title}…")
         self._log(f"— run {self.run_number}: {DATASETS[cfg.dataset].title} · {cfg.model} · {cfg.epochs} epochs\n"
-                  f"  batch {cfg.batch_size} · lr {cfg.lr:g} · {OPTIMIZER_TITLES[cfg.optimizer]} · "
+                  f"  batch {cfg.batch_size} · lr {cfg.lr:g} · {SETTING['optimizer'].title_of(cfg.optimizer)} · "
                   f"seed {cfg.seed}\nepoch  loss    train   test    time")
         self.started_at = time.perf_counter()
         self.recorder = self.runs.recorder_for(cfg)
