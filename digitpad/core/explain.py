@@ -22,6 +22,7 @@ import math
 import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from typing import ClassVar
 
 import numpy as np
 import torch
@@ -30,6 +31,7 @@ from torch import nn
 
 from digitpad.core.checkpoints import ModelMeta, TrainedModel
 from digitpad.core.inference import UNSURE_BELOW, Prediction, prediction_from_logits
+from digitpad.core.models import affine_map, only_affine_map
 from digitpad.core.preprocess import PreprocessSteps, StrokeSet, mnist_steps, stroke_steps
 
 THUMB_SIDE = 112  # the drawn and cropped steps are kept at most this big: they are shown, not computed on
@@ -130,6 +132,8 @@ def label_loss(softmax: SoftmaxSteps, label: int) -> LabelLoss:
 class EvidenceMaps:
     """Softmax regression: logit_c = Σ (w_c ⊙ x) + b_c, with x the normalized input the model sees."""
 
+    CAPTION: ClassVar[str] = ("Softmax regression: each logit is the sum of its evidence map w_c ⊙ x (x = the "
+                              "normalized input) plus a bias; top class first.")
     maps: np.ndarray  # 10×28×28
     bias: np.ndarray  # 10
 
@@ -142,6 +146,7 @@ class EvidenceMaps:
 class DenseActivations:
     """One hidden layer's outputs after its ReLU."""
 
+    CAPTION: ClassVar[str] = "Each hidden layer's activations after ReLU, 32 units a row, in order."
     name: str
     values: np.ndarray  # (units,)
 
@@ -157,6 +162,8 @@ class ConvBlock:
     `filters` and `bias` have the batch norm folded in, so pre_pool = input ⋆ filters + bias exactly.
     """
 
+    CAPTION: ClassVar[str] = ("The feature maps of each conv block (after max-pool + ReLU) for this drawing. "
+                              "Click a map to see its filter.")
     name: str
     input: np.ndarray  # C_in×H×W, what the block received
     pre_pool: np.ndarray  # C×H'×W', convolution (+ batch norm)
@@ -166,6 +173,11 @@ class ConvBlock:
 
 
 Layer = EvidenceMaps | DenseActivations | ConvBlock
+
+
+def captions(layers: tuple[Layer, ...]) -> list[str]:
+    """What each kind of layer shown says about itself, once per kind, in the order they come."""
+    return list(dict.fromkeys(layer.CAPTION for layer in layers))
 
 
 @dataclass(frozen=True)
@@ -249,16 +261,21 @@ def _recording(model: nn.Module) -> tuple[list[_Record], list]:
     return records, [m.register_forward_hook(hook) for m in leaves]
 
 
-def _layers(records: list[_Record]) -> tuple[Layer, ...]:
-    """Read the recorded forward pass as the course draws it: conv blocks, hidden layers, evidence maps."""
-    linears = [r for r in records if isinstance(r.module, nn.Linear)]
-    convs = [r for r in records if isinstance(r.module, nn.Conv2d)]
-    if len(linears) == 1 and not convs:
-        lin = linears[0].module
-        x = linears[0].input.reshape(-1)
+def _layers(model: nn.Module, records: list[_Record]) -> tuple[Layer, ...]:
+    """Read the recorded forward pass as the course draws it: conv blocks, hidden layers, evidence maps.
+
+    What to draw comes from the layers themselves, not the model's name: a model that is one affine map
+    (nn.Linear, or the course's X @ W + b) has evidence maps; every Linear followed by a ReLU is a hidden
+    layer; every conv (+ batch norm) ended by a ReLU is a conv block.
+    """
+    affine = only_affine_map(model)
+    if affine is not None:
+        record = next(r for r in records if affine_map(r.module) is not None)
+        weight, bias = (t.detach() for t in affine)
+        x = record.input.reshape(-1)
         side = int(math.isqrt(x.numel()))
-        maps = (lin.weight.detach() * x).reshape(-1, side, side)
-        return (EvidenceMaps(maps.numpy(), lin.bias.detach().numpy()),)
+        maps = (weight * x).reshape(-1, side, side)
+        return (EvidenceMaps(maps.numpy(), bias.numpy()),)
     layers: list[Layer] = []
     block: dict | None = None
     hidden = 0
@@ -311,7 +328,7 @@ class Saliency:
 @dataclass(frozen=True)
 class Explanation:
     prediction: Prediction
-    architecture: str  # "softmax", "mlp", "cnn"
+    architecture: str  # the model's registered name (names.MODELS), for the caption: what to draw comes from `layers`
     class_names: tuple[str, ...]
     steps: InputSteps
     layers: tuple[Layer, ...]
@@ -352,7 +369,7 @@ def explain_pixels(trained: TrainedModel, pixels: np.ndarray, steps: PreprocessS
             h.remove()
     explanation = Explanation(prediction_from_logits(logits[0], pixels), meta.architecture,
                               tuple(meta.class_names), input_steps(steps, pixels, meta.mean, meta.std),
-                              _layers(records), None, unsure_below)
+                              _layers(trained.model, records), None, unsure_below)
     return with_saliency(trained, explanation) if saliency else explanation
 
 

@@ -130,11 +130,29 @@ def parameter_count_of(name: str) -> int:
     return parameter_count(build_model(name))
 
 
+def affine_map(module: nn.Module) -> tuple[torch.Tensor, torch.Tensor] | None:
+    """A layer's z = W x + b as (W: outputs × inputs, b), whichever way it is written; None for any other layer.
+
+    `nn.Linear` holds W as it is; the course's from-scratch model holds its transpose (X @ W + b).
+    """
+    if isinstance(module, nn.Linear):
+        bias = module.bias if module.bias is not None else torch.zeros(module.out_features)
+        return module.weight, bias
+    if isinstance(module, SoftmaxRegressionScratch):
+        return module.W.T, module.b
+    return None
+
+
+def only_affine_map(model: nn.Module) -> tuple[torch.Tensor, torch.Tensor] | None:
+    """The model's one affine map when it is nothing else (softmax regression, either way); None otherwise."""
+    maps = [m for m in map(affine_map, model.modules()) if m is not None]
+    convolutions = any(isinstance(m, nn.Conv2d) for m in model.modules())
+    return maps[0] if len(maps) == 1 and not convolutions else None
+
+
 def linear_weight_templates(model: nn.Module) -> torch.Tensor | None:
     """The ten 28×28 weight images of softmax regression; None for models that have no such thing."""
-    if isinstance(model, SoftmaxRegressionScratch):
-        return model.W.detach().cpu().T.reshape(10, 28, 28).clone()
-    linears = [m for m in model.modules() if isinstance(m, nn.Linear)]
-    if len(linears) != 1 or tuple(linears[0].weight.shape) != (10, 784):
+    affine = only_affine_map(model)
+    if affine is None or tuple(affine[0].shape) != (10, 784):
         return None
-    return linears[0].weight.detach().cpu().reshape(10, 28, 28).clone()
+    return affine[0].detach().cpu().reshape(10, 28, 28).clone()

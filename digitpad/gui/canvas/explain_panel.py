@@ -20,7 +20,7 @@ from PySide6.QtWidgets import (QApplication, QComboBox, QDoubleSpinBox, QGridLay
 
 from digitpad.core.atomic import atomic_write_bytes
 from digitpad.core.explain import (ConvBlock, EvidenceMaps, Explanation, LabelLoss, SoftmaxSteps, UnitArithmetic,
-                                   label_loss, unit_arithmetic)
+                                   captions, label_loss, unit_arithmetic)
 from digitpad.core.inference import UNSURE_BELOW
 from digitpad.gui.app import qt_app
 
@@ -604,7 +604,6 @@ class ExplainPanel(QWidget):
         set_text(self.saliency_note, SALIENCY_NOTE)  # the same words for every drawing: no relayout per stroke
 
     def _show_network(self, e: Explanation) -> None:
-        titles = []
         for grid, layer in zip(self.network_grids, e.layers):
             if isinstance(layer, EvidenceMaps):
                 order = np.argsort(layer.sums)[::-1]
@@ -613,8 +612,6 @@ class ExplainPanel(QWidget):
                               [f"{self._name(c)}: Σ {fmt(layer.maps[c].sum())}\n+ b {fmt(layer.bias[c])}\n"
                                f"= z {fmt(layer.sums[c])}" for c in order],
                               Legend(DIVERGING, -scale, scale, "w_c ⊙ x: red for, blue against"))
-                titles.append("Softmax regression: each logit is the sum of its evidence map w_c ⊙ x (x = the "
-                              "normalized input) plus a bias; top class first.")
             elif isinstance(layer, ConvBlock):
                 n = layer.maps.shape[0]
                 top = float(layer.maps.max()) or 1.0
@@ -633,12 +630,7 @@ class ExplainPanel(QWidget):
                 grid.set_maps([cells.reshape(rows, cols)],
                               [f"{layer.name} · {layer.active} active (> 0), in order"],
                               Legend(ACTIVATION, 0.0, top, "activation after ReLU"))
-        if e.architecture == "cnn":
-            titles.append("The feature maps of each conv block (after max-pool + ReLU) for this drawing, then the "
-                          "dense layer. Click a map to see its filter.")
-        elif e.architecture == "mlp":
-            titles.append("Each hidden layer's activations after ReLU, 32 units a row, in order.")
-        set_text(self.network_title, " ".join(titles))
+        set_text(self.network_title, " ".join(captions(e.layers)))
         self._show_arithmetic()
 
     def select_map(self, block: int, channel: int) -> None:
