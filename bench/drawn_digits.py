@@ -22,7 +22,8 @@ from common import section, table  # noqa: E402
 from digitpad.core.checkpoints import load_checkpoint, shipped_models  # noqa: E402
 from digitpad.core.datasets import DataError, uci_digits  # noqa: E402
 from digitpad.core.inference import classify_image, classify_pixels, classify_strokes  # noqa: E402
-from digitpad.core.preprocess import mnist_pixels, rasterize_strokes  # noqa: E402
+from digitpad.core.preprocess import mnist_pixels  # noqa: E402
+from digitpad.core.strokes import rasterize_strokes
 from digitpad.core.sample_digits import drawn_digit_set, small_thick_digit_set  # noqa: E402
 
 
@@ -37,7 +38,7 @@ def naive_pixels(strokes) -> np.ndarray:
 
 
 def users_brush_pixels(strokes) -> np.ndarray | None:
-    """MNIST-style preprocessing of the strokes as the user drew them: the pipeline before issue 15."""
+    """MNIST-style preprocessing of the strokes as the user drew them: the pipeline before the network's own pen."""
     return mnist_pixels(rasterize_strokes(strokes))
 
 

@@ -71,3 +71,11 @@ def window(qtbot):
     qtbot.waitUntil(lambda: len(win.library.models) > 0, timeout=10_000)
     yield win
     win.finish_background_work()
+
+
+@pytest.fixture
+def canvas_tab(window):
+    """The whole window, on its Canvas tab, with the shipped MNIST CNN in use."""
+    window.tabs.setCurrentWidget(window.canvas)
+    assert window.library.active.name == "mnist-cnn"
+    return window.canvas

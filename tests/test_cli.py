@@ -11,15 +11,7 @@ from PIL import Image
 
 from digitpad.core.checkpoints import load_checkpoint
 from digitpad.core.sample_digits import digit_strokes, photo_like
-
-
-def digitpad(*args, check=False):
-    return subprocess.run([sys.executable, "-m", "digitpad", *map(str, args)], capture_output=True, text=True,
-                          check=check, timeout=300)
-
-
-def lines(result):
-    return [json.loads(line) for line in result.stdout.splitlines()]
+from helpers import bad_metadata_files, digitpad, lines, write_checkpoint
 
 
 def test_train_prints_epoch_lines_and_saves_a_loadable_checkpoint(tmp_path, mnist):
@@ -73,7 +65,8 @@ def test_predict_strokes(tmp_path):
     answers = lines(digitpad("predict", "--strokes", good, empty, broken, nan))
     assert answers[0]["prediction"] == 1
     assert "no ink" in answers[1]["error"] and "not a readable stroke JSON" in answers[2]["error"]
-    assert answers[3]["error"] is None or "no ink" in answers[3]["error"]
+    # the NaN point is dropped; the far one is clamped to the canvas and read as a dot: an answer, but unsure
+    assert answers[3]["error"] is None and answers[3]["unsure"] is True
 
 
 def test_predict_with_a_bad_model_says_so(tmp_path):
@@ -206,7 +199,6 @@ def test_a_run_that_explodes_without_reaching_nan_fails_and_saves_nothing(tmp_pa
 
 
 def test_predict_and_eval_refuse_a_model_with_bad_metadata(tmp_path):
-    from test_checkpoints import bad_metadata_files
 
     photo = tmp_path / "photo-7.png"
     photo_like(7).save(photo)
@@ -222,7 +214,6 @@ def test_predict_and_eval_refuse_a_model_with_bad_metadata(tmp_path):
 def test_eval_refuses_to_report_accuracy_when_outputs_are_not_finite(tmp_path, mnist):
     """Weights that pass the loader's probes yet overflow on real digits: once "accuracy 8 %", now an error."""
     import torch
-    from test_checkpoints import write_checkpoint
 
     from digitpad.core.checkpoints import ASSETS_DIR
 

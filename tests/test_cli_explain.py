@@ -7,7 +7,7 @@ from PIL import Image
 
 from digitpad.core.checkpoints import ASSETS_DIR
 from digitpad.core.sample_digits import digit_strokes, photo_like, scribble
-from test_cli import digitpad, lines
+from helpers import digitpad, lines
 
 
 def test_explain_writes_a_projector_sized_figure_per_input_and_goes_on_after_a_bad_file(tmp_path):

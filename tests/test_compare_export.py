@@ -17,7 +17,7 @@ from digitpad.core.export import ExportError, export_onnx
 from digitpad.core.runs import load_runs
 from digitpad.core.trainer import split_on_device
 from digitpad.gui.common.charts import RUN_COLOURS
-from test_cli import digitpad
+from helpers import digitpad
 
 README = Path(__file__).resolve().parent.parent / "README.md"
 

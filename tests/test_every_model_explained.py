@@ -15,7 +15,7 @@ from digitpad.core.checkpoints import ModelMeta, TrainedModel
 from digitpad.core.explain import captions, explain_strokes
 from digitpad.core.models import build_model
 from digitpad.core.sample_digits import digit_strokes
-from digitpad.core.preprocess import StrokeSet
+from digitpad.core.strokes import StrokeSet
 
 
 STROKES = {"width": 280, "height": 280, "pen_width": 18, "strokes": digit_strokes(7)}

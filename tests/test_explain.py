@@ -7,7 +7,8 @@ from digitpad.core.checkpoints import ASSETS_DIR, load_checkpoint
 from digitpad.core.explain import (IG_STEPS, ConvBlock, DenseActivations, EvidenceMaps, explain_pixels, explain_strokes,
                                    label_loss, private_copy, saliency_of, softmax_steps, thumbnail, unit_arithmetic)
 from digitpad.core.inference import UNSURE_BELOW, classify_strokes
-from digitpad.core.preprocess import STROKE_RATIO, WORK_EXTENT, Stroke, StrokeSet, as_points, stroke_pixels
+from digitpad.core.preprocess import STROKE_RATIO, WORK_EXTENT, stroke_pixels
+from digitpad.core.strokes import Stroke, StrokeSet, as_points
 from digitpad.core.sample_digits import digit_strokes, scribble, transform
 
 
@@ -34,7 +35,7 @@ def test_the_preprocessing_strip_shows_each_step(models):
     e = explain_strokes(models["cnn"], drawing(7, scale=0.4, dx=70, dy=-60))  # small, in a corner
     steps = e.steps
     assert steps.drawn_size == (280, 280) and max(steps.drawn.shape) <= 112
-    # cropped: the digit as the network gets it, redrawn at WORK_EXTENT with its pen (issue 15), whatever its size
+    # cropped: the digit as the network gets it, redrawn at WORK_EXTENT with its pen, whatever its size
     assert max(steps.cropped_size) == pytest.approx(WORK_EXTENT * (1 + STROKE_RATIO), abs=4)
     assert max(steps.fitted.shape) == 20 and steps.centred.shape == (28, 28)
     ys, xs = np.nonzero(steps.centred)

@@ -16,6 +16,7 @@ from digitpad.core.personal_set import (PersonalSetError, add_sample, delete_sam
 from digitpad.core.preprocess import stroke_pixels
 from digitpad.core.sample_digits import MIRRORED_DIGITS, mirror_writing_set
 from digitpad.core.events import EpochEnd, Finished, Progress
+from helpers import refuse_writes
 
 QUICK = dict(epochs=1, min_steps_per_epoch=3, mnist_test_limit=200)
 
@@ -96,15 +97,6 @@ def test_images_and_strokes_mix_in_one_folder(tmp_path):
     personal = load_personal_set(root)
     assert personal.counts()[4] == 1 and personal.skipped == []
     assert Image.open(root / "4" / "paper.png").size == (640, 480)
-
-
-def refuse_writes(monkeypatch):
-    """What a read-only folder does even to root, who may write anywhere: creating a file fails."""
-    import tempfile
-
-    def denied(*_a, **_k):
-        raise PermissionError(13, "Permission denied")
-    monkeypatch.setattr(tempfile, "mkstemp", denied)
 
 
 def test_a_read_only_folder_refuses_to_save_with_a_clear_message(tmp_path, monkeypatch):

@@ -12,38 +12,7 @@ from PySide6.QtGui import QDragEnterEvent, QDropEvent, QMouseEvent
 from PySide6.QtWidgets import QApplication
 
 from digitpad.core.sample_digits import digit_strokes, transform
-
-
-def send_mouse(widget, kind, pos: QPointF, buttons):
-    button = Qt.MouseButton.LeftButton
-    event = QMouseEvent(kind, pos, widget.mapToGlobal(pos), button if kind != QMouseEvent.Type.MouseMove
-                        else Qt.MouseButton.NoButton, buttons, Qt.KeyboardModifier.NoModifier)
-    QApplication.sendEvent(widget, event)
-
-
-def drag(qtbot, canvas, stroke):
-    """Drag the mouse through the stroke's points, given in the canvas's 280×280 space."""
-    sq = canvas.square()
-    scale = sq.width() / 280
-    pts = [QPointF(sq.left() + x * scale, sq.top() + y * scale) for x, y in stroke]
-    left = Qt.MouseButton.LeftButton
-    send_mouse(canvas, QMouseEvent.Type.MouseButtonPress, pts[0], left)
-    for p in pts[1:]:
-        send_mouse(canvas, QMouseEvent.Type.MouseMove, p, left)
-    send_mouse(canvas, QMouseEvent.Type.MouseButtonRelease, pts[-1], Qt.MouseButton.NoButton)
-
-
-def draw(qtbot, canvas_tab, digit, **kw):
-    for stroke in transform(digit_strokes(digit), **kw):
-        drag(qtbot, canvas_tab.canvas, stroke)
-    return canvas_tab.prediction
-
-
-@pytest.fixture
-def canvas_tab(window):
-    window.tabs.setCurrentWidget(window.canvas)
-    assert window.library.active.name == "mnist-cnn"
-    return window.canvas
+from helpers import drag, draw, send_mouse
 
 
 @pytest.mark.parametrize("digit", [1, 0, 7])
@@ -61,7 +30,8 @@ def test_small_off_centre_digit_is_recognised(qtbot, canvas_tab):
 
 def test_a_small_thick_brush_digit_is_read_as_predict_strokes_reads_it(qtbot, canvas_tab, tmp_path):
     """The canvas keeps the user's brush; the network sees an MNIST-like pen, the same in `predict --strokes`."""
-    from digitpad.core.preprocess import mnist_pixels, rasterize_strokes, stroke_pixels
+    from digitpad.core.preprocess import mnist_pixels, stroke_pixels
+    from digitpad.core.strokes import rasterize_strokes
 
     canvas_tab.brush.setValue(24)
     pred = draw(qtbot, canvas_tab, 3, scale=0.3, dx=-80, dy=80)
@@ -129,7 +99,7 @@ def test_logits_toggle_shows_raw_scores(qtbot, canvas_tab):
 
 @pytest.mark.filterwarnings("ignore:Function.*QDragEnterEvent:DeprecationWarning")
 def test_a_dropped_png_is_classified(qtbot, canvas_tab, tmp_path):
-    from digitpad.core.preprocess import StrokeSet, as_points, rasterize_strokes, Stroke
+    from digitpad.core.strokes import Stroke, StrokeSet, as_points, rasterize_strokes
 
     strokes = StrokeSet(280, 280, 18, [Stroke(as_points(s)) for s in digit_strokes(3)])
     path = tmp_path / "three.png"

@@ -6,17 +6,17 @@ from PySide6.QtCore import Qt
 
 from digitpad.core.explain import ConvBlock, DenseActivations, EvidenceMaps, private_copy, saliency_of
 from digitpad.core.sample_digits import scribble
-from digitpad.gui.canvas.explain_panel import ACTIVATION, GREY, SLIDER_STEPS, lut_image
-from test_gui_canvas import drag
-from test_gui_canvas import draw as draw_over
+from digitpad.gui.canvas.explain_panel import SLIDER_STEPS
+from digitpad.gui.common.colours import ACTIVATION, GREY, lut_image
+from helpers import drag, draw
 
 
-def draw(qtbot, tab, digit, **placement):
+def draw_fresh(qtbot, tab, digit, **placement):
     """A fresh drawing: clear, then draw the digit with the mouse."""
     tab.clear()
-    strokes = draw_over(qtbot, tab, digit, **placement)
+    prediction = draw(qtbot, tab, digit, **placement)
     saliency_added(qtbot, tab)
-    return strokes
+    return prediction
 
 
 def saliency_added(qtbot, tab):
@@ -24,12 +24,6 @@ def saliency_added(qtbot, tab):
     a few seconds): wait for it (panel shown)."""
     if tab.explanation is not None:
         qtbot.waitUntil(lambda: tab.explanation.saliency is not None, timeout=60_000)
-
-
-@pytest.fixture
-def canvas_tab(window):
-    window.tabs.setCurrentWidget(window.canvas)
-    return window.canvas
 
 
 def open_panel(qtbot, tab):
@@ -44,7 +38,7 @@ def image_array(image) -> np.ndarray:
 
 
 def test_hidden_panel_computes_nothing_and_opening_it_explains_the_current_drawing(qtbot, canvas_tab):
-    draw(qtbot, canvas_tab, 3)
+    draw_fresh(qtbot, canvas_tab, 3)
     assert canvas_tab.explanation is None and not canvas_tab.explain_area.isVisible()
     panel = open_panel(qtbot, canvas_tab)
     e = panel.explanation
@@ -52,7 +46,7 @@ def test_hidden_panel_computes_nothing_and_opening_it_explains_the_current_drawi
     assert len(panel.strip.images) == 5 and len(panel.saliency.images) == 2  # drawn one by one, with captions
     assert panel.table.steps.probabilities.argmax() == 3
 
-    draw(qtbot, canvas_tab, 7)  # the panel follows the drawing
+    draw_fresh(qtbot, canvas_tab, 7)  # the panel follows the drawing
     e = panel.explanation
     assert e.label == 7 and np.array_equal(e.steps.centred, canvas_tab.prediction.pixels)
     shown = image_array(panel.strip.images[3])
@@ -63,13 +57,13 @@ def test_hidden_panel_computes_nothing_and_opening_it_explains_the_current_drawi
     qtbot.mouseClick(canvas_tab.explain_button, Qt.MouseButton.LeftButton)
     assert not canvas_tab.explain_area.isVisible() and canvas_tab.chart.isVisible()
     assert canvas_tab.explanation is None and canvas_tab.chart.heights.argmax() == 7  # the chart caught up
-    draw(qtbot, canvas_tab, 1)
+    draw_fresh(qtbot, canvas_tab, 1)
     assert canvas_tab.explanation is None and canvas_tab.prediction.label == 1
 
 
 def test_temperature_slider_flattens_the_bars_but_keeps_the_answer(qtbot, canvas_tab):
     panel = open_panel(qtbot, canvas_tab)
-    draw(qtbot, canvas_tab, 2)
+    draw_fresh(qtbot, canvas_tab, 2)
     before = panel.table.steps.probabilities.copy()
     panel.temperature.setValue(SLIDER_STEPS)  # T = 10
     after = panel.table.steps
@@ -82,7 +76,7 @@ def test_temperature_slider_flattens_the_bars_but_keeps_the_answer(qtbot, canvas
 
 def test_picking_a_label_shows_its_loss_and_gradient(qtbot, canvas_tab):
     panel = open_panel(qtbot, canvas_tab)
-    draw(qtbot, canvas_tab, 4)
+    draw_fresh(qtbot, canvas_tab, 4)
     p = panel.table.steps.probabilities
     panel.label_picker.setCurrentIndex(9 + 1)  # "suppose it is a 9"
     loss = panel.table.loss
@@ -95,7 +89,7 @@ def test_picking_a_label_shows_its_loss_and_gradient(qtbot, canvas_tab):
 
 def test_clicking_a_cnn_map_shows_its_filter_and_arithmetic(qtbot, canvas_tab):
     panel = open_panel(qtbot, canvas_tab)
-    draw(qtbot, canvas_tab, 8)
+    draw_fresh(qtbot, canvas_tab, 8)
     kinds = [type(layer) for layer in panel.explanation.layers]
     assert kinds == [ConvBlock, ConvBlock, DenseActivations] and len(panel.network_grids) == 3
     assert [len(g.sizes) for g in panel.network_grids] == [16, 32, 1]
@@ -119,7 +113,7 @@ def test_clicking_a_cnn_map_shows_its_filter_and_arithmetic(qtbot, canvas_tab):
 
 def test_each_model_gets_its_own_network_section(qtbot, window, canvas_tab):
     panel = open_panel(qtbot, canvas_tab)
-    draw(qtbot, canvas_tab, 6)
+    draw_fresh(qtbot, canvas_tab, 6)
     names = [m.name for m in window.library.models]
     window.library.set_active(names.index("mnist-softmax"))
     assert isinstance(panel.explanation.layers[0], EvidenceMaps) and len(panel.network_grids) == 1
@@ -167,7 +161,7 @@ def test_without_child_processes_the_saliency_is_computed_in_the_window(qtbot, c
     canvas_tab.saliency = service.SaliencyService(canvas_tab)
     canvas_tab.saliency.ready.connect(canvas_tab._add_saliency)
     open_panel(qtbot, canvas_tab)
-    draw(qtbot, canvas_tab, 7)
+    draw_fresh(qtbot, canvas_tab, 7)
     assert canvas_tab.explanation.saliency is not None and canvas_tab.explanation.saliency.label == 7
 
 
@@ -191,7 +185,7 @@ def test_while_the_saliency_process_starts_the_panel_says_it_is_working(qtbot, c
     canvas_tab.saliency = service.SaliencyService(canvas_tab)
     canvas_tab.saliency.ready.connect(canvas_tab._add_saliency)
     qtbot.mouseClick(canvas_tab.explain_button, Qt.MouseButton.LeftButton)
-    draw_over(qtbot, canvas_tab, 7)
+    draw(qtbot, canvas_tab, 7)
     panel = canvas_tab.explain_panel
     assert panel.saliency_note.text() == SALIENCY_PENDING and not panel.saliency.images
     assert canvas_tab.explanation.label == 7  # every other section is there meanwhile
@@ -202,7 +196,7 @@ def test_while_the_saliency_process_starts_the_panel_says_it_is_working(qtbot, c
 
 def test_a_panel_left_closed_lets_its_process_go_and_reopening_starts_another(qtbot, canvas_tab):
     open_panel(qtbot, canvas_tab)
-    draw(qtbot, canvas_tab, 3)
+    draw_fresh(qtbot, canvas_tab, 3)
     child = canvas_tab.saliency._child
     assert child is not None and child.process.is_alive()
     qtbot.mouseClick(canvas_tab.explain_button, Qt.MouseButton.LeftButton)  # closed …
@@ -210,5 +204,5 @@ def test_a_panel_left_closed_lets_its_process_go_and_reopening_starts_another(qt
     canvas_tab._saliency_idle.timeout.emit()  # … for a minute
     qtbot.waitUntil(lambda: not child.process.is_alive(), timeout=10_000)
     open_panel(qtbot, canvas_tab)
-    draw(qtbot, canvas_tab, 7)
+    draw_fresh(qtbot, canvas_tab, 7)
     assert canvas_tab.explanation.saliency.label == 7 and canvas_tab.saliency._child is not child

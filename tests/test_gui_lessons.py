@@ -3,13 +3,13 @@
 import inspect
 
 import pytest
-from PySide6.QtCore import Qt
 
 from digitpad.core import scratch
 from digitpad.gui.lessons.overflow import OverflowLesson
 from digitpad.gui.lessons.page import CodePane
 from digitpad.gui.lessons.tab import LessonsTab
 from digitpad.gui.common.worker import running_threads
+from helpers import click
 
 
 @pytest.fixture
@@ -19,10 +19,6 @@ def lessons(qtbot):
     tab.show()
     yield tab
     tab.shutdown()
-
-
-def click(qtbot, button):
-    qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
 
 
 def shows_source(page, *functions) -> bool:

@@ -8,7 +8,7 @@ from PySide6.QtCore import Qt
 
 from digitpad.core.finetune import FinetuneConfig
 from digitpad.core.sample_digits import mirrored_strokes, transform
-from test_gui_canvas import drag
+from helpers import drag, refuse_writes
 
 
 def keep(qtbot, window, digit, **kw):
@@ -55,7 +55,6 @@ def test_label_drawings_delete_one_and_teach(qtbot, window):
 
 
 def test_a_read_only_folder_is_reported_not_fatal(qtbot, window, monkeypatch):
-    from test_finetune import refuse_writes
 
     tab = window.my_digits
     tab.folder.mkdir(parents=True)

@@ -10,7 +10,7 @@ from digitpad.core.runs import RunRecorder, load_record, load_runs
 from digitpad.core.trainer import TrainConfig
 from digitpad.gui.common.charts import LiveCharts
 from digitpad.gui.training.runs_panel import RunsPanel
-from test_gui_training import click, setup_run
+from helpers import click, setup_run
 
 
 def legend_texts(plot):

@@ -13,7 +13,7 @@ from digitpad.gui.common.worker import Worker
 from digitpad.gui.training.form import Form
 from digitpad.gui.main_window import MainWindow
 from digitpad.gui.training.tab import TrainingTab
-from test_gui_training import click, setup_run
+from helpers import click, setup_run
 
 
 def run_to_end(qtbot, tab, **setup):
@@ -86,17 +86,6 @@ def test_a_new_run_starts_with_no_results_of_the_last_one_and_the_log_shows_the_
     assert tab.results.confusion.matrix.sum() == 0 and tab.results.mistakes.count == 0
     assert tab.charts.loss_x == [] and tab.speed.text() == ""
     qtbot.waitUntil(lambda: not tab.is_running(), timeout=120_000)
-
-
-def test_a_diverged_run_shows_the_blow_up_on_the_loss_chart(qtbot, window, mnist):
-    tab = window.training
-    setup_run(tab, model="mlp", epochs=3, lr=1000.0, optimizer="sgd")
-    click(qtbot, tab.start_button)
-    qtbot.waitUntil(lambda: not tab.is_running(), timeout=60_000)
-    assert "diverged" in tab.status.text() and tab.speed.text() == ""
-    assert tab.charts.diverged_at is not None and tab.charts.diverged_line.isVisible()
-    assert len(tab.charts.loss_x) >= 1 and tab.charts.loss_x[-1] <= tab.charts.diverged_at
-    tab.failure_box.close()
 
 
 def test_the_quit_question_closes_when_training_ends_on_its_own(qtbot, window, mnist):

@@ -6,24 +6,7 @@ from PySide6.QtCore import Qt
 
 from digitpad.gui.common.worker import running_threads
 from digitpad.gui.training.tab import TrainingTab
-
-
-def setup_run(tab: TrainingTab, model="softmax", epochs=2, subset="500", test_limit=300, **values):
-    tab.model.setCurrentIndex(tab.model.findData(model))
-    tab.subset.setCurrentIndex(tab.subset.findText(subset))
-    tab.epochs.setValue(epochs)
-    tab.device.setCurrentIndex(tab.device.findData("cpu"))
-    tab.test_limit = test_limit
-    for name, value in values.items():
-        widget = getattr(tab, name)
-        if hasattr(widget, "findData"):
-            widget.setCurrentIndex(widget.findData(value))
-        else:
-            widget.setValue(value)
-
-
-def click(qtbot, button):
-    qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
+from helpers import click, setup_run
 
 
 def test_a_short_run_draws_curves_fills_results_and_feeds_the_canvas(qtbot, window, mnist, tmp_path):
@@ -133,13 +116,17 @@ def test_closing_can_be_cancelled(qtbot, window, mnist, monkeypatch):
     qtbot.waitUntil(lambda: not tab.is_running(), timeout=5_000)
 
 
-def test_a_diverging_run_reports_failure_and_the_next_run_starts_clean(qtbot, window, mnist):
+def test_a_diverging_run_reports_failure_shows_the_blow_up_and_the_next_run_starts_clean(qtbot, window, mnist):
+    """The app's one divergence test (the engine's are in test_trainer.py): the dialog, the chart, no model."""
     tab = window.training
     setup_run(tab, model="mlp", epochs=3, lr=1000.0, optimizer="sgd")
     click(qtbot, tab.start_button)
     qtbot.waitUntil(lambda: not tab.is_running(), timeout=30_000)
-    assert "diverged" in tab.status.text() and "lower learning rate" in tab.status.text()
-    assert tab.failure_box.isVisible()
+    assert "diverged" in tab.status.text() and "lower learning rate" in tab.status.text() and tab.speed.text() == ""
+    assert tab.failure_box.isVisible() and tab.failure_box.windowTitle() == "Training diverged"
+    assert tab.charts.diverged_at is not None and tab.charts.diverged_line.isVisible()
+    assert len(tab.charts.loss_x) >= 1 and tab.charts.loss_x[-1] <= tab.charts.diverged_at
+    assert tab.last_model is None  # nothing to save or to put on the canvas
     tab.failure_box.close()
     setup_run(tab, model="softmax", epochs=1)
     with qtbot.waitSignal(tab.model_trained, timeout=60_000):

@@ -11,7 +11,7 @@ from PySide6.QtWidgets import QApplication
 
 from digitpad.core.datasets import DATASETS
 from digitpad.core.evaluation import EvalReport, Mistake
-from tests.test_gui_canvas import draw
+from helpers import draw
 
 FASHION = DATASETS["fashion-mnist"].class_names
 

@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
-from digitpad.core.preprocess import (StrokeError, StrokeSet, mnist_pixels, rasterize_strokes, stroke_pixels,
-                                      to_tensor)
+from digitpad.core.preprocess import mnist_pixels, stroke_pixels, to_tensor
+from digitpad.core.strokes import StrokeError, StrokeSet, rasterize_strokes
 
 
 def draw_digit_box(size: int, box: tuple[int, int, int, int], width: int, dark_on_light: bool = True) -> Image.Image:
@@ -127,7 +127,7 @@ def test_isolated_specks_are_not_ink():
 
 
 def small_thick(digit_strokes_, pen, scale=0.3, dx=-80, dy=80):
-    from digitpad.core.preprocess import Stroke, as_points
+    from digitpad.core.strokes import Stroke, as_points
     from digitpad.core.sample_digits import transform
 
     moved = transform(digit_strokes_, scale=scale, dx=dx, dy=dy)
@@ -146,7 +146,8 @@ def test_the_network_sees_the_same_pen_whatever_the_brush_size_and_place():
 
 
 def test_pressure_varies_the_network_pen_and_erased_ink_stays_erased():
-    from digitpad.core.preprocess import Stroke, network_strokes
+    from digitpad.core.preprocess import network_strokes
+    from digitpad.core.strokes import Stroke
 
     bar = [(140.0, 100.0, 1.0), (140.0, 180.0, 1.0)]
     pressed = [(140.0, 100.0, 1.0), (140.0, 140.0, 1.0), (140.0, 180.0, 2.0)]

@@ -4,7 +4,8 @@ import numpy as np
 
 from digitpad.core.checkpoints import ASSETS_DIR, load_checkpoint
 from digitpad.core.explain import private_copy, saliency_of
-from digitpad.core.preprocess import Stroke, StrokeSet, as_points, stroke_pixels
+from digitpad.core.preprocess import stroke_pixels
+from digitpad.core.strokes import Stroke, StrokeSet, as_points
 from digitpad.core.sample_digits import digit_strokes, transform
 from digitpad.core.saliency_process import READY, SaliencyProcess, _newest
 

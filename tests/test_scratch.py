@@ -10,7 +10,7 @@ from digitpad.core import scratch
 from digitpad.core.checkpoints import load_checkpoint, save_checkpoint
 from digitpad.core.inference import classify_strokes
 from digitpad.core.models import build_model, linear_weight_templates, parameter_count
-from digitpad.core.preprocess import StrokeSet
+from digitpad.core.strokes import StrokeSet
 from digitpad.core.sample_digits import digit_strokes
 from digitpad.core.events import EpochEnd, Failed, Finished, Progress
 from digitpad.core.trainer import TrainConfig, Trainer

@@ -9,7 +9,7 @@ from digitpad.core.checkpoints import ASSETS_DIR, load_checkpoint
 from digitpad.core.datasets import load_dataset, uci_split
 from digitpad.core.evaluation import predict_all
 from digitpad.core.inference import classify_image, classify_strokes
-from digitpad.core.preprocess import Stroke, StrokeSet, as_points, rasterize_strokes
+from digitpad.core.strokes import Stroke, StrokeSet, as_points, rasterize_strokes
 from digitpad.core.sample_digits import drawn_digit_set, shapes, small_thick_digit_set, transform
 from digitpad.core.trainer import split_on_device
 

@@ -174,7 +174,7 @@ def test_a_value_error_while_training_is_a_bug_not_a_config_failure(mnist, monke
 def test_every_setting_is_validated_before_the_run(field, value):
     evs = events(small(**{field: value}))
     assert len(evs) == 1 and evs[0].kind == trainer_mod.FailureKind.CONFIG
-    assert field.replace("_", " ") in evs[0].message or repr(value) in evs[0].message
+    assert field.replace("_", " ") in evs[0].message  # the message names the setting
 
 
 def test_the_loss_is_reported_at_a_fixed_number_of_points_per_epoch_whatever_the_speed(mnist):

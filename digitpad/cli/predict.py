@@ -37,7 +37,7 @@ def predict_file(trained, path: Path, strokes: bool, unsure_below: float | None 
     """
     from digitpad.core.explain import explain_image, explain_strokes
     from digitpad.core.inference import UNSURE_BELOW, classify_image, classify_strokes, open_image
-    from digitpad.core.preprocess import read_stroke_file
+    from digitpad.core.strokes import read_stroke_file
 
     unsure_below = UNSURE_BELOW if unsure_below is None else unsure_below
     answer: dict = {"file": str(path), "prediction": None, "probabilities": None, "unsure": None,

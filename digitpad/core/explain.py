@@ -32,11 +32,12 @@ from torch import nn
 from digitpad.core.checkpoints import ModelMeta, TrainedModel
 from digitpad.core.inference import UNSURE_BELOW, Prediction, prediction_from_logits
 from digitpad.core.models import affine_map, only_affine_map
-from digitpad.core.preprocess import PreprocessSteps, StrokeSet, mnist_steps, stroke_steps
+from digitpad.core.preprocess import PreprocessSteps, mnist_steps, stroke_steps
+from digitpad.core.strokes import StrokeSet
 
 THUMB_SIDE = 112  # the drawn and cropped steps are kept at most this big: they are shown, not computed on
-# Integrated gradients: with 32 steps the map sums to z(x) − z(blank) within ~10 % for the shipped models
-# of issue 15 (10 steps, enough for the MNIST-only ones, left the new MLP's 0 at −19 % and its 4 at 202 %).
+# Integrated gradients' steps: enough for the map to sum to z(x) − z(blank) within ~10 % for every shipped
+# model (fewer left the MLP's far off; docs/BENCHMARKS.md, "Explain panel").
 IG_STEPS = 32
 EXP_LIMIT = 80.0  # beyond ±80, exp(z/T) is shifted by max(z/T) so it stays finite (softmax is unchanged)
 

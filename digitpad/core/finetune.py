@@ -18,19 +18,18 @@ from datetime import datetime, timezone
 from typing import Iterator
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from digitpad.core.augment import augment_batch
 from digitpad.core.checkpoints import TrainedModel
-from digitpad.core.datasets import DataError, load_dataset
+from digitpad.core.datasets import load_dataset
 from digitpad.core.devices import describe, resolve_device, train_on_all_cores
 from digitpad.core.evaluation import build_report, predict_all
 from digitpad.core.models import parameter_count
 from digitpad.core.personal_set import MIN_PER_DIGIT, PersonalSet, PersonalSetError, require_samples
 from digitpad.core.preprocess import normalize_, unit_float
 from digitpad.core.events import EpochEnd, Event, Failed, FailureKind, Finished, Progress, RunControl, Started
-from digitpad.core.trainer import split_on_device
+from digitpad.core.trainer import failures_as_events, optimizer_step, split_on_device
 
 SUFFIX = " + my digits"
 
@@ -124,14 +123,14 @@ class Finetuner:
         self.control = control or RunControl()
 
     def run(self) -> Iterator[Event]:
+        cfg = self.config
         try:
-            self.config.validate()
+            cfg.validate()
             require_samples(self.personal)
-            yield from self._run()
+            # The trainer's own failure handling: no data, no device, out of memory.
+            yield from failures_as_events(self._run(), cfg.personal_batch + cfg.replay_batch)
         except (ValueError, PersonalSetError) as exc:
             yield Failed(str(exc), FailureKind.CONFIG)
-        except DataError as exc:
-            yield Failed(str(exc), FailureKind.DATA)
 
     def _run(self) -> Iterator[Event]:
         cfg, control, base = self.config, self.control, self.base
@@ -174,11 +173,7 @@ class Finetuner:
                 yb = torch.cat([y_p.index_select(0, ip), y_r.index_select(0, ir)])
                 if cfg.augment:
                     xb = augment_batch(xb, gen)
-                logits = model(normalize_(xb, mean, std))
-                loss = F.cross_entropy(logits, yb, label_smoothing=cfg.label_smoothing)
-                optimizer.zero_grad(set_to_none=True)
-                loss.backward()
-                optimizer.step()
+                loss, logits = optimizer_step(model, optimizer, normalize_(xb, mean, std), yb, cfg.label_smoothing)
                 n_personal = cfg.personal_batch  # running accuracy on the user's samples only
                 loss_sum += loss.item() * len(yb)
                 correct += int((logits[:n_personal].argmax(1) == yb[:n_personal]).sum())

@@ -11,7 +11,8 @@ import torch
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from digitpad.core.checkpoints import TrainedModel
-from digitpad.core.preprocess import Stroke, StrokeSet, as_points, mnist_pixels, stroke_pixels, to_tensor
+from digitpad.core.preprocess import mnist_pixels, stroke_pixels, to_tensor
+from digitpad.core.strokes import Stroke, StrokeSet, as_points
 from digitpad.core.sample_digits import digit_strokes
 
 # Below this top probability the answer reads "not sure — 4 or 9?". Measured with the shipped MNIST

@@ -83,11 +83,8 @@ def cnn() -> nn.Module:
 
 
 # The course runs lr 0.1 on pixels in [0, 1]; DigitPad standardizes pixels (mean 0, std 1), which
-# multiplies the step's effect on the logits by 1/std² ≈ 8-12 and made lr 0.1 swing by ±4 points on
-# Fashion-MNIST. Measured over seeds 0-4 after the course's 10 epochs (docs: README, "course defaults"):
-# lr 0.03 ends Fashion-MNIST at 0.837-0.839 (0.05 and up swing below 0.83), lr 0.05 ends MNIST at
-# 0.920-0.922 (0.03 at 0.919-0.922). The course's own scaling, lr 0.1 on [0, 1], ends at 0.825-0.834 and
-# 0.917-0.918: standardized, the course's figures are reached on both.
+# multiplies the step's effect on the logits by 1/std² ≈ 8-12: the course's figures are reached at a
+# smaller lr, chosen per data set (docs/BENCHMARKS.md, "Course defaults", has the seeds and figures).
 SOFTMAX_DEFAULTS = Defaults(epochs=10, batch_size=256, lr=0.03, optimizer="sgd", lr_by_dataset=(("mnist", 0.05),))
 
 MODELS: dict[str, ModelSpec] = {

@@ -21,7 +21,8 @@ import torch
 from digitpad.core.atomic import atomic_write_bytes
 from digitpad.core.inference import ImageError, open_image
 from digitpad.core.paths import user_data_dir
-from digitpad.core.preprocess import FIELD, StrokeError, StrokeSet, mnist_pixels, stroke_pixels
+from digitpad.core.preprocess import FIELD, mnist_pixels, stroke_pixels
+from digitpad.core.strokes import StrokeError, StrokeSet
 
 DIGITS = tuple(str(d) for d in range(10))
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp")

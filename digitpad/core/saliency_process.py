@@ -1,9 +1,7 @@
 """The Explain panel's saliency in a child process, so that it runs beside the GUI thread, not in turns with it.
 
-On a worker *thread* the saliency took twice as long beside the GUI (10-12 ms instead of 5.6 ms for the
-CNN) and slowed the GUI as much: every one of its ~40 torch calls needs Python's interpreter lock, which
-the painting code holds (measured: beside a thread running plain Python it took 280 ms). A process has its
-own interpreter. It is spawned once (its imports take a few seconds: it says "ready" when it can take
+On a worker *thread* the saliency took turns with the painting for Python's interpreter lock (each of its
+torch calls needs it) and both ran twice as slowly (docs/BENCHMARKS.md); a process has its own interpreter. It is spawned once (its imports take a few seconds: it says "ready" when it can take
 work), gets each model once (pickled: a copy, as `private_copy` makes it), then only pixels; when
 drawings come faster than it computes, it answers the newest and skips the rest.
 """

@@ -58,7 +58,7 @@ def shapes(digit: int) -> list[list[list[tuple[float, float]]]]:
 
 def drawn_digit_set():
     """(label, StrokeSet, style) for every digit, shape, size/position, slant and pen width: ~700 drawings."""
-    from digitpad.core.preprocess import Stroke, StrokeSet, as_points
+    from digitpad.core.strokes import Stroke, StrokeSet, as_points
 
     placements = [(1.0, 0, 0), (0.6, -50, -40), (0.35, 70, 60), (0.5, 60, -60), (0.8, 10, 20)]
     for digit in range(10):
@@ -80,7 +80,7 @@ def small_thick_digit_set():
 
     At these sizes the stroke is a fifth to a half of the digit's height where MNIST's is about a
     tenth; the network's answer must not depend on that."""
-    from digitpad.core.preprocess import Stroke, StrokeSet, as_points
+    from digitpad.core.strokes import Stroke, StrokeSet, as_points
 
     positions = [(-80, -80), (80, 80), (-80, 80), (80, -80), (0, 0), (0, 90)]
     k = 0
@@ -108,7 +108,7 @@ def transform(strokes, scale=1.0, dx=0.0, dy=0.0, angle_deg=0.0, centre=(140.0, 
 def photo_like(digit: int, size=(640, 480), seed: int = 0) -> Image.Image:
     """A hand-drawn digit as a phone photo of paper might look: grey-white uneven paper, grey ink,
     blur, noise, the digit off-centre and not filling the frame."""
-    from digitpad.core.preprocess import Stroke, StrokeSet, as_points, rasterize_strokes
+    from digitpad.core.strokes import Stroke, StrokeSet, as_points, rasterize_strokes
 
     rng = np.random.default_rng(seed)
     strokes = StrokeSet(280, 280, 16, [Stroke(as_points(s)) for s in transform(digit_strokes(digit), angle_deg=6)])
@@ -136,7 +136,7 @@ def mirrored_strokes(digit: int) -> list[list[tuple[float, float]]]:
 def mirror_writing_set(per_digit: int, seed: int = 0):
     """(label, StrokeSet) drawings of the mirrored digits, each a little different in size, slant,
     position and pen: one person's unusual handwriting."""
-    from digitpad.core.preprocess import Stroke, StrokeSet, as_points
+    from digitpad.core.strokes import Stroke, StrokeSet, as_points
 
     rng = np.random.default_rng(seed)
     for _ in range(per_digit):
@@ -149,7 +149,7 @@ def mirror_writing_set(per_digit: int, seed: int = 0):
 def scribble(seed: int):
     """A StrokeSet that is no digit: 1-3 random zig-zags anywhere on the canvas, for the "not sure" tests
     and the threshold measurement (bench/unsure_threshold.py)."""
-    from digitpad.core.preprocess import Stroke, StrokeSet, as_points
+    from digitpad.core.strokes import Stroke, StrokeSet, as_points
 
     rng = np.random.default_rng(seed)
     strokes = []

@@ -128,6 +128,44 @@ def _oom_error_types() -> tuple[type[BaseException], ...]:
     return tuple({getattr(torch, "OutOfMemoryError", torch.cuda.OutOfMemoryError), torch.cuda.OutOfMemoryError})
 
 
+def _out_of_memory(exc: RuntimeError) -> bool:
+    """A RuntimeError that is the allocator's "no more memory" (the CPU's says it in other words)."""
+    text = str(exc).lower()
+    return "out of memory" in text or "can't allocate memory" in text
+
+
+def failures_as_events(events: Iterator[Event], batch_size: int) -> Iterator[Event]:
+    """A long job's events, with the failures a user can meet ended as one `Failed` event the CLI and app show.
+
+    No data set, no such device, out of memory: the job stops there and says why. Any other exception is a
+    bug and propagates (the app's worker reports it as an unexpected error).
+    """
+    try:
+        yield from events
+    except DataError as exc:
+        yield Failed(str(exc), FailureKind.DATA)
+    except DeviceError as exc:
+        yield Failed(str(exc), FailureKind.DEVICE)
+    except _oom_error_types():
+        yield Failed(f"Out of memory on the device with batch size {batch_size}. "
+                     "Try a smaller batch size (or the CPU).", FailureKind.OOM)
+    except RuntimeError as exc:
+        if not _out_of_memory(exc):
+            raise
+        yield Failed(f"Out of memory with batch size {batch_size}: {exc}. Try a smaller batch size.", FailureKind.OOM)
+
+
+def optimizer_step(model: nn.Module, optimizer: torch.optim.Optimizer, xb: torch.Tensor, yb: torch.Tensor,
+                   label_smoothing: float = 0.0) -> tuple[torch.Tensor, torch.Tensor]:
+    """One mini-batch step on a normalized batch: forward, cross-entropy, backward, update. (loss, logits)."""
+    logits = model(xb)
+    loss = F.cross_entropy(logits, yb, label_smoothing=label_smoothing)
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    optimizer.step()
+    return loss, logits
+
+
 def preload_training_modules() -> None:
     """Import what the first optimizer step would import lazily (torch._dynamo, ~1 s of Python).
 
@@ -178,18 +216,7 @@ class Trainer:
         except ValueError as exc:
             yield Failed(str(exc), FailureKind.CONFIG)
             return
-        try:
-            yield from self._run(device)
-        except DataError as exc:
-            yield Failed(str(exc), FailureKind.DATA)
-        except _oom_error_types():
-            yield Failed(f"Out of memory on the device with batch size {self.config.batch_size}. "
-                         "Try a smaller batch size (or the CPU).", FailureKind.OOM)
-        except RuntimeError as exc:
-            if "out of memory" not in str(exc).lower():
-                raise
-            yield Failed(f"Out of memory with batch size {self.config.batch_size}: {exc}. "
-                         "Try a smaller batch size.", FailureKind.OOM)
+        yield from failures_as_events(self._run(device), self.config.batch_size)
 
     def _run(self, device: torch.device) -> Iterator[Event]:
         cfg, control = self.config, self.control
@@ -323,11 +350,7 @@ class Trainer:
         if self.from_scratch:
             loss, logits = scratch_step(self.model, xb, yb, cfg.lr)
             return loss, logits, yb
-        logits = self.model(xb)
-        loss = F.cross_entropy(logits, yb, label_smoothing=cfg.label_smoothing)
-        self.optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        self.optimizer.step()
+        loss, logits = optimizer_step(self.model, self.optimizer, xb, yb, cfg.label_smoothing)
         if self.scheduler is not None:
             self.scheduler.step()
         return loss, logits, yb

@@ -6,7 +6,7 @@ import gc
 
 from PySide6.QtCore import QRect, QSettings, QSize, QTimer, Signal
 from PySide6.QtGui import QCloseEvent
-from PySide6.QtWidgets import QApplication, QMainWindow, QMessageBox, QTabWidget
+from PySide6.QtWidgets import QApplication, QMainWindow, QMessageBox, QTabWidget, QWidget
 
 from digitpad.core.checkpoints import CheckpointError, TrainedModel, load_checkpoint
 from digitpad.core.devices import keep_this_thread_serial
@@ -65,13 +65,11 @@ class MainWindow(QMainWindow):
         self.training = TrainingTab()
         self.canvas = CanvasTab(self.library)
         self.tabs = QTabWidget()
-        self.tabs.addTab(self.training, "Training")
-        self.tabs.addTab(self.canvas, "Canvas")
-        self.my_digits = MyDigitsTab(self.library, default_folder())
-        self.tabs.addTab(self.my_digits, "My digits")
+        self.add_room(self.training, "Training")
+        self.add_room(self.canvas, "Canvas")
+        self.my_digits = self.add_room(MyDigitsTab(self.library, default_folder()), "My digits")
         self.canvas.keep_row.chosen.connect(self.keep_drawing)
-        self.lessons = LessonsTab()
-        self.tabs.addTab(self.lessons, "Lessons")
+        self.lessons = self.add_room(LessonsTab(), "Lessons")
         self.setCentralWidget(self.tabs)
         self.zoom = TextZoom(self.fits_screen, self)
         self.zoom.add_to(self.menuBar().addMenu("&View"))
@@ -107,10 +105,20 @@ class MainWindow(QMainWindow):
         room = self.screen().availableGeometry()
         return need.width() <= room.width() and need.height() <= room.height() - TITLE_BAR
 
+    def add_room(self, room: QWidget, title: str) -> QWidget:
+        """One tab of the window. A room that runs work has `shutdown()`, called when the window closes; one
+        with `is_training()` makes closing ask first while it is true. Returns the room."""
+        self.tabs.addTab(room, title)
+        return room
+
+    def rooms(self) -> list[QWidget]:
+        return [self.tabs.widget(i) for i in range(self.tabs.count())]
+
     def finish_background_work(self) -> None:
-        """Stop training and join every helper thread: nothing may outlive the window's Qt objects."""
-        self.training.shutdown()
-        self.lessons.shutdown()
+        """Stop every room's work and join every helper thread: nothing may outlive the window's Qt objects."""
+        for room in self.rooms():
+            if hasattr(room, "shutdown"):
+                room.shutdown()
         Worker.join_all()
 
     def keep_drawing(self, label: int) -> None:
@@ -174,7 +182,8 @@ class MainWindow(QMainWindow):
             self.training.run_ended.disconnect(ended)
 
     def closeEvent(self, event: QCloseEvent) -> None:
-        if (self.training.is_running() or self.lessons.is_training()) and not self.confirm_stop_on_close():
+        training = any(room.is_training() for room in self.rooms() if hasattr(room, "is_training"))
+        if training and not self.confirm_stop_on_close():
             event.ignore()
             return
         self.finish_background_work()

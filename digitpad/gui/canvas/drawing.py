@@ -14,7 +14,7 @@ from PySide6.QtCore import QPointF, QRectF, QSize, Qt, Signal
 from PySide6.QtGui import QColor, QImage, QMouseEvent, QPainter, QPainterPath, QPen, QTabletEvent
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
-from digitpad.core.preprocess import Stroke, StrokeSet
+from digitpad.core.strokes import Stroke, StrokeSet
 
 SPACE = 280  # stroke coordinates live in a 280×280 square, whatever the widget's size on screen
 BASE_PEN = 18.0  # the stroke set's pen width; each point's factor scales it to the brush used

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import math
 import sys
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -23,6 +22,8 @@ from digitpad.core.explain import (ConvBlock, EvidenceMaps, Explanation, LabelLo
                                    captions, label_loss, unit_arithmetic)
 from digitpad.core.inference import UNSURE_BELOW
 from digitpad.gui.app import qt_app
+from digitpad.gui.common.colours import (ACTIVATION, DIVERGING, GREY, Legend, draw_legend, fmt, lut_image, rgb_image,
+                                        stacked_colours, symmetric)
 
 TOP = QColor("#d9534f")
 BAR = QColor("#8fb3d9")
@@ -32,66 +33,6 @@ SALIENCY_NOTE = ("Left: which ink raised the top class's score above a blank can
                  "(blue): ink × the gradient averaged from blank to this drawing; the map sums to about that rise. "
                  "Right: where adding ink (red) or removing it (blue) would move the answer towards the runner-up.")
 SLIDER_STEPS = 200  # the temperature slider: 10^(-1 … 1) in 200 log-spaced steps
-
-
-def _ramp(*stops: str) -> np.ndarray:
-    """A 256×3 uint8 lookup table through evenly spaced colour stops."""
-    rgb = np.array([QColor(s).getRgb()[:3] for s in stops], dtype=np.float64)
-    at = np.linspace(0, 1, len(stops))
-    t = np.linspace(0, 1, 256)
-    return np.stack([np.interp(t, at, rgb[:, c]) for c in range(3)], axis=1).round().astype(np.uint8)
-
-
-GREY = _ramp("#000000", "#ffffff")  # ink bright on black, like the MNIST preview
-DIVERGING = _ramp("#1e46c8", "#ffffff", "#c81e28")  # blue = against, white = 0, red = for
-ACTIVATION = _ramp("#ffffff", "#fdae61", "#d7301f", "#4a0c0c")  # 0 = white, strongest = dark red
-
-
-@dataclass(frozen=True)
-class Legend:
-    """A colour bar: lut from lo to hi, and what the colours mean."""
-
-    lut: np.ndarray
-    lo: float
-    hi: float
-    text: str
-
-
-def fmt(v: float) -> str:
-    """Short, readable numbers for captions and tables: 3 significant digits, scientific when huge or tiny."""
-    if v == 0 or not math.isfinite(v):
-        return f"{v:g}"
-    if abs(v) >= 1e5 or abs(v) < 1e-3:
-        return f"{v:.2e}".replace("e+0", "e").replace("e-0", "e-")
-    return f"{v:.3g}" if abs(v) < 100 else f"{v:.0f}"
-
-
-def _colours(values: np.ndarray, lut: np.ndarray, lo: float, hi: float) -> np.ndarray:
-    span = hi - lo if hi > lo else 1.0
-    idx = np.clip((np.asarray(values, dtype=np.float32) - lo) * (255.0 / span), 0, 255).astype(np.uint8)
-    return np.ascontiguousarray(lut[idx])
-
-
-def _qimage(rgb: np.ndarray) -> QImage:
-    h, w = rgb.shape[:2]
-    return QImage(rgb.data, w, h, 3 * w, QImage.Format.Format_RGB888).copy()
-
-
-def lut_image(values: np.ndarray, lut: np.ndarray, lo: float, hi: float) -> QImage:
-    """A 2-D array coloured through the lookup table, lo → first colour, hi → last."""
-    return _qimage(_colours(values, lut, lo, hi))
-
-
-def stacked_colours(maps: list[np.ndarray], legends: list[Legend]) -> np.ndarray | None:
-    """N×H×W×3 in one numpy pass when the maps share a legend and a shape (a conv block's 32 maps)."""
-    if maps and all(lg is legends[0] for lg in legends) and len({m.shape for m in maps}) == 1:
-        return _colours(np.stack(maps), legends[0].lut, legends[0].lo, legends[0].hi)
-    return None
-
-
-def symmetric(values: np.ndarray) -> float:
-    """The scale of a diverging map: white is exactly 0."""
-    return float(np.abs(values).max()) or 1.0
 
 
 class MapGrid(QWidget):
@@ -127,7 +68,7 @@ class MapGrid(QWidget):
         if self.atlas is not None:
             self.images = []
         elif stacked is not None:
-            self.images = [_qimage(np.ascontiguousarray(one)) for one in stacked]
+            self.images = [rgb_image(np.ascontiguousarray(one)) for one in stacked]
         else:
             self.images = [lut_image(m, lg.lut, lg.lo, lg.hi) for m, lg in zip(maps, legends)]
         self.captions = captions
@@ -236,33 +177,6 @@ class MapGrid(QWidget):
             draw_legend(p, QPoint(4, y), legend, line)
             y += line + 10
         p.end()
-
-
-_BARS: dict[int, QImage] = {}
-
-
-def _legend_bar(lut: np.ndarray) -> QImage:
-    """The colour bar of a lookup table, made once."""
-    if id(lut) not in _BARS:
-        _BARS[id(lut)] = lut_image(np.linspace(0, 1, 256)[None, :], lut, 0, 1)
-    return _BARS[id(lut)]
-
-
-def draw_legend(p: QPainter, at: QPoint, legend: Legend, line: int) -> None:
-    """lo [colour bar] hi  what it means."""
-    fm = p.fontMetrics()
-    lo, hi = fmt(legend.lo), fmt(legend.hi)
-    x = at.x()
-    p.setPen(QColor("black"))
-    p.drawText(QRect(x, at.y(), fm.horizontalAdvance(lo) + 4, line), Qt.AlignmentFlag.AlignVCenter, lo)
-    x += fm.horizontalAdvance(lo) + 6
-    bar = QRect(x, at.y() + line // 4, 120, line // 2)
-    p.drawImage(bar, _legend_bar(legend.lut))
-    p.setPen(QColor("#666666"))
-    p.drawRect(bar.adjusted(0, 0, -1, -1))
-    p.setPen(QColor("black"))
-    x += 126
-    p.drawText(QRect(x, at.y(), 4000, line), Qt.AlignmentFlag.AlignVCenter, f"{hi}   {legend.text}")
 
 
 class SoftmaxTable(QWidget):

@@ -1,9 +1,8 @@
 """The Explain panel's saliency, computed in a child process while the GUI thread paints the rest.
 
 The saliency (integrated gradients: IG_STEPS + 1 images forward and backward) is the costly part of an
-explanation, ~6 ms for the CNN. On the GUI thread it came after everything else was painted; on a
-worker thread it took turns with the painting for Python's interpreter lock, and both ran twice as
-slowly (`core/saliency_process.py`). Here the Canvas tab posts the preprocessed pixels before its own
+explanation; in a thread it would take turns with the painting for the interpreter lock
+(`core/saliency_process.py`). Here the Canvas tab posts the preprocessed pixels before its own
 forward pass, and the child computes while the GUI paints (`bench/explain_latency.py`). An answer for an
 older drawing is dropped on arrival. A listening thread (the one background mechanism, `gui/common/worker.py`)
 carries the answers to the GUI thread, and closes the child when the window closes.

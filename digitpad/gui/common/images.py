@@ -1,14 +1,10 @@
-"""numpy arrays and PIL images → QImage for previews, galleries, weight templates and opened files."""
+"""numpy arrays and PIL images → QImage for previews, galleries and opened files (colour maps: `colours.py`)."""
 
 from __future__ import annotations
 
 import numpy as np
 from PIL import Image
 from PySide6.QtGui import QImage
-
-RED = (200, 30, 40)  # the weights' colours: positive (votes for the class) and negative
-BLUE = (30, 70, 200)
-
 
 def gray_image(pixels: np.ndarray, invert: bool = False) -> QImage:
     """A float [0, 1] or uint8 array as a greyscale QImage (ink bright, or dark with invert=True)."""
@@ -18,18 +14,6 @@ def gray_image(pixels: np.ndarray, invert: bool = False) -> QImage:
     arr = np.ascontiguousarray(arr)
     h, w = arr.shape
     return QImage(arr.data, w, h, w, QImage.Format.Format_Grayscale8).copy()
-
-
-def diverging_image(weights: np.ndarray) -> QImage:
-    """Signed weights as red (positive) / white (0) / blue (negative), symmetric around zero."""
-    scale = float(np.abs(weights).max()) or 1.0
-    t = np.clip(weights / scale, -1, 1)[..., None]
-    white = np.array([255.0, 255.0, 255.0])
-    red, blue = np.array(RED, dtype=float), np.array(BLUE, dtype=float)
-    rgb = np.where(t >= 0, white + t * (red - white), white - t * (blue - white))
-    rgb = np.ascontiguousarray(rgb.round().astype(np.uint8))
-    h, w = weights.shape
-    return QImage(rgb.data, w, h, 3 * w, QImage.Format.Format_RGB888).copy()
 
 
 def display_image(image: Image.Image, max_side: int) -> QImage:

@@ -23,7 +23,7 @@ from digitpad.core.evaluation import predict_all
 from digitpad.core.finetune import FinetuneConfig, Finetuner, finetune_result
 from digitpad.core.personal_set import (PersonalSet, Sample, add_sample, delete_sample, load_personal_set,
                                         read_sample, relabel_sample)
-from digitpad.core.preprocess import StrokeSet
+from digitpad.core.strokes import StrokeSet
 from digitpad.core.events import EpochEnd, Finished, Progress, RunControl
 from digitpad.gui.common.images import gray_image
 from digitpad.gui.model_library import ModelLibrary

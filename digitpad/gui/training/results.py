@@ -11,12 +11,13 @@ import math
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QEvent, QObject, QPointF, QRectF, QSize, Qt, QTimer, Signal
-from PySide6.QtGui import QColor, QFontMetricsF, QImage, QLinearGradient, QPainter
-from PySide6.QtWidgets import QFrame, QLabel, QScrollArea, QSizePolicy, QTabWidget, QVBoxLayout, QWidget
+from PySide6.QtGui import QColor, QFontMetricsF, QImage, QPainter
+from PySide6.QtWidgets import QFrame, QLabel, QScrollArea, QTabWidget, QVBoxLayout, QWidget
 
 from digitpad.core.evaluation import EvalReport, Mistake
 from digitpad.gui.common.charts import StaticPlot
-from digitpad.gui.common.images import BLUE, RED, diverging_image, gray_image
+from digitpad.gui.common.colours import DIVERGING, ColourScale, diverging_image
+from digitpad.gui.common.images import gray_image
 
 
 class PlotTexts(pg.GraphicsObject):
@@ -218,37 +219,6 @@ class ImageGrid(QWidget):
         self._inner.resize(view.width(), gap + rows * (cell_h + gap))
 
 
-class ColourLegend(QWidget):
-    """The weights' colour scale: blue (votes against the class), white (0), red (votes for it)."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Fixed)
-        self.setToolTip("Each template is scaled to its own largest weight")
-
-    def sizeHint(self) -> QSize:
-        return QSize(320, round(self.fontMetrics().height() * 2.4))
-
-    def paintEvent(self, _event) -> None:
-        painter = QPainter(self)
-        line = self.fontMetrics().height()
-        bar = QRectF(self.width() * 0.1, 2, self.width() * 0.8, line)
-        gradient = QLinearGradient(bar.topLeft(), bar.topRight())
-        gradient.setColorAt(0.0, QColor(*BLUE))
-        gradient.setColorAt(0.5, QColor("white"))
-        gradient.setColorAt(1.0, QColor(*RED))
-        painter.fillRect(bar, gradient)
-        painter.setPen(QColor("#888888"))
-        painter.drawRect(bar)
-        painter.setPen(self.palette().windowText().color())
-        below = QRectF(bar.left(), bar.bottom() + 2, bar.width(), line)
-        for align, text in ((Qt.AlignmentFlag.AlignLeft, "blue: votes against the class"),
-                            (Qt.AlignmentFlag.AlignHCenter, "white: 0"),
-                            (Qt.AlignmentFlag.AlignRight, "red: votes for it")):
-            painter.drawText(below, align | Qt.AlignmentFlag.AlignVCenter, text)
-        painter.end()
-
-
 def mistakes_summary(report: EvalReport) -> str:
     wrong = report.n - sum(report.confusion[k][k] for k in range(len(report.confusion)))
     shown = len(report.mistakes)
@@ -269,7 +239,9 @@ class ResultsPanel(QTabWidget):
         self.mistakes_header = QLabel("The test images the model gets wrong appear here after each epoch.")
         self.mistakes_header.setWordWrap(True)
         self.mistakes = ImageGrid(self.mistakes_header, clickable=True)
-        self.weights = ImageGrid(ColourLegend(), columns=5, max_side=420)
+        self.weights = ImageGrid(ColourScale(DIVERGING, ("blue: votes against the class", "white: 0", "red: votes for it"),
+                                             "Each template is scaled to its own largest weight"),
+                                 columns=5, max_side=420)
         self.addTab(self.confusion, "Confusion matrix")
         self.addTab(self.per_class, "Per-class accuracy")
         self.addTab(self.mistakes, "Mistakes")

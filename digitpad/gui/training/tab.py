@@ -237,6 +237,10 @@ class TrainingTab(QWidget):
     def is_running(self) -> bool:
         return self.run is not None
 
+    def is_training(self) -> bool:
+        """A run is going on: closing the window asks first (`MainWindow.closeEvent`)."""
+        return self.is_running()
+
     def _set_running(self, running: bool) -> None:
         for w in (*self.form.widgets.values(), self.start_button, self.load_button, self.fast_button):
             w.setEnabled(not running)
