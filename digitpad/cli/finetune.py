@@ -32,7 +32,7 @@ def cmd_finetune(args: argparse.Namespace) -> int:
     from digitpad.core.checkpoints import save_checkpoint
     from digitpad.core.finetune import FinetuneConfig, Finetuner, finetune_result
     from digitpad.core.personal_set import PersonalSetError, default_folder, load_personal_set, require_samples
-    from digitpad.core.trainer import EpochEnd, Failed, Finished, Progress
+    from digitpad.core.events import EpochEnd, Failed, Finished, Progress
 
     base = load_model_or_exit(args.model)
     if base is None:

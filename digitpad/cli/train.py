@@ -68,7 +68,8 @@ def cmd_train(args: argparse.Namespace) -> int:
 
     from digitpad.core.atomic import check_writable
     from digitpad.core.runs import RunRecorder, note_checkpoint
-    from digitpad.core.trainer import EpochEnd, Failed, Finished, Progress, Started, Trainer
+    from digitpad.core.events import EpochEnd, Failed, Finished, Progress, Started
+    from digitpad.core.trainer import Trainer
 
     try:
         cfg = _train_config(args)
