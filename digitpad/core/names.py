@@ -58,13 +58,15 @@ class Bounds:
 
 
 # The numeric TrainConfig fields. A learning rate above 1e6 (or one float32 cannot hold) is a typo, not
-# an experiment; label smoothing 1 would make every target uniform; limits count images, so at least 1.
+# an experiment; label smoothing 1 would make every target uniform; a weight decay above 1 shrinks every
+# weight faster than any gradient can grow it; limits count images, so at least 1.
 BOUNDS: dict[str, Bounds] = {
     "epochs": Bounds(1, 10_000, integer=True),
     "batch_size": Bounds(1, 1_000_000, integer=True),
     "lr": Bounds(0, 1e6, low_open=True),
     "momentum": Bounds(0, 1, high_open=True),
     "label_smoothing": Bounds(0, 1, high_open=True),
+    "weight_decay": Bounds(0, 1),
     "seed": Bounds(0, 2**63 - 1, integer=True),
     "train_limit": Bounds(1, 2**62, integer=True),
     "test_limit": Bounds(1, 2**62, integer=True),
