@@ -14,10 +14,10 @@ EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
 
 
-def bounded(key: str) -> Callable[[str], int | float]:
-    """An argparse type for the numeric setting `key`, checked against `names.BOUNDS` as it is parsed,
-    so a bad value is refused with the flag's name before anything is loaded."""
-    bounds = names.BOUNDS[key]
+def bounded(key: str, table: dict[str, names.Bounds] = names.BOUNDS) -> Callable[[str], int | float]:
+    """An argparse type for the numeric setting `key`, checked against `names.BOUNDS` (or another table of
+    `names`) as it is parsed, so a bad value is refused with the flag's name before anything is loaded."""
+    bounds = table[key]
 
     def parse(text: str) -> int | float:
         try:

@@ -17,6 +17,11 @@ SCHEDULES: tuple[str, ...] = ("constant", "onecycle")
 DATASETS: tuple[str, ...] = ("mnist", "fashion-mnist")
 DEVICE_KINDS: tuple[str, ...] = ("auto", "cpu", "cuda", "mps")
 PRESETS: tuple[str, ...] = ("fast",)
+# The 2-D playground (core/playground.py): its data sets, input features, models and activations.
+PLAYGROUND_DATA: tuple[str, ...] = ("blobs", "moons", "circles", "xor", "spiral")
+PLAYGROUND_FEATURES: tuple[str, ...] = ("x1", "x2", "x1^2", "x2^2", "x1x2")
+PLAYGROUND_MODELS: tuple[str, ...] = ("softmax", "mlp")
+PLAYGROUND_ACTIVATIONS: tuple[str, ...] = ("relu", "tanh", "sigmoid")
 
 _DEVICE_FORM = re.compile(r"^(?P<kind>[a-z]+)(?::(?P<index>\d{1,4}))?$")
 
@@ -70,4 +75,17 @@ BOUNDS: dict[str, Bounds] = {
     "seed": Bounds(0, 2**63 - 1, integer=True),
     "train_limit": Bounds(1, 2**62, integer=True),
     "test_limit": Bounds(1, 2**62, integer=True),
+}
+
+# The playground's own ranges (its lr, momentum, weight decay and seed are the engine's, above): a few
+# points to a few thousand, up to three hidden layers of up to 16 units, classes that six colours tell apart.
+PLAYGROUND_BOUNDS: dict[str, Bounds] = {
+    "classes": Bounds(2, 6, integer=True),
+    "points": Bounds(10, 2000, integer=True),
+    "noise": Bounds(0, 1),
+    "test_share": Bounds(0, 0.9),
+    "layers": Bounds(1, 3, integer=True),
+    "units": Bounds(1, 16, integer=True),
+    "steps": Bounds(1, 1_000_000, integer=True),
+    "batch_size": Bounds(1, 2000, integer=True),
 }

@@ -28,32 +28,23 @@ from torch import nn
 from digitpad.core.devices import keep_this_thread_serial
 from digitpad.core.events import Failed, FailureKind, RunControl
 from digitpad.core.models import mlp, softmax_regression
+from digitpad.core import names
 from digitpad.core.names import BOUNDS, OPTIMIZERS, Bounds
 from digitpad.core.trainer import TrainConfig, make_optimizer, seeded_model, train_step
 
-DATA_KINDS: tuple[str, ...] = ("blobs", "moons", "circles", "xor", "spiral")
+DATA_KINDS = names.PLAYGROUND_DATA
 MANY_CLASSES = ("blobs", "spiral")  # the kinds that take 2-6 classes; the others have two
-FEATURES: tuple[str, ...] = ("x1", "x2", "x1^2", "x2^2", "x1x2")
+FEATURES = names.PLAYGROUND_FEATURES
 FEATURE_TITLES = {"x1": "x₁", "x2": "x₂", "x1^2": "x₁²", "x2^2": "x₂²", "x1x2": "x₁x₂"}
 ACTIVATIONS: dict[str, Callable[[], nn.Module]] = {"relu": nn.ReLU, "tanh": nn.Tanh, "sigmoid": nn.Sigmoid}
-NET_KINDS: tuple[str, ...] = ("softmax", "mlp")
+NET_KINDS = names.PLAYGROUND_MODELS
 
 EXTENT = 1.5  # the plane shown and classified is [-EXTENT, EXTENT]²; the data lies mostly in [-1, 1]²
 GRID = 100  # the decision regions: class probabilities at GRID × GRID points
 UNIT_STRIDE = 2  # each hidden unit's map: every second grid point (50 × 50), a tile needs no more
 FRAME_S = 0.03  # a run trains this long between frames (~25 frames a second with the frame itself)
 
-# The playground's own ranges; lr, momentum, weight decay, batch size and seed are the engine's (names.BOUNDS).
-LIMITS: dict[str, Bounds] = {
-    "classes": Bounds(2, 6, integer=True),
-    "points": Bounds(10, 2000, integer=True),
-    "noise": Bounds(0, 1),
-    "test_share": Bounds(0, 0.9),
-    "layers": Bounds(1, 3, integer=True),
-    "units": Bounds(1, 16, integer=True),
-    "steps": Bounds(1, 1_000_000, integer=True),
-    "batch_size": Bounds(1, 2000, integer=True),
-}
+LIMITS = names.PLAYGROUND_BOUNDS  # its own ranges; lr, momentum, weight decay and seed are the engine's
 
 
 def check(name: str, value: object, bounds: Bounds) -> None:
@@ -381,7 +372,7 @@ class Playground:
         if len(y) == 0:
             return math.nan, math.nan
         logits = self.model(x)
-        return float(F.cross_entropy(logits, y)), float((logits.argmax(1) == y).float().mean())
+        return float(F.cross_entropy(logits, y)), int((logits.argmax(1) == y).sum()) / len(y)
 
     def run(self, steps: int | None = None, control: RunControl | None = None, frame_s: float = FRAME_S,
             rest_s: float = 0.0) -> Iterator[Frame | Failed]:
@@ -431,7 +422,8 @@ class Preset:
 
 
 def _preset(title: str, sentence: str, data: DataSpec, net: NetSpec, steps: int, **training) -> Preset:
-    return Preset(title, sentence, replace(PlaygroundConfig(data=data, net=net), **training), steps)
+    """A preset whose model is seeded like its data (the app's one seed control sets both)."""
+    return Preset(title, sentence, replace(PlaygroundConfig(data=data, net=net, seed=data.seed), **training), steps)
 
 
 PRESETS: dict[str, Preset] = {
