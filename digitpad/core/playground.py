@@ -42,7 +42,8 @@ NET_KINDS = names.PLAYGROUND_MODELS
 EXTENT = 1.5  # the plane shown and classified is [-EXTENT, EXTENT]²; the data lies mostly in [-1, 1]²
 GRID = 100  # the decision regions: class probabilities at GRID × GRID points
 UNIT_STRIDE = 2  # each hidden unit's map: every second grid point (50 × 50), a tile needs no more
-FRAME_S = 0.03  # a run trains this long between frames (~25 frames a second with the frame itself)
+FRAME_S = 0.02  # a run trains this long between frames: with the frame and its drawing, ~25-30 frames a second
+DRAW_WAIT_S = 0.25  # the longest a run waits for the window to draw a frame (a window busy elsewhere)
 
 LIMITS = names.PLAYGROUND_BOUNDS  # its own ranges; lr, momentum, weight decay and seed are the engine's
 
@@ -289,6 +290,26 @@ def grid_points(n: int = GRID) -> torch.Tensor:
     return torch.stack([xs.flatten(), ys.flatten()], 1)
 
 
+class DrawnGate:
+    """Set by the window once it has drawn the latest frame; the training thread waits for it (without
+    holding the interpreter), for at most DRAW_WAIT_S, or until Stop."""
+
+    def __init__(self) -> None:
+        self._event = threading.Event()
+        self._event.set()
+
+    def set(self) -> None:
+        self._event.set()
+
+    def clear(self) -> None:
+        self._event.clear()
+
+    def wait(self, control: RunControl, timeout_s: float = DRAW_WAIT_S) -> None:
+        end = time.perf_counter() + timeout_s
+        while not control.stopped and not self._event.wait(0.02) and time.perf_counter() < end:
+            pass
+
+
 class Playground:
     """One model learning one point set. Kept by the app across Run, Stop and Step.
 
@@ -375,11 +396,12 @@ class Playground:
         return float(F.cross_entropy(logits, y)), int((logits.argmax(1) == y).sum()) / len(y)
 
     def run(self, steps: int | None = None, control: RunControl | None = None, frame_s: float = FRAME_S,
-            rest_s: float = 0.0) -> Iterator[Frame | Failed]:
+            drawn: DrawnGate | None = None) -> Iterator[Frame | Failed]:
         """Train `steps` steps (None: until stopped), yielding a frame every `frame_s` of training and at the end.
 
-        `rest_s`: a pause after each frame, in which the thread leaves the interpreter to the window
-        (these steps are tiny and Python-bound: without it the window would wait for its turn).
+        `drawn`: after each frame the run waits until the window says it has drawn it. These steps
+        are tiny and Python-bound: a thread training meanwhile would hold the interpreter while the
+        window draws, and make it wait for its turn every few milliseconds.
         With no training point left it yields `Failed` and ends.
         """
         control = control or RunControl()
@@ -396,9 +418,11 @@ class Playground:
                 done += 1
                 if time.perf_counter() >= chunk_end:
                     break
+            if drawn is not None:
+                drawn.clear()
             yield self.frame()
-            if rest_s:
-                time.sleep(rest_s)
+            if drawn is not None:
+                drawn.wait(control)
 
 
 def train(cfg: PlaygroundConfig, steps: int, points: PointSet | None = None,

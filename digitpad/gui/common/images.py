@@ -22,14 +22,32 @@ def gray_image(pixels: np.ndarray, invert: bool = False) -> QImage:
 
 def diverging_image(weights: np.ndarray) -> QImage:
     """Signed weights as red (positive) / white (0) / blue (negative), symmetric around zero."""
-    scale = float(np.abs(weights).max()) or 1.0
-    t = np.clip(weights / scale, -1, 1)[..., None]
+    return diverging_images(weights[None])[0]
+
+
+def _diverging_lut(levels: int = 511) -> np.ndarray:
+    """The colours of t = -1 … 1 in `levels` steps: blue, white at 0, red."""
+    t = np.linspace(-1, 1, levels)[:, None]
     white = np.array([255.0, 255.0, 255.0])
     red, blue = np.array(RED, dtype=float), np.array(BLUE, dtype=float)
     rgb = np.where(t >= 0, white + t * (red - white), white - t * (blue - white))
-    rgb = np.ascontiguousarray(rgb.round().astype(np.uint8))
-    h, w = weights.shape
-    return QImage(rgb.data, w, h, 3 * w, QImage.Format.Format_RGB888).copy()
+    return rgb.round().astype(np.uint8)
+
+
+DIVERGING_LUT = _diverging_lut()
+
+
+def diverging_images(stack: np.ndarray) -> list[QImage]:
+    """N maps (N × H × W) as diverging_image draws each, on its own scale: one pass through a colour table
+    for all of them (a playground's 48 hidden-unit tiles, redrawn while it trains)."""
+    stack = np.asarray(stack, dtype=np.float32)
+    scale = np.abs(stack).reshape(len(stack), -1).max(axis=1)
+    scale = np.where(scale > 0, scale, 1.0).astype(np.float32)[:, None, None]
+    half = (len(DIVERGING_LUT) - 1) / 2
+    index = np.rint(np.clip(stack / scale, -1, 1) * half + half).astype(np.intp)
+    rgb = np.ascontiguousarray(DIVERGING_LUT[index])
+    _, h, w = stack.shape
+    return [QImage(one.data, w, h, 3 * w, QImage.Format.Format_RGB888).copy() for one in rgb]
 
 
 def display_image(image: Image.Image, max_side: int) -> QImage:

@@ -28,17 +28,17 @@ from digitpad.core import playground as pg_core
 from digitpad.core.atomic import atomic_write_bytes
 from digitpad.core.events import FailureKind, RunControl
 from digitpad.core.names import OPTIMIZERS
-from digitpad.core.playground import (FEATURE_TITLES, FEATURES, PRESETS, DataSpec, Frame, NetSpec, Playground,
-                                      PlaygroundConfig, PointSet, make_points)
+from digitpad.core.playground import (FEATURE_TITLES, FEATURES, PRESETS, DataSpec, DrawnGate, Frame, NetSpec,
+                                      Playground, PlaygroundConfig, PointSet, make_points)
 from digitpad.gui.common.charts import TEST_COLOUR, TRAIN_COLOUR, StaticPlot, style_axis
-from digitpad.gui.common.images import diverging_image
+from digitpad.gui.common.images import diverging_images
+from digitpad.gui.common.widgets import FittedLabel
 from digitpad.gui.common.worker import Worker, run_events
 from digitpad.gui.lessons.page import LessonPage, explanation, make_plot
 
 CLASS_COLOURS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b")
 MAX_SHADE = 0.75  # a certain region is this far from white to its class colour: the points stay visible on it
-REST_S = 0.008  # after each frame the training thread pauses this long: the window draws without waiting for it
-SIDE_PANELS_MS = 100  # the curves, tiles and weights are redrawn at most this often; the regions at every frame
+SIDE_PANELS_MS = 200  # the curves, tiles and weights are redrawn at most this often; the regions at every frame
 REMOVE_RADIUS_PX = 12  # a right-click removes the nearest point within this many pixels
 TILE_PX = 46
 OPTIMIZER_TITLES = {"sgd": "SGD", "momentum": "SGD + momentum", "adam": "Adam"}
@@ -166,8 +166,8 @@ class UnitTile(QWidget):
         self.setFixedSize(TILE_PX, TILE_PX)
         self.setCursor(Qt.CursorShape.PointingHandCursor)
 
-    def set_map(self, values: np.ndarray) -> None:
-        self.image = diverging_image(values[::-1])  # row 0 is the bottom of the plane, the top of an image
+    def set_image(self, image: QImage) -> None:
+        self.image = image
         self.update()
 
     def mousePressEvent(self, event: QMouseEvent) -> None:
@@ -250,9 +250,12 @@ class UnitTiles(QWidget):
         self._lay_out()
 
     def show_units(self, units: tuple[np.ndarray, ...], midpoint: float) -> None:
-        for tiles, maps in zip(self.tiles, units):
-            for tile, values in zip(tiles, maps):
-                tile.set_map(values - midpoint)
+        if not units:
+            return
+        # Row 0 of a map is the bottom of the plane, the top of an image: flipped.
+        images = diverging_images(np.concatenate(units)[:, ::-1] - midpoint)
+        for tile, image in zip((t for tiles in self.tiles for t in tiles), images):
+            tile.set_image(image)
 
     def select(self, layer: int, unit: int) -> None:
         for l, tiles in enumerate(self.tiles):
@@ -371,7 +374,7 @@ class PlaygroundLesson(LessonPage):
         weights_column.setSpacing(0)
         weights_column.addWidget(self.weights_title)
         weights_column.addWidget(self.weights, stretch=1)
-        right = QSplitter(Qt.Orientation.Vertical)
+        right = self.right = QSplitter(Qt.Orientation.Vertical)
         for widget in (self.loss_plot, self.acc_plot, tiles_scroll, weights):
             right.addWidget(widget)
         right.setSizes([110, 110, 150, 130])
@@ -384,7 +387,6 @@ class PlaygroundLesson(LessonPage):
         buttons = QHBoxLayout()
         for button in (self.run_button, self.step_button, self.reset_button):
             buttons.addWidget(button)
-        self.status.setMinimumHeight(2 * self.status.fontMetrics().lineSpacing() + 4)
         left = QWidget()  # the controls scroll on a short screen; Run, Step and the scores stay in view
         column = QVBoxLayout(left)
         column.setContentsMargins(0, 0, 0, 0)
@@ -442,8 +444,8 @@ class PlaygroundLesson(LessonPage):
         self.reset_button = QPushButton("Reset")
         self.reset_button.setToolTip("New initial weights from the seed, the same points")
         self.reset_button.clicked.connect(lambda: self.rebuild(keep_points=True))
-        self.status = QLabel()
-        self.status.setWordWrap(True)
+        # Sized by its font, never by its text: a new score several times a second never lays the page out again.
+        self.status = FittedLabel(chars=30, lines=2, align=Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
 
         for widget in (self.data_kind, self.classes, self.n_points, self.noise, self.test_share, self.data_seed):
             signal = widget.currentIndexChanged if isinstance(widget, QComboBox) else widget.valueChanged
@@ -608,9 +610,10 @@ class PlaygroundLesson(LessonPage):
         """Train `steps` steps (None: until Stop) on the worker thread; frames come back to `_show_frame`."""
         self._stop_worker()
         playground = self.playground
-        control = RunControl()
-        self.run = run_events(playground.run, steps, control, pg_core.FRAME_S, REST_S, name="digitpad-playground",
-                              control=control, parent=self, handlers={Frame: lambda f: self._show_frame(playground, f)},
+        control, drawn = RunControl(), DrawnGate()
+        self.run = run_events(playground.run, steps, control, pg_core.FRAME_S, drawn, name="digitpad-playground",
+                              control=control, parent=self,
+                              handlers={Frame: lambda f: self._show_frame(playground, f, drawn)},
                               failed=self._on_failed, ended=lambda: self._on_ended(control))
         self._set_running(steps != 1)
 
@@ -642,11 +645,13 @@ class PlaygroundLesson(LessonPage):
 
     # --- drawing -------------------------------------------------------------------------------
 
-    def _show_frame(self, playground: Playground, frame: Frame) -> None:
+    def _show_frame(self, playground: Playground, frame: Frame, drawn: DrawnGate | None = None) -> None:
+        """Draw a frame now (not at the next turn of the event loop), then let the training go on."""
         if playground is not self.playground:
             return  # a frame of a model replaced meanwhile
         self.frame = frame
         self.view.show_regions(frame.probabilities)
+        self.view.plot.viewport().repaint()
         if not self.history["step"] or frame.step > self.history["step"][-1]:
             self.history["step"].append(frame.step)
             for name in self.curves:
@@ -658,8 +663,12 @@ class PlaygroundLesson(LessonPage):
         wait_ms = SIDE_PANELS_MS - (time.perf_counter() - self._side_drawn_at) * 1000
         if wait_ms <= 0:
             self._draw_side_panels()
+            self.right.repaint()
         elif not self._side_timer.isActive():
             self._side_timer.start(int(wait_ms) + 1)
+        self.status.repaint()
+        if drawn is not None:
+            drawn.set()
         self.frame_drawn.emit()
 
     def _draw_side_panels(self) -> None:
