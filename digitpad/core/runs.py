@@ -33,7 +33,10 @@ STATUSES = ("running", "finished", "stopped", "failed")
 NOT_HYPERPARAMETERS = ("data_dir", "idx_dir", "reports_per_epoch", "report_interval_s", "device",
                       "test_limit")  # report_interval_s: records written before reports_per_epoch
 # How a hyperparameter is named in a legend: "lr 0.1", "batch 64".
-SHORT_NAMES = {"batch_size": "batch", "label_smoothing": "smoothing", "train_limit": "images"}
+SHORT_NAMES = {"batch_size": "batch", "label_smoothing": "smoothing", "train_limit": "images",
+               "weight_decay": "weight decay"}
+# A setting a record does not mention had its default then (records written before the setting existed).
+_DEFAULTS = asdict(TrainConfig())
 
 
 # Record files are written from the training thread, from background saves and renames, and deleted
@@ -190,7 +193,12 @@ def differing_keys(configs: Sequence[dict]) -> list[str]:
     """The hyperparameters whose values are not the same in all these configs, in the config's order."""
     keys = [k for c in configs for k in c if k not in NOT_HYPERPARAMETERS]
     ordered = list(dict.fromkeys(keys))
-    return [k for k in ordered if len({json.dumps(c.get(k)) for c in configs}) > 1]
+    return [k for k in ordered if len({json.dumps(setting(c, k)) for c in configs}) > 1]
+
+
+def setting(config: dict, key: str) -> object:
+    """A recorded run's setting, or its default when the record is older than the setting."""
+    return config.get(key, _DEFAULTS.get(key))
 
 
 def format_value(value: object) -> str:
@@ -205,7 +213,7 @@ def format_value(value: object) -> str:
 
 def describe(config: dict, keys: Sequence[str]) -> str:
     """"lr 0.1 · batch 64": the named hyperparameters of one run."""
-    return " · ".join(f"{SHORT_NAMES.get(k, k)} {format_value(config.get(k))}" for k in keys)
+    return " · ".join(f"{SHORT_NAMES.get(k, k)} {format_value(setting(config, k))}" for k in keys)
 
 
 def labels_for(configs: Sequence[dict], names: Sequence[str]) -> list[str]:

@@ -18,19 +18,20 @@ from pathlib import Path
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QBuffer, QIODevice, QPointF, QRectF, QSize, Qt, QTimer, Signal
+from PySide6.QtCore import QRectF, Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QImage, QMouseEvent, QPainter, QPen
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFormLayout, QGridLayout, QGroupBox,
                                QHBoxLayout, QLabel, QPushButton, QScrollArea, QSizePolicy, QSpinBox, QSplitter,
                                QVBoxLayout, QWidget)
 
 from digitpad.core import playground as pg_core
-from digitpad.core.atomic import atomic_write_bytes
 from digitpad.core.events import FailureKind, RunControl
 from digitpad.core.names import OPTIMIZERS
 from digitpad.core.playground import (FEATURE_TITLES, FEATURES, PRESETS, DataSpec, DrawnGate, Frame, NetSpec,
                                       Playground, PlaygroundConfig, PointSet, make_points)
 from digitpad.gui.common.charts import TEST_COLOUR, TRAIN_COLOUR, StaticPlot, style_axis
+from digitpad.gui.app import qt_app
+from digitpad.gui.common.figures import enlarge_type, save_figure
 from digitpad.gui.common.images import diverging_images
 from digitpad.gui.common.widgets import FittedLabel
 from digitpad.gui.common.worker import Worker, run_events
@@ -711,42 +712,14 @@ FIGURE_SIDE = 900
 
 def render_boundary(frame: Frame, points: PointSet, title: str, target: str | os.PathLike,
                     side: int = FIGURE_SIDE) -> Path:
-    """The playground's own plot and legend drawn offscreen with a title, written atomically as PNG."""
-    from digitpad.gui.app import offscreen_quiet, qt_app
-
-    app = qt_app()
-    with offscreen_quiet():
-        image = _draw_boundary(frame, points, title, side, app)
-    buffer = QBuffer()
-    buffer.open(QIODevice.OpenModeFlag.WriteOnly)
-    if not image.save(buffer, "PNG"):
-        raise OSError(f"Qt could not encode the figure for {target}")
-    atomic_write_bytes(Path(target), bytes(buffer.data()))
-    return Path(target)
-
-
-def _draw_boundary(frame: Frame, points: PointSet, title: str, side: int, app) -> QImage:
+    """The playground's own plot and legend, with a title, drawn offscreen into a PNG: the plot square, the
+    title and legend above it."""
+    qt_app()  # a command line's figure: the process may have no application yet
     view = BoundaryView(title)
-    view.setAttribute(Qt.WidgetAttribute.WA_DontShowOnScreen, True)
-    font = view.font()
-    font.setPointSizeF(15)
-    view.setFont(font)  # the title and the legend, for the back of the room
-    for side_name in ("left", "bottom"):
-        axis = view.plot.getAxis(side_name)
-        axis.setTickFont(font)
-        axis.label.setFont(font)
-    view.plot.train_points.setSize(14)
-    view.plot.test_points.setSize(14)
+    enlarge_type(view, view.plot)
+    for item in (view.plot.train_points, view.plot.test_points):
+        item.setSize(14)
     view.show_points(points)
     view.show_regions(frame.probabilities)
-    view.resize(side, side)
-    view.show()
-    app.processEvents()
-    view.resize(side, side + view.title.height() + view.legend.height())  # the plot itself stays square
-    app.processEvents()
-    try:
-        return view.grab().toImage()
-    finally:
-        view.close()
-        view.deleteLater()
-        app.processEvents()
+    return save_figure(view, target, side, side,
+                       settle=lambda v: v.resize(side, side + v.title.height() + v.legend.height()))

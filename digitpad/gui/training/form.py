@@ -23,7 +23,7 @@ from digitpad.gui.common.settings import number_in, one_of, stored
 
 OPTIMIZER_TITLES = {"sgd": "SGD", "momentum": "SGD + momentum", "adam": "Adam"}
 SCHEDULE_TITLES = {"constant": "constant", "onecycle": "one-cycle (warm up, then anneal)"}
-SUBSETS = [(None, "all"), (10_000, "10,000"), (2_000, "2,000"), (500, "500")]
+SUBSETS = [(None, "all"), (10_000, "10,000"), (2_000, "2,000"), (1_000, "1,000"), (500, "500")]
 _DEFAULTS = TrainConfig()
 
 
@@ -121,6 +121,9 @@ def training_fields() -> tuple[Field, ...]:
               tuple(Choice(k, SCHEDULE_TITLES.get(k, k)) for k in names.SCHEDULES)),
         Field("label_smoothing", "Label smoothing", float, _DEFAULTS.label_smoothing, low=0.0, high=0.5,
               decimals=2, step=0.05, tip="Cross-entropy against softened targets: 0 is the course's plain loss"),
+        Field("weight_decay", "Weight decay", float, _DEFAULTS.weight_decay, low=0.0, high=1.0, decimals=4,
+              step=0.0005, tip="L2 penalty: each step also pulls every weight towards 0 (λ·w added to its "
+                               "gradient); 0 is the course's plain loss"),
         Field("seed", "Seed", int, _DEFAULTS.seed, low=0, high=2**31 - 1),
         Field("device", "Device", object, _DEFAULTS.device,
               tuple(Choice(d, d, enabled=d in devices) for d in names.DEVICE_KINDS)),

@@ -32,7 +32,8 @@ COLUMNS = ("Run", "Data set", "Model", "Differs", "Accuracy", "Time", "Status")
 # The hyperparameters a sweep can vary: title and how to read one value.
 SWEEPS: dict[str, tuple[str, Callable[[str], object]]] = {
     "lr": ("learning rate", float), "batch_size": ("batch size", int), "epochs": ("epochs", int),
-    "momentum": ("momentum", float), "label_smoothing": ("label smoothing", float), "seed": ("seed", int),
+    "momentum": ("momentum", float), "label_smoothing": ("label smoothing", float),
+    "weight_decay": ("weight decay", float), "train_limit": ("training images", int), "seed": ("seed", int),
     "optimizer": ("optimizer", str)}
 CHART_FILTERS = "PNG image (*.png);;SVG drawing (*.svg);;Metrics as CSV (*.csv)"
 
