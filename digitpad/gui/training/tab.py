@@ -34,8 +34,9 @@ FAILURE_TITLES = {FailureKind.DIVERGED: "Training diverged", FailureKind.DATA: "
 
 
 OVERFIT_NOTE = ("Overfitting: the MLP learns 1,000 images by heart — train accuracy reaches 100 % while test "
-                "accuracy stays far below. Then run it again with weight decay (or 10,000 images) and tick both "
-                "runs in Runs: the gap closes. Or sweep weight decay 0, 0.001 from Runs.")
+                "accuracy stays near 88 %. Run it again with 10,000 images (or sweep training images 1000, 10000 "
+                "in Runs) and tick both runs: the gap shrinks from ~12 to ~3 points. Weight decay 0.01 costs a "
+                "little train accuracy and barely moves the test accuracy here.")
 
 
 class FormScroll(QScrollArea):
