@@ -425,11 +425,11 @@ class Playground:
                 drawn.wait(control)
 
 
-def train(cfg: PlaygroundConfig, steps: int, points: PointSet | None = None,
-          control: RunControl | None = None) -> Iterator[Frame | Failed]:
+def train(cfg: PlaygroundConfig, steps: int, points: PointSet | None = None, control: RunControl | None = None,
+          frame_s: float = FRAME_S) -> Iterator[Frame | Failed]:
     """A fresh playground trained for `steps` steps: its frames, the last one after the last step."""
     playground = Playground(cfg, points if points is not None else make_points(cfg.data))
-    yield from playground.run(steps, control)
+    yield from playground.run(steps, control, frame_s)
 
 
 # --- the course's points, one click each ---------------------------------------------------------

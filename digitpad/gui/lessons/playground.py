@@ -276,7 +276,7 @@ class WeightChart(StaticPlot):
         self.bars = pg.BarGraphItem(x=[], height=[], width=0.6)
         self.addItem(self.bars)
         self.addLine(y=0, pen=pg.mkPen("#888888"))
-        self.setMinimumHeight(90)
+        self.setMinimumHeight(110)
 
     def show_weights(self, names: list[str], weights: np.ndarray, bias: float) -> None:
         values = np.append(weights, bias)
@@ -350,7 +350,7 @@ class PlaygroundLesson(LessonPage):
         self.loss_plot.setLabel("bottom", "")  # the step axis is named once, under the accuracy below
         self.acc_plot.setYRange(0, 1, padding=0.02)
         for plot in (self.loss_plot, self.acc_plot):
-            plot.setMinimumHeight(80)
+            plot.setMinimumHeight(110)
             plot.getPlotItem().legend.setColumnCount(2)  # one line: the curves stay uncovered
         self.acc_plot.getPlotItem().legend.setOffset((-10, -10))  # bottom right: accuracy rises to the top
         self.curves = {
@@ -366,7 +366,7 @@ class PlaygroundLesson(LessonPage):
         tiles_scroll = QScrollArea()
         tiles_scroll.setWidget(self.tiles)
         tiles_scroll.setWidgetResizable(True)
-        tiles_scroll.setMinimumHeight(TILE_PX + 10)
+        tiles_scroll.setMinimumHeight(2 * TILE_PX + 30)
         self.weights = WeightChart()
         self.weights_title = QLabel()
         weights = QWidget()
@@ -378,7 +378,13 @@ class PlaygroundLesson(LessonPage):
         right = self.right = QSplitter(Qt.Orientation.Vertical)
         for widget in (self.loss_plot, self.acc_plot, tiles_scroll, weights):
             right.addWidget(widget)
-        right.setSizes([110, 110, 150, 130])
+        right.setSizes([150, 150, 160, 130])
+        # On a short screen the column scrolls: each chart keeps a readable height (a splitter would squash them).
+        right_scroll = QScrollArea()
+        right_scroll.setWidget(right)
+        right_scroll.setWidgetResizable(True)
+        right_scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        right_scroll.setFrameShape(QScrollArea.Shape.NoFrame)
 
         controls_scroll = QScrollArea()
         controls_scroll.setWidget(self._build_controls())
@@ -398,7 +404,7 @@ class PlaygroundLesson(LessonPage):
         split = QSplitter(Qt.Orientation.Horizontal)
         split.addWidget(left)
         split.addWidget(self.view)
-        split.addWidget(right)
+        split.addWidget(right_scroll)
         split.setStretchFactor(1, 3)
         split.setStretchFactor(2, 2)
         split.setCollapsible(1, False)
