@@ -15,3 +15,6 @@ for size in 1024x600 1280x800 1920x1080; do
   QT_QPA_PLATFORM=xcb xvfb-run -a -s "-screen 0 ${size}x24" "$PY" scripts/screenshots.py docs/images window
 done
 QT_QPA_PLATFORM=xcb xvfb-run -a -s "-screen 0 1440x1000x24" env PYTHONPATH="scripts:${PYTHONPATH:-}" "$PY" scripts/explain_screenshots.py docs/images
+for size in 1024x600 1920x1080; do  # the 2-D playground (Lessons) and the map of the digits (Canvas)
+  QT_QPA_PLATFORM=xcb xvfb-run -a -s "-screen 0 ${size}x24" env PYTHONPATH="scripts:${PYTHONPATH:-}" "$PY" scripts/playground_screenshots.py docs/images all
+done

@@ -15,17 +15,23 @@ EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
 
 
-def bounded(key: str) -> Callable[[str], int | float]:
-    """An argparse type for the numeric training setting `key`, checked against `settings.SETTING` as it
-    is parsed, so a bad value is refused with the flag's name before anything is loaded."""
-    setting = SETTING[key]
+def bounded(key: str, table: dict[str, names.Bounds] | None = None) -> Callable[[str], int | float]:
+    """An argparse type for the numeric setting `key`, checked as it is parsed, so a bad value is refused with
+    the flag's name before anything is loaded: a training setting against `settings.SETTING`, another
+    (the playground's, the map's) against its table of `names.Bounds`."""
+    if table is None:
+        setting = SETTING[key]
+        check = setting.parse
+    else:
+        bounds = table[key]
+        check = Setting(key, key, int if bounds.integer else float, None, bounds=bounds).parse
 
     def parse(text: str) -> int | float:
         try:
-            return setting.parse(text)
+            return check(text)
         except ValueError as exc:
             raise argparse.ArgumentTypeError(str(exc)) from None
-    parse.__name__ = setting.name  # argparse names the type in "invalid <name> value"
+    parse.__name__ = key  # argparse names the type in "invalid <name> value"
     return parse
 
 

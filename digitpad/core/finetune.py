@@ -29,7 +29,7 @@ from digitpad.core.models import parameter_count
 from digitpad.core.personal_set import MIN_PER_DIGIT, PersonalSet, PersonalSetError, require_samples
 from digitpad.core.preprocess import normalize_, unit_float
 from digitpad.core.events import EpochEnd, Event, Failed, FailureKind, Finished, Progress, RunControl, Started
-from digitpad.core.trainer import failures_as_events, optimizer_step, split_on_device
+from digitpad.core.trainer import failures_as_events, split_on_device, train_step
 
 SUFFIX = " + my digits"
 
@@ -173,7 +173,7 @@ class Finetuner:
                 yb = torch.cat([y_p.index_select(0, ip), y_r.index_select(0, ir)])
                 if cfg.augment:
                     xb = augment_batch(xb, gen)
-                loss, logits = optimizer_step(model, optimizer, normalize_(xb, mean, std), yb, cfg.label_smoothing)
+                loss, logits = train_step(model, optimizer, normalize_(xb, mean, std), yb, cfg.label_smoothing)
                 n_personal = cfg.personal_batch  # running accuracy on the user's samples only
                 loss_sum += loss.item() * len(yb)
                 correct += int((logits[:n_personal].argmax(1) == yb[:n_personal]).sum())

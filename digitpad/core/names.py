@@ -17,6 +17,13 @@ OPTIMIZERS: tuple[str, ...] = ("sgd", "momentum", "adam")
 SCHEDULES: tuple[str, ...] = ("constant", "onecycle")
 DATASETS: tuple[str, ...] = ("mnist", "fashion-mnist")
 DEVICE_KINDS: tuple[str, ...] = ("auto", "cpu", "cuda", "mps")
+# The 2-D playground (core/playground.py): its data sets, input features, models and activations.
+PLAYGROUND_DATA: tuple[str, ...] = ("blobs", "moons", "circles", "xor", "spiral")
+PLAYGROUND_FEATURES: tuple[str, ...] = ("x1", "x2", "x1^2", "x2^2", "x1x2")
+PLAYGROUND_MODELS: tuple[str, ...] = ("softmax", "mlp")
+PLAYGROUND_ACTIVATIONS: tuple[str, ...] = ("relu", "tanh", "sigmoid")
+MAP_METHODS: tuple[str, ...] = ("pca",)  # the map of the digits (core/projection.py)
+
 
 _DEVICE_FORM = re.compile(r"^(?P<kind>[a-z]+)(?::(?P<index>\d{1,4}))?$")
 
@@ -56,3 +63,19 @@ class Bounds:
         if self.low == 0 and self.low_open:
             return f"positive and {'below' if self.high_open else 'at most'} {high}"
         return f"in {'(' if self.low_open else '['}{low}, {high}{')' if self.high_open else ']'}"
+
+
+# The playground's own ranges (its lr, momentum, weight decay and seed are the engine's: settings.SETTING): a few
+# points to a few thousand, up to three hidden layers of up to 16 units, classes that six colours tell apart.
+PLAYGROUND_BOUNDS: dict[str, Bounds] = {
+    "classes": Bounds(2, 6, integer=True),
+    "points": Bounds(10, 2000, integer=True),
+    "noise": Bounds(0, 1),
+    "test_share": Bounds(0, 0.9),
+    "layers": Bounds(1, 3, integer=True),
+    "units": Bounds(1, 16, integer=True),
+    "steps": Bounds(1, 1_000_000, integer=True),
+    "batch_size": Bounds(1, 2000, integer=True),
+}
+
+MAP_BOUNDS: dict[str, Bounds] = {"points": Bounds(100, 10_000, integer=True)}  # test images on a map

@@ -49,6 +49,7 @@ class TrainConfig:
     augment: bool = SETTING["augment"].default
     with_uci: bool = SETTING["with_uci"].default  # add the UCI training digits (optdigits.tra) to MNIST's
     label_smoothing: float = SETTING["label_smoothing"].default
+    weight_decay: float = SETTING["weight_decay"].default  # L2 penalty, added to the gradient by the optimizer
     seed: int = SETTING["seed"].default
     device: str = SETTING["device"].default
     train_limit: int | None = SETTING["train_limit"].default  # use only the first N training images (quick demos)
@@ -78,10 +79,10 @@ class TrainConfig:
         for setting in SETTING.values():
             setting.check(getattr(self, setting.name))
         model_spec(self.model)
-        if model_spec(self.model).from_scratch and (self.optimizer, self.schedule, self.label_smoothing) != (
-                "sgd", "constant", 0.0):
+        if model_spec(self.model).from_scratch and (self.optimizer, self.schedule, self.label_smoothing,
+                                                    self.weight_decay) != ("sgd", "constant", 0.0, 0.0):
             raise ValueError(f"{self.model} trains with the course's own sgd: choose the SGD optimizer, "
-                             "a constant learning rate and no label smoothing")
+                             "a constant learning rate, no label smoothing and no weight decay")
         if self.with_uci and self.dataset != "mnist":
             raise ValueError("the UCI training digits can only be added to MNIST")
 
@@ -155,17 +156,6 @@ def failures_as_events(events: Iterator[Event], batch_size: int) -> Iterator[Eve
         yield Failed(f"Out of memory with batch size {batch_size}: {exc}. Try a smaller batch size.", FailureKind.OOM)
 
 
-def optimizer_step(model: nn.Module, optimizer: torch.optim.Optimizer, xb: torch.Tensor, yb: torch.Tensor,
-                   label_smoothing: float = 0.0) -> tuple[torch.Tensor, torch.Tensor]:
-    """One mini-batch step on a normalized batch: forward, cross-entropy, backward, update. (loss, logits)."""
-    logits = model(xb)
-    loss = F.cross_entropy(logits, yb, label_smoothing=label_smoothing)
-    optimizer.zero_grad(set_to_none=True)
-    loss.backward()
-    optimizer.step()
-    return loss, logits
-
-
 def preload_training_modules() -> None:
     """Import what the first optimizer step would import lazily (torch._dynamo, ~1 s of Python).
 
@@ -176,10 +166,12 @@ def preload_training_modules() -> None:
     import torch._dynamo  # noqa: F401
 
 
+# Weight decay is the classic L2 penalty (λ·w added to each gradient), the same for all three.
 OPTIMIZER_BUILDERS: dict[str, Callable[[TrainConfig, object], torch.optim.Optimizer]] = {
-    "sgd": lambda cfg, params: torch.optim.SGD(params, lr=cfg.lr),
-    "momentum": lambda cfg, params: torch.optim.SGD(params, lr=cfg.lr, momentum=cfg.momentum),
-    "adam": lambda cfg, params: torch.optim.Adam(params, lr=cfg.lr),
+    "sgd": lambda cfg, params: torch.optim.SGD(params, lr=cfg.lr, weight_decay=cfg.weight_decay),
+    "momentum": lambda cfg, params: torch.optim.SGD(params, lr=cfg.lr, momentum=cfg.momentum,
+                                                    weight_decay=cfg.weight_decay),
+    "adam": lambda cfg, params: torch.optim.Adam(params, lr=cfg.lr, weight_decay=cfg.weight_decay),
 }
 
 # Each schedule: (config, optimizer, total steps) → a scheduler stepped per batch, or None.
@@ -191,6 +183,34 @@ SCHEDULE_BUILDERS: dict[str, Callable[[TrainConfig, torch.optim.Optimizer, int],
 
 def make_optimizer(cfg: TrainConfig, params) -> torch.optim.Optimizer:
     return OPTIMIZER_BUILDERS[cfg.optimizer](cfg, params)
+
+
+def seeded_model(seed: int, build: Callable[[], nn.Module]) -> nn.Module:
+    """`build()` with torch's global generator seeded: the same seed, the same initial weights.
+
+    Held under a lock: two runs at once (the Lessons tab's, the playground's) must not draw from
+    each other's seed.
+    """
+    with _SEED_LOCK:
+        torch.manual_seed(seed)
+        return build()
+
+
+def train_step(model: nn.Module, optimizer: torch.optim.Optimizer, xb: torch.Tensor, yb: torch.Tensor,
+               label_smoothing: float = 0.0, scheduler=None) -> tuple[torch.Tensor, torch.Tensor]:
+    """One mini-batch step of every optimizer-trained model: forward, cross-entropy on the logits,
+    backward, update (and the schedule's step). Returns the batch's mean loss and its logits.
+
+    The engine's runs and the 2-D playground both train through this one function.
+    """
+    logits = model(xb)
+    loss = F.cross_entropy(logits, yb, label_smoothing=label_smoothing)
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    optimizer.step()
+    if scheduler is not None:
+        scheduler.step()
+    return loss, logits
 
 
 def split_on_device(split: Split, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
@@ -230,9 +250,7 @@ class Trainer:
             self.train = with_extra_writers(self.train, uci_split("train"))
         self.x_train, self.y_train = split_on_device(self.train, device)
         self.x_test, self.y_test = split_on_device(self.test, device)
-        with _SEED_LOCK:  # two runs at once (the Lessons tab's) must not draw from each other's seed
-            torch.manual_seed(cfg.seed)
-            self.model = build_model(cfg.model)
+        self.model = seeded_model(cfg.seed, lambda: build_model(cfg.model))
         self.gen = torch.Generator().manual_seed(cfg.seed)
         if any(isinstance(m, nn.Conv2d) for m in self.model.modules()):
             self.model = self.model.to(memory_format=torch.channels_last)
@@ -350,9 +368,7 @@ class Trainer:
         if self.from_scratch:
             loss, logits = scratch_step(self.model, xb, yb, cfg.lr)
             return loss, logits, yb
-        loss, logits = optimizer_step(self.model, self.optimizer, xb, yb, cfg.label_smoothing)
-        if self.scheduler is not None:
-            self.scheduler.step()
+        loss, logits = train_step(self.model, self.optimizer, xb, yb, cfg.label_smoothing, self.scheduler)
         return loss, logits, yb
 
     def _snapshot(self, test_acc: float | None, epochs_done: float) -> TrainedModel:

@@ -75,6 +75,8 @@ class MainWindow(QMainWindow):
         self.zoom.add_to(self.menuBar().addMenu("&View"))
         self.zoom.refused.connect(lambda why: self.statusBar().showMessage(why, 8000))
         self.training.snapshot_ready.connect(lambda m: self.library.put(m, activate=False))
+        self.training.snapshot_ready.connect(self.canvas.map_panel.training_snapshot)
+        self.canvas.map_panel.image_chosen.connect(self.open_test_image)
         self.training.model_trained.connect(self._on_model_trained)
         self.training.model_loaded_request.connect(self.open_checkpoint)
         self.training.results.mistake_chosen.connect(self.open_mistake)
@@ -160,9 +162,14 @@ class MainWindow(QMainWindow):
 
     def open_mistake(self, mistake: Mistake, true_name: str) -> None:
         """A test image the model got wrong, on the canvas: classified there by the canvas's model."""
-        picture = dataset_picture(mistake.image, f"test image {mistake.index}, labelled {true_name}")
-        self.canvas.show_picture(picture)
+        self.open_test_image(mistake.image, mistake.index, true_name)
+
+    def open_test_image(self, image, index: int, true_name: str, explain: bool = False) -> None:
+        """A test image (28×28 uint8) on the canvas, from the mistakes or the map; `explain`: with the Explain panel."""
+        self.canvas.show_picture(dataset_picture(image, f"test image {index}, labelled {true_name}"))
         self.tabs.setCurrentWidget(self.canvas)
+        if explain:
+            self.canvas.explain_button.setChecked(True)
 
     def _update_title(self, _model=None) -> None:
         active = self.library.active

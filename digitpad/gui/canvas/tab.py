@@ -29,6 +29,7 @@ from digitpad.gui.my_digits.tab import KeepRow
 from digitpad.gui.canvas.saliency_service import SaliencyService
 from digitpad.gui.common.settings import number_in, stored
 from digitpad.gui.common.widgets import FittedLabel, PixelView
+from digitpad.gui.map.panel import MapPanel
 
 LIVE_INTERVAL_MS = 60  # re-classify at most this often while the pen moves
 SALIENCY_IDLE_MS = 60_000  # the Explain panel closed this long: its saliency process ends
@@ -213,6 +214,11 @@ class CanvasTab(QWidget):
         self.explain_area.setWidget(self.explain_panel)
         self.explain_area.setWidgetResizable(True)
         self.explain_area.setVisible(False)
+        self.map_button = QPushButton("Map ▸", checkable=True)
+        self.map_button.setToolTip("The model's map of the test digits, your drawing a star on it")
+        self.map_button.toggled.connect(self._on_map_toggled)
+        self.map_panel = MapPanel()
+        self.map_panel.setVisible(False)
         self.preview = PixelView()
         self.preview.setToolTip("The 28×28 input the network sees: redrawn with an MNIST-like pen whatever "
                                 "your brush, cropped to the ink, scaled to 20 px, centred by centre of mass, "
@@ -234,12 +240,14 @@ class CanvasTab(QWidget):
         picker_row.addWidget(QLabel("Model"))
         picker_row.addWidget(self.model_picker, stretch=1)
         picker_row.addWidget(self.explain_button)
+        picker_row.addWidget(self.map_button)
         column = QVBoxLayout()
         column.addLayout(picker_row)
         column.addLayout(top, stretch=2)
         column.addWidget(self.chart, stretch=3)
         column.addWidget(self.logits_box)
         column.addWidget(self.explain_area, stretch=5)
+        column.addWidget(self.map_panel, stretch=5)
         self._answer_column, self._answer_row = column, top
         return column
 
@@ -264,6 +272,7 @@ class CanvasTab(QWidget):
         self.model_picker.blockSignals(False)
         if model is not None:
             self.chart.set_class_names(model.meta.class_names)
+        self.map_panel.set_canvas_model(model)
         self.canvas.set_notice(not_digits_notice(model))
         self.classify()
 
@@ -297,11 +306,9 @@ class CanvasTab(QWidget):
     def _on_explain_toggled(self, on: bool) -> None:
         """The panel takes the chart's place and most of the width; the canvas stays drawable beside it."""
         self.explain_button.setText("Explain ◂" if on else "Explain ▸")
-        for widget in (self.chart, self.logits_box, self.preview_label, self.preview):
-            widget.setVisible(not on)
-        self.explain_area.setVisible(on)
-        self.layout().setStretch(1, 9 if on else 4)
-        self._answer_column.setStretchFactor(self._answer_row, 0 if on else 2)
+        if on:
+            self.map_button.setChecked(False)
+        self._lay_out_answer()
         if on:
             self._saliency_idle.stop()
             self.saliency.prepare()
@@ -309,6 +316,26 @@ class CanvasTab(QWidget):
             self.saliency.cancel()  # the child stays a minute: reopening the panel soon needs no new start
             self._saliency_idle.start()
         self.classify()
+
+    def _on_map_toggled(self, on: bool) -> None:
+        """The map takes the chart's place, as the Explain panel does (one of the two at a time)."""
+        self.map_button.setText("Map ◂" if on else "Map ▸")
+        if on:
+            self.explain_button.setChecked(False)
+        self._lay_out_answer()
+        self.map_panel.set_active(on)
+        if on:
+            self.map_panel.show_drawing(self.prediction.pixels if self.prediction is not None else None)
+
+    def _lay_out_answer(self) -> None:
+        """The chart and preview, or the Explain panel, or the map, taking most of the width."""
+        explain, shown_map = self.explain_button.isChecked(), self.map_button.isChecked()
+        for widget in (self.chart, self.logits_box, self.preview_label, self.preview):
+            widget.setVisible(not (explain or shown_map))
+        self.explain_area.setVisible(explain)
+        self.map_panel.setVisible(shown_map)
+        self.layout().setStretch(1, 9 if explain or shown_map else 4)
+        self._answer_column.setStretchFactor(self._answer_row, 0 if explain or shown_map else 2)
 
     def clear(self) -> None:
         self._opening = None
@@ -422,4 +449,6 @@ class CanvasTab(QWidget):
             self.detail.setText(detail)
         if self.explain_button.isChecked():
             self.explain_panel.show_explanation(self.explanation if pred is not None else None)
+        if self.map_button.isChecked():
+            self.map_panel.show_drawing(pred.pixels if pred is not None else None)
         self.prediction_changed.emit(pred)

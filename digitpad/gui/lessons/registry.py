@@ -9,6 +9,7 @@ from digitpad.gui.lessons.cross_entropy import CrossEntropyLesson
 from digitpad.gui.lessons.linear_regression import LinearRegressionLesson
 from digitpad.gui.lessons.overflow import OverflowLesson
 from digitpad.gui.lessons.page import LessonPage
+from digitpad.gui.lessons.playground import PlaygroundLesson
 from digitpad.gui.lessons.softmax import SoftmaxLesson
 
 LESSONS: dict[str, type[LessonPage]] = {
@@ -16,4 +17,5 @@ LESSONS: dict[str, type[LessonPage]] = {
     "softmax": SoftmaxLesson,
     "cross_entropy": CrossEntropyLesson,
     "overflow": OverflowLesson,
+    "playground": PlaygroundLesson,
 }
