@@ -219,8 +219,8 @@ def _field(pixels: np.ndarray) -> torch.Tensor:
 @torch.no_grad()
 def attack_pixels(trained: TrainedModel, pixels: np.ndarray, settings: AttackSettings) -> AttackResult:
     """Attack one 28×28 field (a drawing as the network sees it) against the model's own answer."""
-    model = pixel_model(trained)
     x = _field(pixels)
+    model = pixel_model(trained)
     logits = model(x)
     before = prediction_from_logits(logits[0], x[0, 0].numpy().copy())
     label = torch.tensor([before.label])
@@ -272,6 +272,7 @@ class CurveProgress:
     total: int
     attack: str
     eps: float
+    model: int = 0  # which of `robustness_curves`' models
 
 
 @dataclass(frozen=True)
@@ -281,6 +282,7 @@ class CurvePoint:
     attack: str
     eps: float
     accuracy: float
+    model: int = 0
 
 
 @dataclass(frozen=True)
@@ -300,6 +302,7 @@ class RobustnessCurve:
 class CurveFinished:
     curve: RobustnessCurve
     stopped: bool  # Stop ended it: the curve holds the points computed before
+    model: int = 0
 
 
 CurveEvent = CurveProgress | CurvePoint | CurveFinished
@@ -308,7 +311,7 @@ CurveEvent = CurveProgress | CurvePoint | CurveFinished
 def robustness_curve(trained: TrainedModel, images: torch.Tensor, labels: torch.Tensor,
                      eps_values: Sequence[float] = CURVE_EPS, attacks: Sequence[str] = ATTACKS,
                      steps: int = PGD_STEPS, batch_size: int = 500, control: RunControl | None = None,
-                     ) -> Iterator[CurveEvent]:
+                     model_index: int = 0) -> Iterator[CurveEvent]:
     """Accuracy under each attack at each ε, on test images (uint8 N×28×28 or N×1×28×28, ink bright).
 
     A generator: a CurveProgress after each batch (a safe point to stop), a CurvePoint per (attack, ε), and
@@ -332,12 +335,12 @@ def robustness_curve(trained: TrainedModel, images: torch.Tensor, labels: torch.
         if eps == 0.0 and clean is not None:
             correct = round(clean * n)
             done += n
-            yield CurveProgress(done, total, kind, eps)
+            yield CurveProgress(done, total, kind, eps, model_index)
         else:
             correct = 0
             for start in range(0, n, batch_size):
                 if control.stopped:
-                    yield CurveFinished(curve, True)
+                    yield CurveFinished(curve, True, model_index)
                     return
                 x = unit_float(x_all[start:start + batch_size])
                 y = labels[start:start + batch_size].long()
@@ -345,10 +348,30 @@ def robustness_curve(trained: TrainedModel, images: torch.Tensor, labels: torch.
                 with torch.no_grad():
                     correct += int((model(adv).argmax(dim=1) == y).sum())
                 done += len(y)
-                yield CurveProgress(done, total, kind, eps)
+                yield CurveProgress(done, total, kind, eps, model_index)
             if eps == 0.0:
                 clean = correct / max(n, 1)
         accuracy = correct / max(n, 1)
         curve.accuracy[kind].append(accuracy)
-        yield CurvePoint(kind, eps, accuracy)
-    yield CurveFinished(curve, False)
+        yield CurvePoint(kind, eps, accuracy, model_index)
+    yield CurveFinished(curve, False, model_index)
+
+
+def robustness_curves(models: Sequence[TrainedModel], limit: int = 1000, eps_values: Sequence[float] = CURVE_EPS,
+                      attacks: Sequence[str] = ATTACKS, steps: int = PGD_STEPS,
+                      control: RunControl | None = None) -> Iterator[CurveEvent]:
+    """One curve per model, each on the first `limit` test images of its own data set (loaded here, off the
+    GUI thread); events carry the model's index. Stop ends it between batches."""
+    from digitpad.core.datasets import load_dataset
+
+    control = control or RunControl()
+    tests: dict[str, object] = {}
+    for index, trained in enumerate(models):
+        if control.stopped:
+            return
+        name = trained.meta.dataset
+        if name not in tests:
+            tests[name] = load_dataset(name).test.head(limit)
+        test = tests[name]
+        yield from robustness_curve(trained, test.images, test.labels, eps_values, attacks, steps,
+                                    control=control, model_index=index)

@@ -23,6 +23,7 @@ from digitpad.gui.common.worker import Worker, run_call
 from digitpad.gui.canvas.drawing import BrushSwatch, DrawingCanvas
 from digitpad.gui.common.charts import StaticPlot
 from digitpad.gui.canvas.explain_panel import ExplainPanel
+from digitpad.gui.canvas.fool_panel import FoolPanel
 from digitpad.gui.common.images import display_image, gray_image
 from digitpad.gui.model_library import ModelLibrary
 from digitpad.gui.my_digits.tab import KeepRow
@@ -213,6 +214,15 @@ class CanvasTab(QWidget):
         self.explain_area.setWidget(self.explain_panel)
         self.explain_area.setWidgetResizable(True)
         self.explain_area.setVisible(False)
+        self.fool_button = QPushButton("Fool it ▸", checkable=True)
+        self.fool_button.setToolTip("Attack the drawing with the network's own gradient (FGSM, PGD), compare the "
+                                    "models, play the challenge, draw robustness curves")
+        self.fool_button.toggled.connect(self._on_fool_toggled)
+        self.fool_panel = FoolPanel(self.library)
+        self.fool_area = QScrollArea()
+        self.fool_area.setWidget(self.fool_panel)
+        self.fool_area.setWidgetResizable(True)
+        self.fool_area.setVisible(False)
         self.preview = PixelView()
         self.preview.setToolTip("The 28×28 input the network sees: redrawn with an MNIST-like pen whatever "
                                 "your brush, cropped to the ink, scaled to 20 px, centred by centre of mass, "
@@ -234,12 +244,14 @@ class CanvasTab(QWidget):
         picker_row.addWidget(QLabel("Model"))
         picker_row.addWidget(self.model_picker, stretch=1)
         picker_row.addWidget(self.explain_button)
+        picker_row.addWidget(self.fool_button)
         column = QVBoxLayout()
         column.addLayout(picker_row)
         column.addLayout(top, stretch=2)
         column.addWidget(self.chart, stretch=3)
         column.addWidget(self.logits_box)
         column.addWidget(self.explain_area, stretch=5)
+        column.addWidget(self.fool_area, stretch=5)
         self._answer_column, self._answer_row = column, top
         return column
 
@@ -294,14 +306,32 @@ class CanvasTab(QWidget):
         self.chart.show_logits = on
         self._show(self.prediction)
 
-    def _on_explain_toggled(self, on: bool) -> None:
-        """The panel takes the chart's place and most of the width; the canvas stays drawable beside it."""
-        self.explain_button.setText("Explain ◂" if on else "Explain ▸")
+    def _side_panel_open(self) -> bool:
+        return self.explain_button.isChecked() or self.fool_button.isChecked()
+
+    def _lay_out_side_panels(self) -> None:
+        """An open panel (Explain or Fool it, one at a time) takes the chart's place and most of the width; the
+        canvas stays drawable beside it."""
+        on = self._side_panel_open()
         for widget in (self.chart, self.logits_box, self.preview_label, self.preview):
             widget.setVisible(not on)
-        self.explain_area.setVisible(on)
+        self.explain_area.setVisible(self.explain_button.isChecked())
+        self.fool_area.setVisible(self.fool_button.isChecked())
         self.layout().setStretch(1, 9 if on else 4)
         self._answer_column.setStretchFactor(self._answer_row, 0 if on else 2)
+
+    def _on_fool_toggled(self, on: bool) -> None:
+        self.fool_button.setText("Fool it ◂" if on else "Fool it ▸")
+        if on:
+            self.explain_button.setChecked(False)
+        self._lay_out_side_panels()
+        self.classify()
+
+    def _on_explain_toggled(self, on: bool) -> None:
+        self.explain_button.setText("Explain ◂" if on else "Explain ▸")
+        if on:
+            self.fool_button.setChecked(False)
+        self._lay_out_side_panels()
         if on:
             self._saliency_idle.stop()
             self.saliency.prepare()
@@ -408,12 +438,15 @@ class CanvasTab(QWidget):
             self.preview.set_image(None)
         else:
             name = model.meta.class_names[pred.label] if model else str(pred.label)
-            if not self.explain_button.isChecked():  # hidden behind the panel: redrawn when it closes
+            if not self._side_panel_open():  # hidden behind the panel: redrawn when it closes
                 self.chart.show_prediction(pred)
                 self.preview.set_image(gray_image(pred.pixels))
             source = f"{self.picture.name} · " if self.picture is not None else ""
             detail = f"{source}{model.name if model else ''} · {self.last_latency_ms:.1f} ms"
-            if pred.unsure(self.explain_panel.unsure_below):
+            if pred.not_a_digit:
+                self.answer.setText("not a digit?")
+                detail = f"looks like no digit (a scribble, a letter?) — it would have said {name} · {detail}"
+            elif pred.unsure(self.explain_panel.unsure_below):
                 second = model.meta.class_names[pred.runner_up] if model else str(pred.runner_up)
                 self.answer.setText(f"not sure — {name} or {second}?")
                 detail = f"softmax always sums to 1, even for a scribble · {detail}"
@@ -422,4 +455,6 @@ class CanvasTab(QWidget):
             self.detail.setText(detail)
         if self.explain_button.isChecked():
             self.explain_panel.show_explanation(self.explanation if pred is not None else None)
+        if self.fool_button.isChecked():
+            self.fool_panel.set_drawing(model, None if pred is None else pred.pixels, pred)
         self.prediction_changed.emit(pred)
