@@ -29,7 +29,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from digitpad.core.checkpoints import ModelMeta, TrainedModel
-from digitpad.core.inference import UNSURE_BELOW, Prediction, prediction_from_logits
+from digitpad.core.inference import UNSURE_BELOW, Prediction, prediction_from_logits, with_not_digit_check
 from digitpad.core.preprocess import PreprocessSteps, StrokeSet, mnist_steps, stroke_steps
 
 THUMB_SIDE = 112  # the drawn and cropped steps are kept at most this big: they are shown, not computed on
@@ -350,7 +350,7 @@ def explain_pixels(trained: TrainedModel, pixels: np.ndarray, steps: PreprocessS
     finally:
         for h in handles:
             h.remove()
-    explanation = Explanation(prediction_from_logits(logits[0], pixels), meta.architecture,
+    explanation = Explanation(with_not_digit_check(trained, prediction_from_logits(logits[0], pixels)), meta.architecture,
                               tuple(meta.class_names), input_steps(steps, pixels, meta.mean, meta.std),
                               _layers(records), None, unsure_below)
     return with_saliency(trained, explanation) if saliency else explanation
