@@ -104,7 +104,9 @@ def sentence(a: dict) -> str:
 
 def cmd_fool(args: argparse.Namespace) -> int:
     from digitpad.core.attacks import AttackSettings
+    from digitpad.core.devices import keep_this_thread_serial
 
+    keep_this_thread_serial()  # one drawing at a time: a second thread only waits for the first (bench/attacks.py)
     trained = load_model_or_exit(args.model)
     if trained is None:
         return EXIT_USAGE

@@ -95,6 +95,17 @@ def dots(seed: int) -> StrokeSet:
     return _strokes(lines, _pen(rng))
 
 
+def polygon(seed: int) -> StrokeSet:
+    """A closed outline of four to seven corners, convex or not, drawn in one stroke: a box, a kite, a blot."""
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(4, 8))
+    angles = np.sort(rng.uniform(0, 2 * math.pi, n))
+    radii = rng.uniform(50, 110, n) * (1 if rng.random() < 0.5 else rng.uniform(0.4, 1.0, n))
+    cx, cy = rng.uniform(120, 160, size=2)
+    corners = [(cx + r * math.cos(a), cy + r * math.sin(a) * rng.uniform(0.7, 1.0)) for a, r in zip(angles, radii)]
+    return _strokes([polyline(*corners, corners[0], steps=8)], _pen(rng))
+
+
 def _star(cx, cy, r):
     return [(cx + r * math.sin(4 * math.pi * k / 5), cy - r * math.cos(4 * math.pi * k / 5)) for k in range(6)]
 
@@ -134,7 +145,8 @@ def shapes(seed: int) -> StrokeSet:
 
 # Every scribble generator by name: seed → a drawing on a 280×280 canvas.
 SCRIBBLES: dict[str, Callable[[int], StrokeSet]] = {
-    "zigzag": scribble, "curve": curve, "coil": coil, "hatching": hatching, "dots": dots, "shapes": shapes,
+    "zigzag": scribble, "curve": curve, "coil": coil, "hatching": hatching, "dots": dots, "polygon": polygon,
+    "shapes": shapes,
 }
 
 # Letters a digit can be written as: no detector may flag them without flagging that digit (O/0, l/1, S/5,
@@ -164,22 +176,23 @@ def font_family(path: Path) -> str:
         return path.stem
 
 
-def render_glyph(font: Path, char: str, angle: float = 0.0, size: int = 170) -> Image.Image:
-    """One character, black on white, as a scanned or photographed letter would reach `mnist_pixels`."""
+def render_glyph(font: Path, char: str, angle: float = 0.0, size: int = 170, weight: int = 0) -> Image.Image:
+    """One character, black on white, as a scanned or photographed letter would reach `mnist_pixels`; weight
+    thickens its outline by that many pixels (a felt pen rather than the font's own stroke)."""
     image = Image.new("L", (CANVAS, CANVAS), 255)
     ImageDraw.Draw(image).text((CANVAS / 2, CANVAS / 2), char, font=ImageFont.truetype(str(font), size), fill=0,
-                               anchor="mm")
+                               anchor="mm", stroke_width=weight, stroke_fill=0)
     return image.rotate(angle, fillcolor=255, resample=Image.Resampling.BILINEAR) if angle else image
 
 
-def glyph_pixels(fonts, chars: str, angles=(0.0,)) -> Iterator[tuple[str, str, np.ndarray]]:
-    """(font family, character, 28×28 field) for every font, character and slant that renders any ink."""
+def glyph_pixels(fonts, chars: str, angles=(0.0,), weights=(0,)) -> Iterator[tuple[str, str, np.ndarray]]:
+    """(font family, character, 28×28 field) for every font, character, slant and weight that renders any ink."""
     for font in fonts:
         family = font_family(font)
         for char in chars:
-            for angle in angles:
+            for angle, weight in ((a, w) for a in angles for w in weights):
                 try:
-                    pixels = mnist_pixels(render_glyph(font, char, angle))
+                    pixels = mnist_pixels(render_glyph(font, char, angle, weight=weight))
                 except OSError:  # a font that cannot be read here: skip the whole file
                     break
                 if pixels is not None:
