@@ -17,6 +17,7 @@ OPTIMIZERS: tuple[str, ...] = ("sgd", "momentum", "adam")
 SCHEDULES: tuple[str, ...] = ("constant", "onecycle")
 DATASETS: tuple[str, ...] = ("mnist", "fashion-mnist")
 DEVICE_KINDS: tuple[str, ...] = ("auto", "cpu", "cuda", "mps")
+ADVERSARIAL: tuple[str, ...] = ("none", "fgsm", "pgd")  # adversarial training: which attack makes the examples
 # The 2-D playground (core/playground.py): its data sets, input features, models and activations.
 PLAYGROUND_DATA: tuple[str, ...] = ("blobs", "moons", "circles", "xor", "spiral")
 PLAYGROUND_FEATURES: tuple[str, ...] = ("x1", "x2", "x1^2", "x2^2", "x1x2")

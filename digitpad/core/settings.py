@@ -117,6 +117,11 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("weight_decay", "Weight decay", float, 0.0, "L2 penalty in [0, 1]: each step also pulls every weight "
             "towards 0 (λ·w added to its gradient); 0 is the course's plain loss", Bounds(0, 1),
             short="weight decay", sweepable=True, decimals=4, step=0.0005),
+    Setting("adversarial", "Adversarial training", str, "none", "mix each batch's adversarial copy (FGSM or PGD, "
+            "budget --adv-eps) into its loss: a model that resists the attacks, for some clean accuracy",
+            choices=names.ADVERSARIAL, choice_titles={"none": "none", "fgsm": "FGSM", "pgd": "PGD"}),
+    Setting("adv_eps", "Adversarial ε", float, 0.1, "adversarial training's L∞ budget in pixel units (0, 0.5]; "
+            "0.5 leaves no digit to read", Bounds(0, 0.5, low_open=True), short="ε", decimals=3, step=0.05),
     Setting("augment", "Augment", bool, False, "random affine + stroke thickness: robust to drawings",
             in_form=False),
     Setting("with_uci", "Add UCI digits", bool, False, "also train on the UCI handwritten digits' training part "

@@ -50,6 +50,8 @@ class TrainConfig:
     with_uci: bool = SETTING["with_uci"].default  # add the UCI training digits (optdigits.tra) to MNIST's
     label_smoothing: float = SETTING["label_smoothing"].default
     weight_decay: float = SETTING["weight_decay"].default  # L2 penalty, added to the gradient by the optimizer
+    adversarial: str = SETTING["adversarial"].default  # "fgsm"/"pgd": each batch also trained on its adversarial copy
+    adv_eps: float = SETTING["adv_eps"].default  # their L∞ budget in pixel units [0, 1]
     seed: int = SETTING["seed"].default
     device: str = SETTING["device"].default
     train_limit: int | None = SETTING["train_limit"].default  # use only the first N training images (quick demos)
@@ -83,6 +85,9 @@ class TrainConfig:
                                                     self.weight_decay) != ("sgd", "constant", 0.0, 0.0):
             raise ValueError(f"{self.model} trains with the course's own sgd: choose the SGD optimizer, "
                              "a constant learning rate, no label smoothing and no weight decay")
+        if model_spec(self.model).from_scratch and self.adversarial != "none":
+            raise ValueError(f"{self.model} trains with the course's own sgd, which has no adversarial training: "
+                             "choose softmax for the nn.Linear version")
         if self.with_uci and self.dataset != "mnist":
             raise ValueError("the UCI training digits can only be added to MNIST")
 
@@ -360,16 +365,37 @@ class Trainer:
         return (epochs_left * n + n - seen) / rate + (epochs_left + 1) * test_pass
 
     def _step(self, xb: torch.Tensor, yb: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """One mini-batch SGD step: (augment), normalize, forward, cross-entropy, backward, update."""
+        """One mini-batch SGD step: (augment), (adversarial copy), normalize, forward, cross-entropy, backward,
+        update."""
         cfg = self.config
         if cfg.augment:
             xb = augment_batch(xb, self.gen)
+        adversarial = self._adversarial(xb, yb) if cfg.adversarial != "none" else None
         xb = normalize_(xb, self.info.mean, self.info.std)
         if self.from_scratch:
             loss, logits = scratch_step(self.model, xb, yb, cfg.lr)
             return loss, logits, yb
-        loss, logits = train_step(self.model, self.optimizer, xb, yb, cfg.label_smoothing, self.scheduler)
-        return loss, logits, yb
+        if adversarial is None:
+            loss, logits = train_step(self.model, self.optimizer, xb, yb, cfg.label_smoothing, self.scheduler)
+            return loss, logits, yb
+        both = torch.cat([xb, normalize_(adversarial, self.info.mean, self.info.std)])
+        loss, logits = train_step(self.model, self.optimizer, both, torch.cat([yb, yb]), cfg.label_smoothing,
+                                  self.scheduler)
+        return loss, logits[:len(yb)], yb  # the clean half: train accuracy means what it means without the option
+
+    def _adversarial(self, xb: torch.Tensor, yb: torch.Tensor) -> torch.Tensor:
+        """The batch's adversarial copy (pixels in [0, 1]) against the model as it is now (Goodfellow et al.'s
+        half-clean, half-adversarial loss; PGD with ADV_PGD_STEPS steps as Madry et al.), made in eval mode:
+        dropout off, and batch norm's running statistics left to the real batches."""
+        from digitpad.core.attacks import PixelModel, attack
+
+        self.model.eval()
+        try:
+            adv = attack(PixelModel(self.model, self.info.mean, self.info.std), xb, yb, self.config.adversarial,
+                         self.config.adv_eps, steps=ADV_PGD_STEPS)
+        finally:
+            self.model.train()
+        return adv.detach()
 
     def _snapshot(self, test_acc: float | None, epochs_done: float) -> TrainedModel:
         """A CPU copy of the model with its metadata: what the canvas and checkpoints get."""
@@ -380,6 +406,8 @@ class Trainer:
                          config={k: v for k, v in asdict(cfg).items() if k not in ("data_dir", "idx_dir")})
         return TrainedModel(cpu_model, meta, name=f"{info.name}-{cfg.model} (trained)")
 
+
+ADV_PGD_STEPS = 7  # adversarial training's PGD: 7 steps of 2.5·ε/7 (Madry et al. used 40 on MNIST; 7 costs 4× less)
 
 UCI_REPEAT = 3  # optdigits.tra repeated 3× is ~16 % of the batches: enough to learn its writers, MNIST still leads
 

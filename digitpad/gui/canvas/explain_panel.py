@@ -454,7 +454,10 @@ class ExplainPanel(QWidget):
 
     def _show_verdict(self, e: Explanation) -> None:
         p = e.prediction.probabilities
-        if e.prediction.unsure(self.unsure_below):
+        if e.prediction.not_a_digit:
+            text = (f"Not a digit? The not-a-digit detector gives {e.prediction.not_digit_score:.2f}; the model would "
+                    f"say {self._name(e.label)} (p = {p[e.label]:.2f}) · softmax always sums to 1, even for a scribble")
+        elif e.prediction.unsure(self.unsure_below):
             text = (f"Not sure — {self._name(e.label)} or {self._name(e.runner_up)}? (p = {p[e.label]:.2f} and "
                     f"{p[e.runner_up]:.2f}, below {self.unsure_below:.2f}) · softmax always sums to 1, even for "
                     "a scribble")

@@ -23,6 +23,7 @@ from digitpad.gui.common.worker import Worker, run_call
 from digitpad.gui.canvas.drawing import BrushSwatch, DrawingCanvas
 from digitpad.gui.common.charts import StaticPlot
 from digitpad.gui.canvas.explain_panel import ExplainPanel
+from digitpad.gui.canvas.fool_panel import FoolPanel
 from digitpad.gui.common.images import display_image, gray_image
 from digitpad.gui.model_library import ModelLibrary
 from digitpad.gui.my_digits.tab import KeepRow
@@ -219,6 +220,15 @@ class CanvasTab(QWidget):
         self.map_button.toggled.connect(self._on_map_toggled)
         self.map_panel = MapPanel()
         self.map_panel.setVisible(False)
+        self.fool_button = QPushButton("Fool it ▸", checkable=True)
+        self.fool_button.setToolTip("Attack the drawing with the network's own gradient (FGSM, PGD), compare the "
+                                    "models, play the challenge, draw robustness curves")
+        self.fool_button.toggled.connect(self._on_fool_toggled)
+        self.fool_panel = FoolPanel(self.library)
+        self.fool_area = QScrollArea()
+        self.fool_area.setWidget(self.fool_panel)
+        self.fool_area.setWidgetResizable(True)
+        self.fool_area.setVisible(False)
         self.preview = PixelView()
         self.preview.setToolTip("The 28×28 input the network sees: redrawn with an MNIST-like pen whatever "
                                 "your brush, cropped to the ink, scaled to 20 px, centred by centre of mass, "
@@ -241,6 +251,7 @@ class CanvasTab(QWidget):
         picker_row.addWidget(self.model_picker, stretch=1)
         picker_row.addWidget(self.explain_button)
         picker_row.addWidget(self.map_button)
+        picker_row.addWidget(self.fool_button)
         column = QVBoxLayout()
         column.addLayout(picker_row)
         column.addLayout(top, stretch=2)
@@ -248,6 +259,7 @@ class CanvasTab(QWidget):
         column.addWidget(self.logits_box)
         column.addWidget(self.explain_area, stretch=5)
         column.addWidget(self.map_panel, stretch=5)
+        column.addWidget(self.fool_area, stretch=5)
         self._answer_column, self._answer_row = column, top
         return column
 
@@ -303,12 +315,33 @@ class CanvasTab(QWidget):
         self.chart.show_logits = on
         self._show(self.prediction)
 
-    def _on_explain_toggled(self, on: bool) -> None:
-        """The panel takes the chart's place and most of the width; the canvas stays drawable beside it."""
-        self.explain_button.setText("Explain ◂" if on else "Explain ▸")
+    def _side_panels(self) -> dict[QPushButton, QWidget]:
+        """The panels that take the chart's place, one at a time: Explain, the map, Fool it."""
+        return {self.explain_button: self.explain_area, self.map_button: self.map_panel,
+                self.fool_button: self.fool_area}
+
+    def _open_side_panel(self, button: QPushButton, on: bool) -> None:
+        """Show or hide one side panel, closing any other: it takes the chart's place and most of the width; the
+        canvas stays drawable beside it."""
+        button.setText(f"{button.text().rstrip('▸◂ ')} {'◂' if on else '▸'}")
         if on:
-            self.map_button.setChecked(False)
-        self._lay_out_answer()
+            for other in self._side_panels():
+                if other is not button:
+                    other.setChecked(False)
+        opened = any(b.isChecked() for b in self._side_panels())
+        for widget in (self.chart, self.logits_box, self.preview_label, self.preview):
+            widget.setVisible(not opened)
+        for b, panel in self._side_panels().items():
+            panel.setVisible(b.isChecked())
+        self.layout().setStretch(1, 9 if opened else 4)
+        self._answer_column.setStretchFactor(self._answer_row, 0 if opened else 2)
+
+    def _on_fool_toggled(self, on: bool) -> None:
+        self._open_side_panel(self.fool_button, on)
+        self.classify()
+
+    def _on_explain_toggled(self, on: bool) -> None:
+        self._open_side_panel(self.explain_button, on)
         if on:
             self._saliency_idle.stop()
             self.saliency.prepare()
@@ -318,24 +351,11 @@ class CanvasTab(QWidget):
         self.classify()
 
     def _on_map_toggled(self, on: bool) -> None:
-        """The map takes the chart's place, as the Explain panel does (one of the two at a time)."""
-        self.map_button.setText("Map ◂" if on else "Map ▸")
-        if on:
-            self.explain_button.setChecked(False)
-        self._lay_out_answer()
+        """The map takes the chart's place, as the Explain panel does (one side panel at a time)."""
+        self._open_side_panel(self.map_button, on)
         self.map_panel.set_active(on)
         if on:
             self.map_panel.show_drawing(self.prediction.pixels if self.prediction is not None else None)
-
-    def _lay_out_answer(self) -> None:
-        """The chart and preview, or the Explain panel, or the map, taking most of the width."""
-        explain, shown_map = self.explain_button.isChecked(), self.map_button.isChecked()
-        for widget in (self.chart, self.logits_box, self.preview_label, self.preview):
-            widget.setVisible(not (explain or shown_map))
-        self.explain_area.setVisible(explain)
-        self.map_panel.setVisible(shown_map)
-        self.layout().setStretch(1, 9 if explain or shown_map else 4)
-        self._answer_column.setStretchFactor(self._answer_row, 0 if explain or shown_map else 2)
 
     def clear(self) -> None:
         self._opening = None
@@ -435,12 +455,15 @@ class CanvasTab(QWidget):
             self.preview.set_image(None)
         else:
             name = model.meta.class_names[pred.label] if model else str(pred.label)
-            if not self.explain_button.isChecked():  # hidden behind the panel: redrawn when it closes
+            if not any(b.isChecked() for b in self._side_panels()):  # hidden behind a panel: redrawn when it closes
                 self.chart.show_prediction(pred)
                 self.preview.set_image(gray_image(pred.pixels))
             source = f"{self.picture.name} · " if self.picture is not None else ""
             detail = f"{source}{model.name if model else ''} · {self.last_latency_ms:.1f} ms"
-            if pred.unsure(self.explain_panel.unsure_below):
+            if pred.not_a_digit:
+                self.answer.setText("not a digit?")
+                detail = f"looks like no digit (a scribble, a letter?) — it would have said {name} · {detail}"
+            elif pred.unsure(self.explain_panel.unsure_below):
                 second = model.meta.class_names[pred.runner_up] if model else str(pred.runner_up)
                 self.answer.setText(f"not sure — {name} or {second}?")
                 detail = f"softmax always sums to 1, even for a scribble · {detail}"
@@ -451,4 +474,6 @@ class CanvasTab(QWidget):
             self.explain_panel.show_explanation(self.explanation if pred is not None else None)
         if self.map_button.isChecked():
             self.map_panel.show_drawing(pred.pixels if pred is not None else None)
+        if self.fool_button.isChecked():
+            self.fool_panel.set_drawing(model, None if pred is None else pred.pixels, pred)
         self.prediction_changed.emit(pred)
