@@ -1,5 +1,5 @@
 """`digitpad` opens the app; `digitpad train | predict | explain | eval | finetune | linreg | compare | export |
-exercise`
+exercise | class | my-digits`
 drive the same engine headless. One module per subcommand; each has `register(sub)`, which adds its
 parser and sets `run` to the function that carries it out. Nothing heavy is imported until a command runs.
 """
@@ -11,10 +11,10 @@ import os
 import sys
 from typing import Sequence
 
-from digitpad.cli import compare, evaluate, exercise, export, finetune, linreg, predict, train
+from digitpad.cli import classroom, compare, evaluate, exercise, export, finetune, linreg, my_digits, predict, train
 from digitpad.cli.common import EXIT_INTERRUPTED
 
-COMMANDS = (train, predict, evaluate, finetune, linreg, compare, export, exercise)  # to add one: a module and its name here
+COMMANDS = (train, predict, evaluate, finetune, linreg, compare, export, exercise, classroom, my_digits)  # to add one: a module and its name here
 
 
 def cmd_gui(_args: argparse.Namespace) -> int:

@@ -41,6 +41,7 @@ class FinetuneConfig:
     personal_batch: int = 32  # the user's samples in each batch (drawn with replacement)
     replay_batch: int = 96  # replayed MNIST training images in each batch: three quarters, so MNIST is kept
     min_steps_per_epoch: int = 25  # a handful of samples still gets enough steps
+    max_steps_per_epoch: int | None = None  # a cap: leave-one-writer-out takes a few steps per writer
     lr: float = 1e-3
     # The shipped models were trained with label smoothing 0.1; fine-tuning with the same target keeps
     # their MNIST answers (plain cross-entropy sharpens every logit and costs MNIST accuracy).
@@ -57,6 +58,8 @@ class FinetuneConfig:
     def validate(self) -> None:
         if self.epochs < 1 or self.personal_batch < 1 or self.replay_batch < 0 or not self.lr > 0:
             raise ValueError("epochs and batch sizes must be at least 1 and the learning rate positive")
+        if self.max_steps_per_epoch is not None and self.max_steps_per_epoch < 1:
+            raise ValueError("the step cap must be at least 1")
         if not 0 <= self.holdout_fraction < 1:
             raise ValueError("the held-out fraction must be in [0, 1)")
 
@@ -147,6 +150,7 @@ class Finetuner:
         x_r, y_r = split_on_device(mnist.train, device)
         x_t, y_t = split_on_device(mnist.test.head(cfg.mnist_test_limit), device)
         steps = max(math.ceil(len(y_p) / cfg.personal_batch), cfg.min_steps_per_epoch)
+        steps = min(steps, cfg.max_steps_per_epoch or steps)
         model = copy.deepcopy(base.model).to(device)
         yield Started(describe(device), mnist.source, len(y_p), len(y_h), steps, parameter_count(model))
 
