@@ -23,11 +23,14 @@ import stat
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Mapping
+from typing import TYPE_CHECKING, Any, Mapping
 
 from digitpad.core.atomic import atomic_write_bytes
 from digitpad.core.exercise_kinds import (ANSWER_TYPES, CHOICE, DIGIT, KINDS, NUMBER, ExerciseKind, Measure,
                                           SetupField, SetupProblem, unknown_keys)
+
+if TYPE_CHECKING:
+    from digitpad.core.checkpoints import TrainedModel
 
 FORMAT = "digitpad-exercise"
 FORMAT_VERSION = 1
@@ -385,6 +388,35 @@ def write_sheet(sheet: Sheet, path: str | os.PathLike) -> Path:
     sheet_from_json(json.loads(json.dumps(data)), path, deep=False)
     atomic_write_bytes(path, (json.dumps(data, indent=1, ensure_ascii=False) + "\n").encode("utf-8"))
     return path
+
+
+@dataclass(frozen=True)
+class Draft:
+    """What a tab offers to save as an exercise: its kind and setup, and, when the setup's model is not a
+    file the exercise can point to (one trained in this session), the model to save beside the file (the
+    setup's "checkpoint" is then renamed to that file's name on saving)."""
+
+    kind: str
+    setup: dict
+    model: TrainedModel | None = None
+
+
+def save_exercise(exercise: Exercise, path: str | os.PathLike, model: TrainedModel | None = None,
+                  add: bool = False) -> Path:
+    """Write the exercise as a new sheet of one, or (`add`) as the next exercise of the sheet at `path`.
+    A model to travel with it is saved first, beside the file, and the setup's "checkpoint" names it."""
+    from dataclasses import replace
+
+    path = Path(path)
+    sheet = read_sheet(path, deep=False) if add else Sheet(exercise.title, ())
+    if model is not None:
+        from digitpad.core.checkpoints import save_checkpoint
+
+        stem = path.name.removesuffix(SUFFIX)
+        name = f"{stem}-{len(sheet.exercises) + 1}.pt"
+        save_checkpoint(model, path.parent / name)
+        exercise = replace(exercise, setup={**exercise.setup, "checkpoint": name})
+    return write_sheet(Sheet(sheet.title, sheet.exercises + (exercise,)), path)
 
 
 # --- predictions and grading ------------------------------------------------------------------

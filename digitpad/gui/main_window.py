@@ -1,4 +1,5 @@
-"""The main window: Training, Canvas and Lessons tabs over one model library; closing stops training cleanly."""
+"""The main window: Training, Canvas, My digits, Lessons and Classroom tabs over one model library; closing stops
+training cleanly."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from digitpad.core.personal_set import default_folder
 from digitpad.core.trainer import preload_training_modules
 from digitpad.gui.common.worker import run_call
 from digitpad.gui.canvas.tab import CanvasTab, dataset_picture
+from digitpad.gui.classroom.tab import ClassroomTab
 from digitpad.gui.lessons.tab import LessonsTab
 from digitpad.gui.model_library import ModelLibrary
 from digitpad.gui.common.dialogs import show_warning
@@ -72,6 +74,8 @@ class MainWindow(QMainWindow):
         self.canvas.keep_row.chosen.connect(self.keep_drawing)
         self.lessons = LessonsTab()
         self.tabs.addTab(self.lessons, "Lessons")
+        self.classroom = ClassroomTab(self.library, self.training, self.canvas, self.lessons)
+        self.tabs.addTab(self.classroom, "Classroom")
         self.setCentralWidget(self.tabs)
         self.zoom = TextZoom(self.fits_screen, self)
         self.zoom.add_to(self.menuBar().addMenu("&View"))
@@ -111,6 +115,7 @@ class MainWindow(QMainWindow):
         """Stop training and join every helper thread: nothing may outlive the window's Qt objects."""
         self.training.shutdown()
         self.lessons.shutdown()
+        self.classroom.shutdown()
         Worker.join_all()
 
     def keep_drawing(self, label: int) -> None:

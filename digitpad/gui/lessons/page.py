@@ -130,3 +130,8 @@ class LessonPage(QWidget):
     def shutdown(self) -> bool:
         """Stop what the page runs; True once nothing is left running."""
         return True
+
+    def exercise_setup(self) -> dict | None:
+        """The page's values as a lesson exercise's setup (`exercise_kinds.LESSONS`), or None when the
+        page has nothing an exercise can run."""
+        return None

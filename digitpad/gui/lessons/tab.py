@@ -7,7 +7,8 @@ The pages come from `registry.LESSONS`; this tab only lays them out and stops th
 
 from __future__ import annotations
 
-from PySide6.QtWidgets import QTabWidget, QVBoxLayout, QWidget
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import QPushButton, QTabWidget, QVBoxLayout, QWidget
 
 from digitpad.gui.lessons.page import LessonPage
 from digitpad.gui.lessons.registry import LESSONS
@@ -16,6 +17,8 @@ from digitpad.gui.lessons.registry import LESSONS
 class LessonsTab(QWidget):
     """The lessons as numbered pages; closing the window stops whatever a page is running."""
 
+    exercise_requested = Signal()  # "Save as exercise…" on the page shown (its `exercise_setup()`)
+
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.lessons: dict[str, LessonPage] = {key: page() for key, page in LESSONS.items()}
@@ -23,6 +26,12 @@ class LessonsTab(QWidget):
         self.pages.setDocumentMode(True)
         for number, page in enumerate(self.lessons.values(), start=1):
             self.pages.addTab(page, f"{number} · {page.TITLE}")
+        self.exercise_button = QPushButton("Save as exercise…")
+        self.exercise_button.clicked.connect(self.exercise_requested)
+        self.pages.setCornerWidget(self.exercise_button)
+        self.pages.currentChanged.connect(
+            lambda _i: self.exercise_button.setEnabled(self.pages.currentWidget().exercise_setup() is not None))
+        self.exercise_button.setEnabled(self.pages.currentWidget().exercise_setup() is not None)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addWidget(self.pages)
