@@ -9,8 +9,8 @@ from pathlib import Path
 from PySide6.QtCore import QSettings, QUrl, Qt, Signal
 from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import (QComboBox, QFileDialog, QHBoxLayout, QLabel, QListWidget, QListWidgetItem,
-                               QPlainTextEdit, QProgressBar, QPushButton, QSplitter, QTabWidget, QVBoxLayout,
-                               QWidget)
+                               QPlainTextEdit, QProgressBar, QPushButton, QSizePolicy, QSplitter, QTabWidget,
+                               QVBoxLayout, QWidget)
 
 from digitpad.core.class_set import (ClassReport, ClassSet, ExportImported, LowoConfig, LowoFinished, LowoProgress,
                                      WriterDone, WriterResult, class_report, import_exports, load_class_set,
@@ -62,6 +62,8 @@ class ClassPage(QWidget):
     def _build(self) -> None:
         self.folder_label = QLabel()
         self.folder_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        # A long path must not widen the window past a small screen: the label gives way (the tooltip has it all).
+        self.folder_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.choose_button = QPushButton("Class folder…")
         self.choose_button.clicked.connect(self.choose_folder)
         self.open_folder_button = QPushButton("Open folder")
@@ -199,6 +201,7 @@ class ClassPage(QWidget):
 
     def reload(self) -> None:
         self.folder_label.setText(str(self.folder))
+        self.folder_label.setToolTip(str(self.folder))
         run_call(self._read, name="digitpad-class-read", parent=self, then=self._on_loaded)
 
     def _read(self) -> ClassSet:

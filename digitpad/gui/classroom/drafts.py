@@ -9,15 +9,23 @@ from __future__ import annotations
 from pathlib import Path
 
 from digitpad.core.checkpoints import ASSETS_DIR
-from digitpad.core.exercise_kinds import TRAINING_KEYS
+from digitpad.core.exercise_kinds import KINDS, TRAINING_KEYS, SetupProblem
 from digitpad.core.exercises import Draft
 from digitpad.core.preprocess import stroke_pixels
 
 
-def training_draft(training) -> Draft:
+def checked(kind: str, setup: dict) -> Draft | str:
+    """The setup as its kind completes and checks it, or what is wrong with it."""
+    try:
+        return Draft(kind, KINDS[kind].check(setup, None, False))
+    except SetupProblem as exc:
+        return "This setup cannot be an exercise: " + "; ".join(exc.problems)
+
+
+def training_draft(training) -> Draft | str:
     """The Training tab's setup as the form shows it (the device stays the student's machine's)."""
     cfg = training.config()
-    return Draft("training", {key: getattr(cfg, key) for key in TRAINING_KEYS})
+    return checked("training", {key: getattr(cfg, key) for key in TRAINING_KEYS})
 
 
 def canvas_draft(canvas) -> Draft | str:
@@ -31,7 +39,7 @@ def canvas_draft(canvas) -> Draft | str:
     drawing = strokes.to_json()
     source = Path(model.source) if model.source else None
     if source is not None and source.parent == ASSETS_DIR.resolve():
-        return Draft("canvas", {"model": source.stem, "drawing": drawing})
+        return checked("canvas", {"model": source.stem, "drawing": drawing})
     return Draft("canvas", {"checkpoint": f"{model.name or 'model'}.pt", "drawing": drawing}, model)
 
 
@@ -40,4 +48,4 @@ def lesson_draft(lessons) -> Draft | str:
     setup = page.exercise_setup()
     if setup is None:
         return f"The lesson \"{page.TITLE}\" has nothing to run, so no exercise can be made from it."
-    return Draft("lesson", setup)
+    return checked("lesson", setup)

@@ -8,7 +8,7 @@ The pages come from `registry.LESSONS`; this tab only lays them out and stops th
 from __future__ import annotations
 
 from PySide6.QtCore import Signal
-from PySide6.QtWidgets import QPushButton, QTabWidget, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QTabWidget, QVBoxLayout, QWidget
 
 from digitpad.gui.lessons.page import LessonPage
 from digitpad.gui.lessons.registry import LESSONS
@@ -17,7 +17,7 @@ from digitpad.gui.lessons.registry import LESSONS
 class LessonsTab(QWidget):
     """The lessons as numbered pages; closing the window stops whatever a page is running."""
 
-    exercise_requested = Signal()  # "Save as exercise…" on the page shown (its `exercise_setup()`)
+    exercise_requested = Signal()  # a page's "Save as exercise…": the page shown has the setup
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -26,12 +26,7 @@ class LessonsTab(QWidget):
         self.pages.setDocumentMode(True)
         for number, page in enumerate(self.lessons.values(), start=1):
             self.pages.addTab(page, f"{number} · {page.TITLE}")
-        self.exercise_button = QPushButton("Save as exercise…")
-        self.exercise_button.clicked.connect(self.exercise_requested)
-        self.pages.setCornerWidget(self.exercise_button)
-        self.pages.currentChanged.connect(
-            lambda _i: self.exercise_button.setEnabled(self.pages.currentWidget().exercise_setup() is not None))
-        self.exercise_button.setEnabled(self.pages.currentWidget().exercise_setup() is not None)
+            page.exercise_requested.connect(self.exercise_requested)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addWidget(self.pages)
