@@ -244,6 +244,23 @@ def test_a_sample_already_in_the_class_under_another_writer_is_skipped(tmp_path)
     assert [w.name for w in load_class_set(tmp_path / "class").writers] == ["Ann"], "no empty writer is left"
 
 
+def test_two_drawings_that_make_the_same_field_are_both_kept(tmp_path):
+    """Preprocessing removes place and size: a drawing moved across the canvas makes the same 28×28 field,
+    yet it is another child's sample, not a duplicate."""
+    _, strokes = next(hand(9, 1))
+    moved = StrokeSet(280, 280, strokes.pen_width, [Stroke([(x + 20, y + 10, w) for x, y, w in s.points])
+                                                    for s in strokes.strokes])
+    assert (stroke_pixels(moved) == stroke_pixels(strokes)).all()
+    files = []
+    for name, drawing in (("Eve", strokes), ("Zoe", moved)):
+        data = drawing.to_json() | {"pixels": np.round(stroke_pixels(drawing) * 255).astype(int).tolist()}
+        manifest = {"format": "digitpad-class-export", "format_version": 1, "writer": name, "date": "d",
+                    "app_version": "v", "samples": 1}
+        files.append(crafted_zip(tmp_path / f"{name}.zip", {"0/a.json": json.dumps(data)}, manifest))
+    assert [(r.writer, r.imported, r.skipped) for r in import_all(files, tmp_path / "class")] == [
+        ("Eve", 1, 0), ("Zoe", 1, 0)]
+
+
 def test_an_unusable_class_folder_is_one_clear_error(tmp_path, exports):
     (tmp_path / "class").write_text("a file, not a folder")
     with pytest.raises(ClassSetError, match="cannot import into it"):

@@ -436,9 +436,12 @@ def export_files(inputs: list[str | os.PathLike]) -> tuple[list[Path], list[Impo
     return files, missing
 
 
-def pixel_key(sample: Sample) -> bytes:
-    """A sample's identity: the 28×28 the network sees, so the same drawing in another file is a duplicate."""
-    return hashlib.sha1(np.round(sample.pixels * 255).astype(np.uint8).tobytes()).digest()
+def sample_key(path: Path) -> bytes:
+    """A sample's identity: its file's bytes — the same drawing exported again, or copied into someone else's
+    export. Not the 28×28 field: preprocessing removes size, place and pen, so two different drawings of one
+    shape at nearly one slant can make the very same field (67 of the 2,000 drawings of bench/class_set.py's
+    40 scripted writers), and both are real samples."""
+    return hashlib.sha1(path.read_bytes()).digest()
 
 
 class _Index:
@@ -448,7 +451,7 @@ class _Index:
         current = load_class_set(root)
         self.root = root
         self.writers = {w.name: w for w in current.writers}
-        self.owner = {pixel_key(s): w.name for w in current.writers for s in w.samples}
+        self.owner = {sample_key(s.path): w.name for w in current.writers for s in w.samples}
 
     def same_person(self, name: str, manifest: Manifest, keys: set[bytes]) -> bool:
         known = self.writers[name]
@@ -509,12 +512,12 @@ def _import_one(path: Path, index: _Index) -> ImportReport:
     try:
         with export.zf:
             staged = _staged_samples(export, staging, report)
-        keys = {pixel_key(s) for _, s in staged}
+        keys = {sample_key(p) for p, _ in staged}
         writer = index.writer_for(export.manifest, keys, report)
         report.writer = writer.name
         elsewhere: dict[str, int] = {}
         for staged_path, sample in staged:
-            key = pixel_key(sample)
+            key = sample_key(staged_path)
             if key in index.owner:
                 report.skipped += 1
                 if index.owner[key] != writer.name:
