@@ -27,6 +27,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import section  # noqa: E402
 
 WRITERS, PER_WRITER = 40, 50
+# bench/finetune_time.py's "engine on the main thread" on the quiet VM (docs/BENCHMARKS.md, 2026-11-30, load ~2):
+# 200 samples, the same Teach recipe. Used to say what this run's times would be without the other load.
+QUIET_TEACH_S = 4.1
 MEASURED = int(sys.argv[1]) if len(sys.argv) > 1 else 6
 
 
@@ -95,13 +98,15 @@ def main() -> str:
         one = PersonalSet(root, class_set.writers[0].samples)
         teach, _ = timed(lambda: list(Finetuner(model, one).run()))
 
-        control, times, results = RunControl(), [], []
+        control, times, cpu, results = RunControl(), [], [], []
         start = last = time.perf_counter()
+        last_cpu = time.process_time()
         for ev in leave_one_writer_out(model, class_set, LowoConfig(), control):
             if isinstance(ev, WriterDone):
-                now = time.perf_counter()
+                now, now_cpu = time.perf_counter(), time.process_time()
                 times.append(now - last)
-                last = now
+                cpu.append(now_cpu - last_cpu)
+                last, last_cpu = now, now_cpu
                 results.append(ev.result)
                 if len(results) == MEASURED:
                     control.stop()
@@ -123,10 +128,15 @@ def main() -> str:
          f"{inference:.2f} s"],
         [f"leave-one-writer-out, {WRITERS} writers (measured {len(times)}, extrapolated)",
          f"{estimate / 60:.1f} min", "≤ 5 min", f"one Teach of one writer's {PER_WRITER} drawings: {teach:.1f} s"],
+        ["… the same, scaled to a quiet machine by the Teach baseline", f"{estimate * QUIET_TEACH_S / teach / 60:.1f} min",
+         "≤ 5 min", f"Teach recorded on the quiet VM: {QUIET_TEACH_S} s"],
     ]
     note = (f"Leave-one-writer-out: {LowoConfig().steps} fine-tuning steps per writer (32 class drawings + 96 "
             f"MNIST images each); first writer {times[0]:.1f} s, then a median {steady:.1f} s per writer "
-            f"(measured: {', '.join(f'{t:.1f}' for t in times)} s; stopped after {stopped_after:.0f} s). "
+            f"(measured: {', '.join(f'{t:.1f}' for t in times)} s; CPU time of this process per writer: "
+            f"{', '.join(f'{t:.1f}' for t in cpu)} s; stopped after {stopped_after:.0f} s). "
+            f"The quiet-machine row scales the estimate by {QUIET_TEACH_S} s / {teach:.1f} s, the Teach figure of "
+            f"docs/BENCHMARKS.md (recorded at load ~2) over the same Teach in this run. "
             f"Estimate = first + {WRITERS} × median (the last \"writer\" being the fit on everyone). On the "
             f"{len(results)} writers measured: mean accuracy on the writer left out {before:.1%} → {after:.1%}. "
             f"Class report accuracy {report.report.accuracy:.1%}. torch {torch.__version__}; "

@@ -718,7 +718,7 @@ def leave_one_writer_out(base: TrainedModel, class_set: ClassSet, config: LowoCo
     """For each writer: fine-tune `base` on everyone else, test on that writer (never seen). Yields
     LowoProgress, WriterDone per writer, then LowoFinished (also after Stop, with the writers done so
     far); Failed for a set-up problem."""
-    from digitpad.core.finetune import Finetuner
+    from digitpad.core.finetune import Finetuner, finetune_result
 
     config, control = config or LowoConfig(), control or RunControl()
     writers = [w for w in class_set.writers if w.samples]
@@ -726,8 +726,6 @@ def leave_one_writer_out(base: TrainedModel, class_set: ClassSet, config: LowoCo
         yield Failed("Leave-one-writer-out needs at least two writers with samples.", FailureKind.CONFIG)
         return
     total = len(writers) + int(config.fit_all)
-    images, labels, owners = ClassSet(class_set.root, writers).tensors()
-    right_before = (evaluate_samples(base, images)[0] == labels).double()
     results: list[WriterResult] = []
     start = time.perf_counter()
 
@@ -736,8 +734,9 @@ def leave_one_writer_out(base: TrainedModel, class_set: ClassSet, config: LowoCo
 
     for k, writer in enumerate(writers):
         others = PersonalSet(class_set.root, [s for o in writers if o is not writer for s in o.samples])
+        left_out = PersonalSet(writer.folder, writer.samples)  # measured before → after, never trained on
         model = None
-        for ev in Finetuner(base, others, config.finetune_config(0), control).run():
+        for ev in Finetuner(base, others, config.finetune_config(0), control, held_out=left_out).run():
             if isinstance(ev, Progress):
                 done = k + ev.fraction / ev.epochs
                 yield LowoProgress(done, total, writer.name, eta(done))
@@ -749,9 +748,8 @@ def leave_one_writer_out(base: TrainedModel, class_set: ClassSet, config: LowoCo
         if model is None:
             yield LowoFinished(tuple(results), True)
             return
-        mine = owners == k
-        after = float((evaluate_samples(model, images[mine])[0] == labels[mine]).double().mean())
-        results.append(WriterResult(writer.name, int(mine.sum()), float(right_before[mine].mean()), after))
+        measured = finetune_result(model)
+        results.append(WriterResult(writer.name, len(writer.samples), measured.before, measured.after))
         yield WriterDone(results[-1], k + 1, total)
     class_model = None
     if config.fit_all:

@@ -120,9 +120,12 @@ class Finetuner:
     """Iterate `run()`; every yielded event is a safe point to stop."""
 
     def __init__(self, base: TrainedModel, personal: PersonalSet, config: FinetuneConfig | None = None,
-                 control: RunControl | None = None) -> None:
+                 control: RunControl | None = None, held_out: PersonalSet | None = None) -> None:
         self.base = base
         self.personal = personal
+        # Samples to measure before → after on, never trained on: leave-one-writer-out passes the writer it
+        # leaves out. Without them a share of the personal set is held out (`holdout_fraction`).
+        self.held_out = held_out
         self.config = config or FinetuneConfig()
         self.control = control or RunControl()
 
@@ -144,9 +147,14 @@ class Finetuner:
         mnist = load_dataset(base.meta.dataset, data_dir=cfg.data_dir, idx_dir=cfg.idx_dir)
         mean, std = base.meta.mean, base.meta.std
         images, labels = self.personal.tensors()
-        train_idx, held_idx = holdout_split(labels, cfg.holdout_fraction, cfg.seed)
-        x_p, y_p = images[train_idx].unsqueeze(1).to(device), labels[train_idx].to(device)
-        x_h, y_h = images[held_idx].unsqueeze(1).to(device), labels[held_idx].to(device)
+        if self.held_out is None:
+            train_idx, held_idx = holdout_split(labels, cfg.holdout_fraction, cfg.seed)
+            held_images, held_labels = images[held_idx], labels[held_idx]
+            images, labels = images[train_idx], labels[train_idx]
+        else:
+            held_images, held_labels = self.held_out.tensors()
+        x_p, y_p = images.unsqueeze(1).to(device), labels.to(device)
+        x_h, y_h = held_images.unsqueeze(1).to(device), held_labels.to(device)
         x_r, y_r = split_on_device(mnist.train, device)
         x_t, y_t = split_on_device(mnist.test.head(cfg.mnist_test_limit), device)
         steps = max(math.ceil(len(y_p) / cfg.personal_batch), cfg.min_steps_per_epoch)

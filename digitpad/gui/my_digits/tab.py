@@ -387,6 +387,7 @@ class MyDigitsTab(QWidget):
         self.delete_button.setEnabled(selected and not teaching)
         self.relabel_box.setEnabled(selected and not teaching)
         self.teach_button.setEnabled(bool(self.personal.samples) and not teaching)
+        self.export_button.setEnabled(bool(self.personal.samples))
         self.stop_button.setEnabled(teaching)
         self.save_button.setEnabled(self.last_taught is not None)
 
