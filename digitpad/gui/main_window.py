@@ -1,4 +1,5 @@
-"""The main window: Training, Canvas and Lessons tabs over one model library; closing stops training cleanly."""
+"""The main window: Training, Canvas, My digits, Lessons and Classroom tabs over one model library; closing stops
+training cleanly."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from digitpad.core.personal_set import default_folder
 from digitpad.core.trainer import preload_training_modules
 from digitpad.gui.common.worker import run_call
 from digitpad.gui.canvas.tab import CanvasTab, dataset_picture
+from digitpad.gui.classroom.tab import ClassroomTab
 from digitpad.gui.lessons.tab import LessonsTab
 from digitpad.gui.model_library import ModelLibrary
 from digitpad.gui.common.dialogs import show_warning
@@ -70,6 +72,8 @@ class MainWindow(QMainWindow):
         self.my_digits = self.add_room(MyDigitsTab(self.library, default_folder()), "My digits")
         self.canvas.keep_row.chosen.connect(self.keep_drawing)
         self.lessons = self.add_room(LessonsTab(), "Lessons")
+        self.classroom = self.add_room(ClassroomTab(self.library, self.training, self.canvas, self.lessons),
+                                       "Classroom")
         self.setCentralWidget(self.tabs)
         self.zoom = TextZoom(self.fits_screen, self)
         self.zoom.add_to(self.menuBar().addMenu("&View"))

@@ -110,6 +110,7 @@ def not_digits_notice(model: TrainedModel | None) -> str:
 class CanvasTab(QWidget):
     prediction_changed = Signal(object)  # Prediction | None
     image_handled = Signal()  # an opened image file is shown and classified, or refused with a message
+    exercise_requested = Signal()  # "Save as exercise…": the Classroom tab reads the drawing and the model
 
     def __init__(self, library: ModelLibrary, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -169,6 +170,9 @@ class CanvasTab(QWidget):
         self.redo_button.clicked.connect(self.canvas.redo)
         self.clear_button.clicked.connect(self.clear)
         self.open_button.clicked.connect(self.choose_image)
+        self.exercise_button = QPushButton("Exercise…")
+        self.exercise_button.setToolTip("Save as exercise: \"which digit will the model say for this drawing?\"")
+        self.exercise_button.clicked.connect(self.exercise_requested)
         self.undo_button.setToolTip("Undo the last stroke, Clear or opened image (Ctrl+Z)")
         self.redo_button.setToolTip("Redo what Undo took back (Ctrl+Shift+Z or Ctrl+Y)")
         self.clear_button.setToolTip("Clear the canvas (Esc); Undo brings the drawing back")
@@ -184,7 +188,7 @@ class CanvasTab(QWidget):
         brush_row.addWidget(self.brush_swatch)
         brush_row.addWidget(self.eraser)
         edit_row = QHBoxLayout()
-        for w in (self.undo_button, self.redo_button, self.clear_button, self.open_button):
+        for w in (self.undo_button, self.redo_button, self.clear_button, self.open_button, self.exercise_button):
             edit_row.addWidget(w)
         column = QVBoxLayout()
         column.addWidget(self.canvas, stretch=1)

@@ -112,6 +112,11 @@ class SoftmaxLesson(LessonPage):
                                      lr=self.lr.value(), batch_size=self.batch_size.value(), seed=self.seed.value(),
                                      train_limit=self.subset.currentData(), test_limit=self.test_limit)
 
+    def exercise_setup(self) -> dict:
+        return {"lesson": "softmax", "dataset": self.dataset.currentData(), "epochs": self.epochs.value(),
+                "lr": self.lr.value(), "batch_size": self.batch_size.value(), "seed": self.seed.value(),
+                "train_limit": self.subset.currentData()}
+
     def start(self) -> None:
         if self.runs:
             return

@@ -92,6 +92,7 @@ class TrainingTab(QWidget):
     run_ended = Signal()  # the run's thread is over, whatever happened
     model_loaded_request = Signal(str)  # a checkpoint path the user chose to open
     save_finished = Signal()  # a checkpoint was written, or the failure was shown
+    exercise_requested = Signal()  # "Save as exercise…": the Classroom tab reads the setup
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -150,9 +151,13 @@ class TrainingTab(QWidget):
         self.load_button = QPushButton("Open model…")
         self.save_button.clicked.connect(self.save_model)
         self.load_button.clicked.connect(self.open_model)
+        self.exercise_button = QPushButton("Save as exercise…")
+        self.exercise_button.setToolTip("A predict-then-reveal exercise from this setup, for the Classroom tab")
+        self.exercise_button.clicked.connect(self.exercise_requested)
         files = QHBoxLayout()
         files.addWidget(self.save_button)
         files.addWidget(self.load_button)
+        files.addWidget(self.exercise_button)
 
         self.progress = QProgressBar()
         self.progress.setRange(0, 1000)
