@@ -1,4 +1,4 @@
-"""`digitpad` opens the app; `digitpad train | predict | explain | eval | finetune | linreg | compare | export`
+"""`digitpad` opens the app; `digitpad train | predict | explain | eval | finetune | linreg | compare | export | step`
 drive the same engine headless. One module per subcommand; each has `register(sub)`, which adds its
 parser and sets `run` to the function that carries it out. Nothing heavy is imported until a command runs.
 """
@@ -10,10 +10,10 @@ import os
 import sys
 from typing import Sequence
 
-from digitpad.cli import compare, evaluate, export, finetune, linreg, predict, train
+from digitpad.cli import compare, evaluate, export, finetune, linreg, predict, step, train
 from digitpad.cli.common import EXIT_INTERRUPTED
 
-COMMANDS = (train, predict, evaluate, finetune, linreg, compare, export)  # to add one: a module and its name here
+COMMANDS = (train, predict, evaluate, finetune, linreg, compare, export, step)  # to add one: a module and its name here
 
 
 def cmd_gui(_args: argparse.Namespace) -> int:

@@ -14,10 +14,11 @@ EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
 
 
-def bounded(key: str) -> Callable[[str], int | float]:
+def bounded(key: str, bounds: names.Bounds | None = None) -> Callable[[str], int | float]:
     """An argparse type for the numeric setting `key`, checked against `names.BOUNDS` as it is parsed,
-    so a bad value is refused with the flag's name before anything is loaded."""
-    bounds = names.BOUNDS[key]
+    so a bad value is refused with the flag's name before anything is loaded (`bounds` for a number
+    that is not a training setting, such as `digitpad step --steps`)."""
+    bounds = bounds or names.BOUNDS[key]
 
     def parse(text: str) -> int | float:
         try:

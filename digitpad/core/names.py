@@ -69,3 +69,6 @@ BOUNDS: dict[str, Bounds] = {
     "train_limit": Bounds(1, 2**62, integer=True),
     "test_limit": Bounds(1, 2**62, integer=True),
 }
+
+# Counts that are not TrainConfig fields: `digitpad step --steps N`.
+STEPS = Bounds(1, 1_000_000, integer=True)

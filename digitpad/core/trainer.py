@@ -162,6 +162,34 @@ def make_optimizer(cfg: TrainConfig, params) -> torch.optim.Optimizer:
     return OPTIMIZER_BUILDERS[cfg.optimizer](cfg, params)
 
 
+def initial_model(name: str, seed: int, device: torch.device) -> nn.Module:
+    """The model a run with this seed starts from: the same weights for `digitpad train`, the app and the stepper."""
+    with _SEED_LOCK:  # two runs at once (the Lessons tab's) must not draw from each other's seed
+        torch.manual_seed(seed)
+        model = build_model(name)
+    if any(isinstance(m, nn.Conv2d) for m in model.modules()):
+        model = model.to(memory_format=torch.channels_last)
+    return model.to(device)
+
+
+def train_step(model: nn.Module, optimizer: torch.optim.Optimizer | None, xb: torch.Tensor, yb: torch.Tensor,
+               lr: float, label_smoothing: float = 0.0) -> tuple[torch.Tensor, torch.Tensor]:
+    """One mini-batch SGD step on a normalized batch: forward, cross-entropy, backward, update.
+
+    Returns the batch's mean loss and the logits. Without an optimizer the model is the from-scratch
+    one, stepped by the course's own softmax, cross_entropy and sgd (`scratch_step`). The trainer takes
+    every batch through here, and so does the Step tab (`core/step.py`): one step, not two.
+    """
+    if optimizer is None:
+        return scratch_step(model, xb, yb, lr)
+    logits = model(xb)
+    loss = F.cross_entropy(logits, yb, label_smoothing=label_smoothing)
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    optimizer.step()
+    return loss, logits
+
+
 def split_on_device(split: Split, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
     """Images as uint8 N×1×28×28 and labels on the device, once per run; batches become float as sliced."""
     return split.images.to(device).unsqueeze(1), split.labels.to(device)
@@ -210,13 +238,8 @@ class Trainer:
             self.train = with_extra_writers(self.train, uci_split("train"))
         self.x_train, self.y_train = split_on_device(self.train, device)
         self.x_test, self.y_test = split_on_device(self.test, device)
-        with _SEED_LOCK:  # two runs at once (the Lessons tab's) must not draw from each other's seed
-            torch.manual_seed(cfg.seed)
-            self.model = build_model(cfg.model)
+        self.model = initial_model(cfg.model, cfg.seed, device)
         self.gen = torch.Generator().manual_seed(cfg.seed)
-        if any(isinstance(m, nn.Conv2d) for m in self.model.modules()):
-            self.model = self.model.to(memory_format=torch.channels_last)
-        self.model = self.model.to(device)
         self.device = device
         # Training threads on the cores other programs leave free, re-chosen between batches.
         self.cpu_share = CpuShare() if device.type == "cpu" else None
@@ -327,14 +350,7 @@ class Trainer:
         if cfg.augment:
             xb = augment_batch(xb, self.gen)
         xb = normalize_(xb, self.info.mean, self.info.std)
-        if self.from_scratch:
-            loss, logits = scratch_step(self.model, xb, yb, cfg.lr)
-            return loss, logits, yb
-        logits = self.model(xb)
-        loss = F.cross_entropy(logits, yb, label_smoothing=cfg.label_smoothing)
-        self.optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        self.optimizer.step()
+        loss, logits = train_step(self.model, self.optimizer, xb, yb, cfg.lr, cfg.label_smoothing)
         if self.scheduler is not None:
             self.scheduler.step()
         return loss, logits, yb
