@@ -693,7 +693,7 @@ class StepSession:
         for lane in self.lanes:
             for s in [s for s in lane.states if s != 0 and (s % every or s < first_key)]:
                 del lane.states[s]
-        for s in [s for s in self.records if s < oldest]:
+        for s in [s for s in self.records if s <= first_key]:  # the rest check the replays to the oldest kept step
             del self.records[s]
 
 
