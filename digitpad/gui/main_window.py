@@ -1,4 +1,4 @@
-"""The main window: Training, Canvas and Lessons tabs over one model library; closing stops training cleanly."""
+"""The main window: Training, Canvas, My digits, Lessons and Step tabs over one model library; closing stops training cleanly."""
 
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ from digitpad.gui.lessons.tab import LessonsTab
 from digitpad.gui.model_library import ModelLibrary
 from digitpad.gui.common.dialogs import show_warning
 from digitpad.gui.my_digits.tab import MyDigitsTab
+from digitpad.gui.step.tab import StepTab
 from digitpad.gui.common.settings import as_bytes, number_in, stored
 from digitpad.gui.common.text_zoom import TextZoom
 from digitpad.gui.training.tab import TrainingTab
@@ -72,6 +73,8 @@ class MainWindow(QMainWindow):
         self.canvas.keep_row.chosen.connect(self.keep_drawing)
         self.lessons = LessonsTab()
         self.tabs.addTab(self.lessons, "Lessons")
+        self.step = StepTab(self.library)
+        self.tabs.addTab(self.step, "Step")
         self.setCentralWidget(self.tabs)
         self.zoom = TextZoom(self.fits_screen, self)
         self.zoom.add_to(self.menuBar().addMenu("&View"))

@@ -174,7 +174,7 @@ def run_events(fn: Callable, *args, handlers: Mapping[type, Callable[[Any], None
     return worker.start()
 
 
-LONG_RUNS = ("digitpad-training", "digitpad-teach")  # workers a test must never leave running
+LONG_RUNS = ("digitpad-training", "digitpad-teach", "digitpad-step")  # workers a test must never leave running
 
 
 def running_threads() -> list[QThread]:
