@@ -32,7 +32,7 @@ def shows_source(page, *functions) -> bool:
 
 def test_the_main_window_has_a_lessons_tab_and_the_new_models_in_the_training_form(window):
     assert window.tabs.tabText(window.tabs.indexOf(window.lessons)) == "Lessons"
-    assert window.lessons.pages.count() == 4
+    assert window.lessons.pages.count() == 5
     combo = window.training.model
     assert "682k params" in combo.itemText(combo.findData("mlp-deep"))
     assert "7.8k params" in combo.itemText(combo.findData("softmax-scratch"))

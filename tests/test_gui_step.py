@@ -148,3 +148,18 @@ def test_the_step_tab_fits_a_netbook_screen(qtbot, window):
     for button in (window.step.step_button, window.step.stop_button, window.step.speed):
         corner = button.mapTo(window, QPoint(button.width(), button.height()))
         assert corner.x() <= window.width() and corner.y() <= window.height()
+
+
+def test_the_loss_surface_lesson_draws_both_paths_and_shows_a_too_large_lr_diverging(qtbot):
+    from digitpad.gui.lessons.loss_surface import LossSurfaceLesson, position_of
+
+    page = LossSurfaceLesson()
+    qtbot.addWidget(page)
+    page.show()
+    qtbot.waitUntil(lambda: not page.is_running() and page.shown_stretch is not None, timeout=20_000)
+    assert len(page.sgd_path.getData()[0]) == 31 and len(page.momentum_path.getData()[0]) == 31
+    assert page.image.image.shape == (161, 161) and len(page.contours.getData()[0]) > 100
+    assert "stable for lr" in page.summary.text()
+    page.lr.setValue(position_of(0.3))
+    qtbot.waitUntil(lambda: not page.is_running() and "ran off the map" in page.summary.text(), timeout=20_000)
+    assert len(page.sgd_path.getData()[0]) < 31 and "momentum: loss" in page.summary.text()

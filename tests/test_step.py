@@ -4,6 +4,7 @@ import json
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 import torch
 
@@ -203,3 +204,28 @@ def test_step_reports_a_diverging_step_and_a_missing_data_set_in_one_line(capsys
     monkeypatch.setattr(step_mod, "load_dataset", missing)
     code, out, err = run_in_process(capsys, "step", "--json")
     assert code == 1 and out == "" and err == "digitpad step: MNIST was not found.\n"
+
+
+# --- the two-weight loss surface (Lessons tab) -----------------------------------------------------
+
+
+def test_the_two_weight_surface_diverges_past_two_over_the_curvature_and_momentum_zero_follows_sgd():
+    from dataclasses import replace
+
+    from digitpad.core import surface
+    from digitpad.core.scratch import linreg, squared_loss
+
+    cfg = surface.SurfaceConfig()
+    X, y = surface.two_weight_data(cfg)
+    flat, steep = surface.curvatures(X)
+    assert steep / flat == pytest.approx(cfg.stretch ** 2, rel=0.15)  # the stretch narrows the valley
+    grid = surface.loss_grid(X, y, cfg.true_b, np.array([cfg.start[0]]), np.array([cfg.start[1]]))
+    start_loss = float(squared_loss(linreg(X, torch.tensor(cfg.start).reshape(2, 1), cfg.true_b), y).mean())
+    assert grid[0, 0] == pytest.approx(start_loss, rel=1e-5)
+    below, above = replace(cfg, lr=0.95 * 2 / steep), replace(cfg, lr=1.1 * 2 / steep, steps=200)
+    assert not surface.descend(below, "sgd", X, y).escaped
+    assert surface.descend(above, "sgd", X, y).escaped
+    assert not surface.descend(replace(above, momentum=0.5), "momentum", X, y).escaped  # stable to 2(1+μ)/λ
+    sgd = surface.descend(cfg, "sgd", X, y)
+    assert np.array_equal(surface.descend(replace(cfg, momentum=0.0), "momentum", X, y).points, sgd.points)
+    assert surface.descend(cfg, "momentum", X, y).losses[-1] < sgd.losses[-1] / 10  # the default setting's lesson

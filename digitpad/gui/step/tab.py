@@ -210,8 +210,9 @@ class StepTab(QWidget):
     # --- jobs --------------------------------------------------------------------------------
 
     def _start(self, fn, *args, handlers: dict, playing: bool = False, control: RunControl | None = None) -> None:
+        # Unparented, like the Lessons tab's surface job: the worker deletes itself once its thread has ended.
         self.job = run_events(fn, *args, handlers=handlers, failed=self._on_failed, name=JOB, control=control,
-                              ended=self._on_job_ended, parent=self)
+                              ended=self._on_job_ended)
         self._set_busy(True, playing)
 
     def new_session(self, then=None) -> None:
