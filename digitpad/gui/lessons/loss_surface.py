@@ -6,7 +6,7 @@ recomputed only when the data change (the stretch)."""
 from __future__ import annotations
 
 import math
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pyqtgraph as pg
@@ -37,13 +37,23 @@ def position_of(lr: float) -> int:
     return round(SLIDER_STEPS * math.log(lr / low) / math.log(high / low))
 
 
+@dataclass(frozen=True)
+class LossMap:
+    log_loss: np.ndarray  # log₁₀ of the loss over the map, w₂ down the rows
+    contours: tuple[np.ndarray, np.ndarray]
+
+
 def compute(cfg: surface.SurfaceConfig, with_map: bool) -> tuple:
-    """Both paths, the curvatures, and (when the data changed) the loss over the map: on the worker thread."""
+    """Both paths, the curvatures, and (when the data changed) the map with its contour lines: on the worker
+    thread (tracing the contours takes pyqtgraph ~0.3 s of Python)."""
     X, y = surface.two_weight_data(cfg)
-    grid = None
+    loss_map = None
     if with_map:
-        grid = surface.loss_grid(X, y, cfg.true_b, np.linspace(*W1_RANGE, GRID), np.linspace(*W2_RANGE, GRID))
-    return cfg, grid, surface.curvatures(X), [surface.descend(cfg, name, X, y) for name in ("sgd", "momentum")]
+        log_loss = np.log10(surface.loss_grid(X, y, cfg.true_b, np.linspace(*W1_RANGE, GRID),
+                                              np.linspace(*W2_RANGE, GRID)))
+        levels = np.linspace(log_loss.min(), log_loss.max(), 12)[1:-1]
+        loss_map = LossMap(log_loss, contour_lines(log_loss, levels))
+    return cfg, loss_map, surface.curvatures(X), [surface.descend(cfg, name, X, y) for name in ("sgd", "momentum")]
 
 
 def contour_lines(values: np.ndarray, levels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -174,15 +184,15 @@ class LossSurfaceLesson(LessonPage):
         if self.pending:
             self.recompute()
 
-    def _draw(self, cfg: surface.SurfaceConfig, grid: np.ndarray | None, curvature: np.ndarray, paths) -> None:
-        if grid is not None:
+    def _draw(self, cfg: surface.SurfaceConfig, loss_map: LossMap | None, curvature: np.ndarray, paths) -> None:
+        if loss_map is not None:
             self.shown_stretch = cfg.stretch
-            log_loss = np.log10(grid)
+            log_loss = loss_map.log_loss
             low, high = float(log_loss.min()), float(log_loss.max())
             self.image.setImage(log_loss, levels=(low, high))
             self.image.setRect(QRectF(W1_RANGE[0], W2_RANGE[0], W1_RANGE[1] - W1_RANGE[0], W2_RANGE[1] - W2_RANGE[0]))
             self.colours.setLevels((low, high))
-            self.contours.setData(*contour_lines(log_loss, np.linspace(low, high, 12)[1:-1]), connect="finite")
+            self.contours.setData(*loss_map.contours, connect="finite")
         sgd, momentum = paths
         for path, line, loss in ((sgd, self.sgd_path, self.sgd_loss), (momentum, self.momentum_path, self.momentum_loss)):
             line.setData(path.points[:, 0], path.points[:, 1])

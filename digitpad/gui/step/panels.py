@@ -14,13 +14,14 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QSize, Qt, QTimer
 from PySide6.QtGui import QFontDatabase
-from PySide6.QtWidgets import (QFrame, QGridLayout, QGroupBox, QHBoxLayout, QHeaderView, QLabel, QScrollArea,
-                               QSizePolicy,
+from PySide6.QtWidgets import (QFrame, QGroupBox, QHBoxLayout, QHeaderView, QLabel, QScrollArea, QSizePolicy,
+                               QSplitter,
                                QTabWidget, QVBoxLayout, QWidget)
 
 from digitpad.core.step import RULE_OF_THUMB, LaneView, StepRecord
 from digitpad.gui.canvas.explain_panel import DIVERGING, Legend, symmetric
 from digitpad.gui.common.charts import StaticPlot, style_axis
+from digitpad.gui.common.widgets import FittedLabel
 from digitpad.gui.lessons.page import fill_table, make_table
 from digitpad.gui.step.pictures import BatchGrid, TemplateGrid, shared_legend
 
@@ -28,6 +29,7 @@ LANE_COLOURS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728")  # one per lane, in 
 PUSH_DOWN = "#c81e28"  # mean p − y > 0: the step lowers that class's score
 PUSH_UP = "#1e46c8"
 REDRAW_MS = 100
+LEFT = Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter
 
 
 @dataclass(frozen=True)
@@ -101,7 +103,11 @@ class BatchPanel(LazyPanel):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.header = wrapped("Press <b>Step</b> (Space or →) to take one mini-batch step.")
+        # Per-step text in fixed slots (FittedLabel): a label that resizes with its text relaid the tab out each step.
+        self.header = FittedLabel("Press Step (Space or →) to take one mini-batch step.", chars=60, lines=1,
+                                  bold=True, align=LEFT)
+        self.legend = wrapped("<span style='color:#d62728'>Red frame ✗</span>: wrong before the step. Under each "
+                              "image: its true class and p(true class) before → after the step (green: up, red: down).")
         self.grid = BatchGrid()
         self.p_minus_y = StaticPlot(class_axis=True)
         self.p_minus_y.setLabel("left", "mean p − y over the batch")
@@ -129,26 +135,26 @@ class BatchPanel(LazyPanel):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addWidget(self.header)
+        layout.addWidget(self.legend)
         layout.addLayout(row, stretch=1)
 
     def draw(self, shown: Shown) -> None:
         view, names = shown.view, shown.class_names
         record = view.record
-        self.p_minus_y.getAxis("bottom").set_names(names)
+        axis = self.p_minus_y.getAxis("bottom")
+        if axis.names != tuple(names):
+            axis.set_names(names)
         if record is None or shown.pixels is None:
-            self.header.setText(f"<b>Step 0</b> · {view.label}: the weights before any step. Press <b>Step</b> "
-                                "(Space or →) to take one mini-batch step.")
+            self.header.setText(f"Step 0 · {view.label}: the weights before any step. Press Step (Space or →).")
             self.grid.set_batch(np.zeros((0, 28, 28), np.uint8), [], np.zeros(0), np.zeros(0), np.zeros(0, bool))
             self.bars.setOpts(height=np.zeros(len(names)))
             return
         wrong_before = record.predicted_before != record.labels
         wrong_after = int((record.predicted_after != record.labels).sum())
         self.header.setText(
-            f"<b>Step {record.step}</b> · {view.label} · a batch of {len(record.labels)}: "
-            f"loss <b>{record.loss_before:.4g} → {record.loss_after:.4g}</b> "
-            f"({record.loss_after - record.loss_before:+.3g}); wrong {int(wrong_before.sum())} → {wrong_after} "
-            f"(<span style='color:#d62728'>red frame ✗</span>: wrong before the step). Under each image: its true "
-            f"class and p(true class) before → after.")
+            f"Step {record.step} · {view.label} · a batch of {len(record.labels)}: loss {record.loss_before:.4g} → "
+            f"{record.loss_after:.4g} ({record.loss_after - record.loss_before:+.3g}) · wrong "
+            f"{int(wrong_before.sum())} → {wrong_after}")
         self.grid.set_batch(shown.pixels, [names[k] for k in record.labels], record.p_before, record.p_after,
                             wrong_before)
         values = record.mean_p_minus_y
@@ -166,7 +172,7 @@ class TitledGrid(QWidget):
 
     def __init__(self, columns: int) -> None:
         super().__init__()
-        self.title = QLabel()
+        self.title = FittedLabel(chars=50, lines=1, bold=True, align=LEFT)
         self.grid = TemplateGrid(columns)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -291,9 +297,8 @@ class UpdatePanel(LazyPanel):
         when = f"before step {step}" if record is not None else "at step 0"
         if templates:
             weights = shared_legend([first.before, first.after], "weight")
-            self.before.title.setText(f"<b>W {when}</b> (red: votes for the class; before and after share "
-                                      "one colour scale)")
-            self.after.title.setText(f"<b>W after step {step}</b>" if record is not None else "<b>W after</b>: —")
+            self.before.title.setText(f"W {when} (red: votes for the class; before and after on one colour scale)")
+            self.after.title.setText(f"W after step {step}" if record is not None else "W after: —")
             self.before.grid.set_maps(list(first.before), captions, weights, None)
             self.after.grid.set_maps(list(first.after) if record is not None else [], captions, weights, None)
             self.norms_note.setText(
@@ -301,16 +306,16 @@ class UpdatePanel(LazyPanel):
                 "after it. Click a pixel: its update is written out below.")
         else:
             weights = Legend(DIVERGING, -symmetric(first.before), symmetric(first.before), "weight")
-            self.before.title.setText(f"<b>First layer {when}</b>: {len(first.before)} {first.unit_title}s"
+            self.before.title.setText(f"First layer {when}: {len(first.before)} {first.unit_title}s"
                                       + (" (the first 16)" if first.unit_title == "unit" else ""))
             self.before.grid.set_maps(list(first.before), captions, weights, None)
             self._show_norms(view)
         if record is not None:
             delta = first.update
-            self.delta.title.setText(f"<b>{update_title(view)}</b> (its own scale)")
+            self.delta.title.setText(f"{update_title(view)} (its own colour scale)")
             self.delta.grid.set_maps(list(delta), captions, shared_legend([delta], "ΔW = after − before"), None)
         else:
-            self.delta.title.setText("<b>update ΔW</b>: — (no step yet)")
+            self.delta.title.setText("update ΔW: — (no step yet)")
             self.delta.grid.set_maps([], [], Legend(DIVERGING, -1, 1, ""), None)
         if self.picked is not None and any(i >= n for i, n in zip(self.picked, first.before.shape)):
             self.picked = None  # a pixel of another model's pictures
@@ -379,8 +384,8 @@ class CurvesPanel(LazyPanel):
             if plot.legend is not None:
                 plot.legend.scene().removeItem(plot.legend)
                 plot.legend = None
-        self.loss_plot.addLegend(offset=(-10, 10))
-        self.acc_plot.addLegend(offset=(-10, -10))
+        self.loss_plot.addLegend(offset=(-10, 10), brush=(255, 255, 255, 200))  # curves show through, dimmed
+        self.acc_plot.addLegend(offset=(-10, -10), brush=(255, 255, 255, 200))
         self.values: list[dict[int, tuple[float, float, float, float]]] = [{} for _ in labels]
         self.curves = []
         race = len(labels) > 1
@@ -438,8 +443,10 @@ class RacePanel(LazyPanel):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.note = wrapped()
-        self.table = make_table(["lane", "batch loss before → after", "test loss", "test accuracy", "‖g‖",
-                                 "‖ΔW‖ / ‖W‖"])
+        self.table = make_table(["lane", "batch loss", "test loss", "test acc.", "‖g‖", "‖ΔW‖ / ‖W‖"])
+        self.table.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.ResizeToContents)
+        self.table.setToolTip("At the current step: the batch's loss before → after the step, the test loss and "
+                              "accuracy after it, the gradient's norm and the update-to-weight ratio")
         self.table.setMaximumHeight(6 * self.table.verticalHeader().defaultSectionSize())
         self.rows = QVBoxLayout()
         self.lane_grids: list[TitledGrid] = []
@@ -465,7 +472,7 @@ class RacePanel(LazyPanel):
         for view in views:
             r = view.record
             rows.append([view.label] + (["—"] * 5 if r is None else [
-                f"{r.loss_before:.4g} → {r.loss_after:.4g}", f"{r.test_loss:.4g}", f"{r.test_accuracy:.1%}",
+                f"{r.loss_before:.3g} → {r.loss_after:.3g}", f"{r.test_loss:.4g}", f"{r.test_accuracy:.1%}",
                 f"{r.grad_norm:.3g}", f"{r.update_ratio:.3g}"]))
         fill_table(self.table, rows)
         templates = views[0].is_templates
@@ -484,7 +491,8 @@ class RacePanel(LazyPanel):
             tile = min(72, (self.scroll.viewport().width() - 24) // 10 - 8)
             for part, view in zip(self.lane_grids, views):
                 colour = LANE_COLOURS[view.lane % len(LANE_COLOURS)]
-                part.title.setText(f"<b style='color:{colour}'>{view.label}</b>: W after step {view.step}")
+                part.title.setText(f"{view.label}: W after step {view.step}")
+                part.title.setStyleSheet(f"color: {colour}")
                 part.grid.set_tile(tile)
                 part.grid.set_maps(list(view.first.after), list(shown.class_names),
                                    shared_legend([view.first.after], "weight"), None)
@@ -496,7 +504,7 @@ class RacePanel(LazyPanel):
 class PanelDeck(QWidget):
     """The panels as tabs on a small screen; all at once, two by two, when there is room (a projector)."""
 
-    GRID_AT = QSize(1400, 800)  # the deck's own size from which every panel is shown at once
+    GRID_AT = QSize(1300, 640)  # the deck's own size from which every panel is shown at once (1920×1080 at 90 %)
 
     def __init__(self, panels: list[tuple[str, QWidget]], parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -504,10 +512,15 @@ class PanelDeck(QWidget):
         self.enabled = {title: True for title, _ in panels}
         self.tabs = QTabWidget()
         self.tabs.setDocumentMode(True)
-        self.grid_page = QWidget()
-        self.grid = QGridLayout(self.grid_page)
-        self.grid.setContentsMargins(0, 0, 0, 0)
-        self.boxes = {title: QGroupBox(title, self.grid_page) for title, _ in panels}  # owned by Qt, never orphaned
+        # All at once: two rows of two, in splitters (the user may move the borders), shared evenly at first.
+        self.grid_page = QSplitter(Qt.Orientation.Vertical)
+        self.rows = [QSplitter(Qt.Orientation.Horizontal) for _ in range(2)]
+        for row in self.rows:
+            self.grid_page.addWidget(row)
+        self.grid_page.setChildrenCollapsible(False)
+        self.parking = QWidget(self)  # holds the boxes not in a row: owned by Qt, never orphaned
+        self.parking.hide()
+        self.boxes = {title: QGroupBox(title, self.parking) for title, _ in panels}
         for box in self.boxes.values():
             QVBoxLayout(box).setContentsMargins(2, 2, 2, 2)
         layout = QVBoxLayout(self)
@@ -540,8 +553,7 @@ class PanelDeck(QWidget):
         while self.tabs.count():
             self.tabs.removeTab(0)
         for box in self.boxes.values():
-            self.grid.removeWidget(box)
-            box.hide()
+            box.setParent(self.parking)  # out of the rows (a splitter takes in any child widget)
         shown = [(title, panel) for title, panel in self.panels if self.enabled[title]]
         if mode == "tabs":
             for title, panel in shown:
@@ -554,13 +566,17 @@ class PanelDeck(QWidget):
                 box = self.boxes[title]
                 box.layout().addWidget(panel)
                 panel.show()
+                self.rows[k // 2].addWidget(box)
                 box.show()
-                row, col = divmod(k, 2)
-                span = 2 if k == len(shown) - 1 and len(shown) % 2 else 1
-                self.grid.addWidget(box, row, col, 1, span)
+            QTimer.singleShot(0, self, self._share_evenly)  # once the splitters have their size
         self.tabs.blockSignals(False)
         self.tabs.setVisible(mode == "tabs")
         self.grid_page.setVisible(mode == "grid")
+
+    def _share_evenly(self) -> None:
+        for splitter in (self.grid_page, *self.rows):
+            length = splitter.height() if splitter is self.grid_page else splitter.width()
+            splitter.setSizes([length // max(splitter.count(), 1)] * splitter.count())
 
     def show_panel(self, title: str) -> None:
         """Bring a panel into view (in grid mode they all are)."""

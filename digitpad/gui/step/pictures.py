@@ -32,8 +32,9 @@ class BatchGrid(QWidget):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.images: list[QImage] = []
+        self.atlas: QImage | None = None
         self.labels: list[str] = []
+        self._cell_size: tuple[str, QSize] | None = None
         self.p_before = np.zeros(0)
         self.p_after = np.zeros(0)
         self.wrong = np.zeros(0, dtype=bool)
@@ -42,17 +43,25 @@ class BatchGrid(QWidget):
 
     def set_batch(self, pixels: np.ndarray, labels: list[str], p_before: np.ndarray, p_after: np.ndarray,
                   wrong: np.ndarray) -> None:
-        """pixels: N×28×28 uint8 (ink bright); labels: each image's true class name."""
-        self.images = [gray_image(p, invert=True) for p in pixels]
+        """pixels: N×28×28 uint8 (ink bright); labels: each image's true class name.
+
+        The images go into one atlas (a column of 28×28 tiles): one QImage per batch, not one per image.
+        """
+        resized = len(pixels) != len(self.labels)
+        self.atlas = gray_image(np.ascontiguousarray(pixels.reshape(-1, 28)), invert=True) if len(pixels) else None
         self.labels, self.p_before, self.p_after, self.wrong = labels, p_before, p_after, wrong
-        self.updateGeometry()
-        self.adjustSize()
+        if resized:  # the same batch size keeps the same height: no layout pass per step
+            self.updateGeometry()
+            self.adjustSize()
         self.update()
 
     def _cell(self) -> QSize:
-        line = self.fontMetrics().height()
-        width = max(self.thumb, self.fontMetrics().horizontalAdvance(".00→.00")) + self.GAP
-        return QSize(width, self.thumb + 2 * line + self.GAP)
+        key = self.font().key()
+        if self._cell_size is None or self._cell_size[0] != key:
+            metrics = self.fontMetrics()
+            width = max(self.thumb, metrics.horizontalAdvance(".00→.00")) + self.GAP
+            self._cell_size = (key, QSize(width, self.thumb + 2 * metrics.height() + self.GAP))
+        return self._cell_size[1]
 
     def _columns(self, width: int) -> int:
         return max(1, width // self._cell().width())
@@ -61,7 +70,7 @@ class BatchGrid(QWidget):
         return True
 
     def heightForWidth(self, width: int) -> int:
-        return math.ceil(len(self.images) / self._columns(width)) * self._cell().height() + self.GAP
+        return math.ceil(len(self.labels) / self._columns(width)) * self._cell().height() + self.GAP
 
     def sizeHint(self) -> QSize:
         return QSize(8 * self._cell().width(), self.heightForWidth(8 * self._cell().width()))
@@ -76,22 +85,30 @@ class BatchGrid(QWidget):
                      cell.height() - self.GAP)
 
     def paintEvent(self, event) -> None:
+        """Only the rows in view (the scroll area exposes a band of a tall grid)."""
+        if self.atlas is None:
+            return
         p = QPainter(self)
-        line = self.fontMetrics().height()
+        cell, columns, line = self._cell(), self._columns(self.width()), self.fontMetrics().height()
         exposed = event.rect()
-        for i, image in enumerate(self.images):
-            box = self.cell_rect(i)
-            if not box.intersects(exposed):
-                continue
+        first_row = max(0, exposed.top() // cell.height())
+        last_row = exposed.bottom() // cell.height()
+        text_pen = self.palette().windowText().color()
+        thin, thick = QPen(QColor("#aaaaaa"), 1), QPen(WRONG, 3)
+        for i in range(first_row * columns, min(len(self.labels), (last_row + 1) * columns)):
+            row, col = divmod(i, columns)
+            box = QRect(col * cell.width() + self.GAP // 2, row * cell.height() + self.GAP // 2,
+                        cell.width() - self.GAP, cell.height() - self.GAP)
             pic = QRect(box.left() + (box.width() - self.thumb) // 2, box.top(), self.thumb, self.thumb)
-            p.drawImage(pic, image)
-            p.setPen(QPen(WRONG, 3) if self.wrong[i] else QPen(QColor("#aaaaaa"), 1))
+            p.drawImage(pic, self.atlas, QRect(0, 28 * i, 28, 28))
+            wrong = bool(self.wrong[i])
+            p.setPen(thick if wrong else thin)
             p.drawRect(pic.adjusted(0, 0, -1, -1))
-            p.setPen(WRONG if self.wrong[i] else self.palette().windowText().color())
+            p.setPen(WRONG if wrong else text_pen)
             text = QRect(box.left(), pic.bottom() + 1, box.width(), line)
-            p.drawText(text, Qt.AlignmentFlag.AlignCenter, self.labels[i] + (" ✗" if self.wrong[i] else ""))
+            p.drawText(text, Qt.AlignmentFlag.AlignCenter, self.labels[i] + (" ✗" if wrong else ""))
             before, after = float(self.p_before[i]), float(self.p_after[i])
-            p.setPen(ROSE if after > before else FELL if after < before else self.palette().windowText().color())
+            p.setPen(ROSE if after > before else FELL if after < before else text_pen)
             p.drawText(text.translated(0, line), Qt.AlignmentFlag.AlignCenter, f"{_p(before)}→{_p(after)}")
         p.end()
 

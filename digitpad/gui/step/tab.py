@@ -16,6 +16,7 @@ from PySide6.QtWidgets import (QComboBox, QFrame, QHBoxLayout, QLabel, QPushButt
 from digitpad.core.events import FailureKind, RunControl
 from digitpad.core.step import Opened, StepSession, Stepped, open_session
 from digitpad.gui.common.dialogs import show_warning
+from digitpad.gui.common.widgets import FittedLabel
 from digitpad.gui.common.worker import Worker, run_events
 from digitpad.gui.model_library import ModelLibrary
 from digitpad.gui.step.panels import BatchPanel, CurvesPanel, PanelDeck, RacePanel, Shown, UpdatePanel
@@ -66,8 +67,7 @@ class StepTab(QWidget):
         self.new_button = QPushButton("New session")
         self.new_button.setToolTip("Start over at step 0 with the setup above (the history is discarded)")
         self.new_button.clicked.connect(lambda: self.new_session())
-        self.history_label = QLabel("")
-        self.history_label.setWordWrap(True)
+        self.history_label = FittedLabel(chars=30, lines=3, align=Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
         setup_scroll = QScrollArea()
         setup_scroll.setWidget(self.setup)
         setup_scroll.setWidgetResizable(True)
@@ -100,8 +100,7 @@ class StepTab(QWidget):
         self.speed.setMinimumWidth(60)
         self.speed.setMaximumWidth(140)
         self.speed.valueChanged.connect(self._on_speed)
-        self.speed_label = QLabel("10 steps/s")
-        self.speed_label.setMinimumWidth(self.speed_label.fontMetrics().horizontalAdvance("30 steps/s") + 4)
+        self.speed_label = FittedLabel("10 steps/s", chars=10)
         transport = QHBoxLayout()
         for b in (self.rewind_button, self.back_button, self.step_button, self.ten_button, self.hundred_button,
                   self.play_button, self.stop_button):
@@ -116,8 +115,7 @@ class StepTab(QWidget):
         self._timeline_settle = QTimer(self, singleShot=True, interval=TIMELINE_DELAY_MS)
         self._timeline_settle.timeout.connect(self._go_to_timeline)
         self._moving_timeline = False  # the slider is being set from the session, not by the user
-        self.step_label = QLabel("step 0")
-        self.step_label.setMinimumWidth(self.step_label.fontMetrics().horizontalAdvance("step 00000 / 00000") + 8)
+        self.step_label = FittedLabel("step 0", chars=17)  # its text changes every step: a fixed slot
         self.lane_choice = QComboBox()
         self.lane_choice.setToolTip("Whose batch and update the panels show")
         self.lane_choice.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
