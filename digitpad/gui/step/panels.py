@@ -30,6 +30,7 @@ PUSH_DOWN = "#c81e28"  # mean p − y > 0: the step lowers that class's score
 PUSH_UP = "#1e46c8"
 REDRAW_MS = 100
 LEFT = Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter
+Y_RANGES = (0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0)  # the mean p − y chart's half-height
 
 
 @dataclass(frozen=True)
@@ -159,9 +160,11 @@ class BatchPanel(LazyPanel):
                             wrong_before)
         values = record.mean_p_minus_y
         self.bars.setOpts(height=values, brushes=[pg.mkBrush(PUSH_DOWN if v > 0 else PUSH_UP) for v in values])
-        top = max(float(np.abs(values).max()), 1e-3) * 1.15
-        self.p_minus_y.setYRange(-top, top, padding=0)
-        self.p_minus_y.setXRange(-0.6, len(values) - 0.4, padding=0)
+        # A range from a short list, so that it (and the axis, whose redraw costs more than the bars) changes
+        # only now and then, not at every step of slow motion.
+        top = next((r for r in Y_RANGES if r >= float(np.abs(values).max()) * 1.1), 1.0)
+        if self.p_minus_y.viewRange()[1] != [-top, top]:
+            self.p_minus_y.setRange(xRange=(-0.6, len(values) - 0.4), yRange=(-top, top), padding=0)
 
 
 # --- the update --------------------------------------------------------------------------------

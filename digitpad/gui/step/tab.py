@@ -13,6 +13,7 @@ from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (QComboBox, QFrame, QHBoxLayout, QLabel, QPushButton, QScrollArea, QSlider,
                                QSplitter, QVBoxLayout, QWidget)
 
+from digitpad.core.devices import yield_to_the_window
 from digitpad.core.events import FailureKind, RunControl
 from digitpad.core.step import Opened, StepSession, Stepped, open_session
 from digitpad.gui.common.dialogs import show_warning
@@ -26,6 +27,13 @@ JOB = "digitpad-step"
 TIMELINE_DELAY_MS = 150  # clicks on the timeline's groove come in bursts: go once they settle
 FAILURE_TITLES = {FailureKind.DIVERGED: "The step diverged", FailureKind.DATA: "Data set missing",
                   FailureKind.CONFIG: "Cannot step", FailureKind.ERROR: "Stepping failed"}
+
+
+def _behind_the_window(fn, *args):
+    """Call `fn` on the worker's thread at a lower priority than the window's: slow motion may slow down on a
+    busy machine, the window may not stall."""
+    yield_to_the_window()
+    return fn(*args)
 
 
 class CompactButton(QPushButton):
@@ -209,8 +217,8 @@ class StepTab(QWidget):
 
     def _start(self, fn, *args, handlers: dict, playing: bool = False, control: RunControl | None = None) -> None:
         # Unparented, like the Lessons tab's surface job: the worker deletes itself once its thread has ended.
-        self.job = run_events(fn, *args, handlers=handlers, failed=self._on_failed, name=JOB, control=control,
-                              ended=self._on_job_ended)
+        self.job = run_events(_behind_the_window, fn, *args, handlers=handlers, failed=self._on_failed, name=JOB,
+                              control=control, ended=self._on_job_ended)
         self._set_busy(True, playing)
 
     def new_session(self, then=None) -> None:
