@@ -229,3 +229,16 @@ def test_the_two_weight_surface_diverges_past_two_over_the_curvature_and_momentu
     sgd = surface.descend(cfg, "sgd", X, y)
     assert np.array_equal(surface.descend(replace(cfg, momentum=0.0), "momentum", X, y).points, sgd.points)
     assert surface.descend(cfg, "momentum", X, y).losses[-1] < sgd.losses[-1] / 10  # the default setting's lesson
+
+
+def test_a_session_can_step_on_from_a_model_in_the_library(mnist, shipped_cnn):
+    """Its architecture and data set replace the config's; its weights are copied, never changed."""
+    before = [p.detach().clone() for p in shipped_cnn.model.parameters()]
+    events = list(open_session(StepConfig(model="softmax", dataset="fashion-mnist", batch_size=32,
+                                          lanes=(LaneConfig("adam", 1e-4),), **SMALL), shipped_cnn))
+    s = events[-1].session
+    assert s.cfg.model == "cnn" and s.cfg.dataset == "mnist" and "mnist-cnn" in s.start_title
+    assert same([p.detach() for p in s.lanes[0].model.parameters()], before)
+    [ev] = steps(s, 1)
+    assert ev.records[0][0].test_accuracy > 0.95  # a trained model stays trained after one small step
+    assert same([p.detach() for p in shipped_cnn.model.parameters()], before)
