@@ -163,3 +163,17 @@ def test_the_loss_surface_lesson_draws_both_paths_and_shows_a_too_large_lr_diver
     page.lr.setValue(position_of(0.3))
     qtbot.waitUntil(lambda: not page.is_running() and "ran off the map" in page.summary.text(), timeout=20_000)
     assert len(page.sgd_path.getData()[0]) < 31 and "momentum: loss" in page.summary.text()
+
+
+def test_stepping_on_from_a_model_in_the_library_fixes_its_model_and_data_set(qtbot, tab, shipped_cnn):
+    tab.setup.library.put(shipped_cnn, activate=False)
+    start = tab.setup.start_from
+    start.setCurrentIndex(start.findText(shipped_cnn.title))
+    assert tab.setup.model.currentData() == "cnn" and not tab.setup.model.isEnabled()
+    tab.setup.optimizer.setCurrentIndex(tab.setup.optimizer.findData("sgd"))
+    tab.setup.lr.setValue(0.001)
+    click(qtbot, tab.step_button)
+    idle_at(qtbot, tab, 1)
+    assert shipped_cnn.title in tab.status.text() and tab.session.records[1][0].test_accuracy > 0.95
+    start.setCurrentIndex(0)  # fresh weights again: the model can be chosen, and the session no longer matches
+    assert tab.setup.model.isEnabled() and tab.stale
