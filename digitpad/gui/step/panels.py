@@ -28,7 +28,7 @@ from digitpad.gui.step.pictures import BatchGrid, TemplateGrid, shared_legend
 LANE_COLOURS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728")  # one per lane, in the curves and the race table
 PUSH_DOWN = "#c81e28"  # mean p − y > 0: the step lowers that class's score
 PUSH_UP = "#1e46c8"
-REDRAW_MS = 100
+REDRAW_MS = 250  # the curves: a few redraws a second, however fast the steps come
 LEFT = Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter
 Y_RANGES = (0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0)  # the mean p − y chart's half-height
 
@@ -285,7 +285,7 @@ class UpdatePanel(LazyPanel):
 
     def draw(self, shown: Shown) -> None:
         view, names = shown.view, shown.class_names
-        first, step = view.first, view.step
+        first = view.first
         templates = view.is_templates
         self.norms.setVisible(not templates)
         self.after.setVisible(templates)
@@ -297,11 +297,11 @@ class UpdatePanel(LazyPanel):
         self._fit_tiles()
         captions = list(names) if templates else [str(k) for k in range(len(first.before))]
         record = view.record
-        when = f"before step {step}" if record is not None else "at step 0"
+        when = "before the step" if record is not None else "at step 0"  # the step's number is in the header
         if templates:
             weights = shared_legend([first.before, first.after], "weight")
             self.before.title.setText(f"W {when} (red: votes for the class; before and after on one colour scale)")
-            self.after.title.setText(f"W after step {step}" if record is not None else "W after: —")
+            self.after.title.setText("W after the step" if record is not None else "W after: —")
             self.before.grid.set_maps(list(first.before), captions, weights, None)
             self.after.grid.set_maps(list(first.after) if record is not None else [], captions, weights, None)
             self.norms_note.setText(
@@ -419,15 +419,16 @@ class CurvesPanel(LazyPanel):
 
     def draw(self, shown: Shown) -> None:
         self.step = shown.view.step
-        for line in self.here:
-            line.setValue(self.step)
         if not self._redraw.isActive():
             self._redraw.start()
 
     def _draw_curves(self) -> None:
+        """The curves and the current step's line, at most every REDRAW_MS."""
         if not self.isVisible():
             self._stale = self.shown is not None
             return
+        for line in self.here:
+            line.setValue(self.step)
         for values, curves in zip(self.values, self.curves):
             steps = np.array(sorted(values), dtype=float)
             table = np.array([values[int(s)] for s in steps]).reshape(-1, 4)
@@ -494,7 +495,7 @@ class RacePanel(LazyPanel):
             tile = min(72, (self.scroll.viewport().width() - 24) // 10 - 8)
             for part, view in zip(self.lane_grids, views):
                 colour = LANE_COLOURS[view.lane % len(LANE_COLOURS)]
-                part.title.setText(f"{view.label}: W after step {view.step}")
+                part.title.setText(f"{view.label}: W after the step")
                 part.title.setStyleSheet(f"color: {colour}")
                 part.grid.set_tile(tile)
                 part.grid.set_maps(list(view.first.after), list(shown.class_names),
