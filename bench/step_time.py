@@ -38,7 +38,8 @@ GOALS_MS = {"softmax": 100, "mlp": 100, "cnn": 300}
 
 def course_config(model: str) -> StepConfig:
     d = model_spec(model).defaults.for_dataset("mnist")
-    return StepConfig(model=model, batch_size=d["batch_size"], lanes=(LaneConfig(d["optimizer"], d["lr"], d["momentum"]),))
+    return StepConfig(model=model, batch_size=d["batch_size"],
+                      lanes=(LaneConfig(d["optimizer"], d["lr"], d["momentum"]),))
 
 
 def opened(cfg: StepConfig) -> Opened:

@@ -662,7 +662,8 @@ class StepSession:
         if measure and all(t.finite for t in taken):
             records = tuple(t.lane.measure(k, x, y, indices, t, (self.data.x_test, self.data.y_test)) for t in taken)
         failed = [t.lane for t in taken if not t.finite] + [
-            t.lane for t, r in zip(taken, records or ()) if not (math.isfinite(r.loss_after) and math.isfinite(r.test_loss))]
+            t.lane for t, r in zip(taken, records or ())
+            if not (math.isfinite(r.loss_after) and math.isfinite(r.test_loss))]
         if failed:
             for t in taken:  # lockstep: every lane goes back with the one that failed
                 t.lane.current = t.before

@@ -194,7 +194,8 @@ class LossSurfaceLesson(LessonPage):
             self.colours.setLevels((low, high))
             self.contours.setData(*loss_map.contours, connect="finite")
         sgd, momentum = paths
-        for path, line, loss in ((sgd, self.sgd_path, self.sgd_loss), (momentum, self.momentum_path, self.momentum_loss)):
+        for path, line, loss in ((sgd, self.sgd_path, self.sgd_loss),
+                                 (momentum, self.momentum_path, self.momentum_loss)):
             line.setData(path.points[:, 0], path.points[:, 1])
             steps = np.arange(len(path.losses))
             finite = np.isfinite(path.losses) & (path.losses > 0)

@@ -75,7 +75,8 @@ class StepTab(QWidget):
         self.new_button = QPushButton("New session")
         self.new_button.setToolTip("Start over at step 0 with the setup above (the history is discarded)")
         self.new_button.clicked.connect(lambda: self.new_session())
-        self.history_label = FittedLabel(chars=30, lines=3, align=Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
+        self.history_label = FittedLabel(chars=30, lines=3,
+                                         align=Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
         setup_scroll = QScrollArea()
         setup_scroll.setWidget(self.setup)
         setup_scroll.setWidgetResizable(True)
