@@ -242,3 +242,14 @@ def test_a_session_can_step_on_from_a_model_in_the_library(mnist, shipped_cnn):
     [ev] = steps(s, 1)
     assert ev.records[0][0].test_accuracy > 0.95  # a trained model stays trained after one small step
     assert same([p.detach() for p in shipped_cnn.model.parameters()], before)
+
+
+def test_a_replay_that_comes_out_different_is_reported_not_shown(mnist):
+    from dataclasses import replace
+
+    s = session("mlp", (LaneConfig("momentum", 0.05, 0.9),), batch_size=16, memory_budget=2**20, keep=20)
+    steps(s, 4)
+    assert s.every > 4 and sorted(s.lanes[0].states) == [0]  # steps 1-3 are reached by replaying
+    s.records[2] = (replace(s.records[2][0], checksum="weights that were never there"),)
+    [ev] = s.go_to(3)
+    assert isinstance(ev, Failed) and ev.kind is FailureKind.ERROR and "replaying step 2" in ev.message

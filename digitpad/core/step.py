@@ -48,7 +48,11 @@ _STATE_SLOTS = {"sgd": 0, "momentum": 1, "adam": 2}  # optimizer tensors per par
 
 
 class StepError(RuntimeError):
-    """A step that cannot be kept (its weights became inf or NaN) or a replay that came out different."""
+    """A step that cannot be kept: its loss or weights became inf or NaN."""
+
+
+class ReplayMismatch(StepError):
+    """A replayed step came out different from the first time (it never should: a bug, or a changed machine)."""
 
 
 @dataclass(frozen=True)
@@ -595,7 +599,8 @@ class StepSession:
             try:
                 records, lane_views = self._advance(measure=True)
             except StepError as exc:
-                yield Failed(str(exc), FailureKind.DIVERGED)
+                kind = FailureKind.ERROR if isinstance(exc, ReplayMismatch) else FailureKind.DIVERGED
+                yield Failed(str(exc), kind)
                 return
             taken += 1
             now = time.perf_counter()
@@ -675,7 +680,7 @@ class StepSession:
         for n, t in enumerate(taken):
             checksum = records[n].checksum if records else weights_checksum(t.after)
             if known is not None and known[n].checksum != checksum:
-                raise StepError(f"replaying step {k} of {t.lane.config.label} gave different weights than the "
+                raise ReplayMismatch(f"replaying step {k} of {t.lane.config.label} gave different weights than the "
                                 "first time; the history from here on cannot be trusted. Start a new session.")
         for t in taken:
             t.lane.current = t.after
