@@ -1,5 +1,5 @@
 """`digitpad` opens the app; `digitpad train | predict | explain | eval | finetune | linreg | compare | export |
-playground | map | fool | robustness | exercise | class | my-digits`
+step | playground | map | fool | robustness | exercise | class | my-digits`
 drive the same engine headless. One module per subcommand; each has `register(sub)`, which adds its
 parser and sets `run` to the function that carries it out. Nothing heavy is imported until a command runs.
 """
@@ -12,13 +12,13 @@ import sys
 from typing import Sequence
 
 from digitpad.cli import (classroom, compare, evaluate, exercise, export, finetune, fool, linreg, my_digits, playground,
-                          predict, robustness, train)
+                          predict, robustness, step, train)
 from digitpad.cli import map as map_command  # not `map`: the builtin stays itself
 from digitpad.cli.common import EXIT_INTERRUPTED
 
 # To add a subcommand: a module and its name here.
-COMMANDS = (train, predict, evaluate, finetune, linreg, compare, export, playground, map_command, fool, robustness,
-            exercise, classroom, my_digits)
+COMMANDS = (train, predict, evaluate, finetune, linreg, compare, export, step, playground, map_command, fool,
+            robustness, exercise, classroom, my_digits)
 
 
 def cmd_gui(_args: argparse.Namespace) -> int:

@@ -80,3 +80,4 @@ PLAYGROUND_BOUNDS: dict[str, Bounds] = {
 }
 
 MAP_BOUNDS: dict[str, Bounds] = {"points": Bounds(100, 10_000, integer=True)}  # test images on a map
+STEP_BOUNDS: dict[str, Bounds] = {"steps": Bounds(1, 1_000_000, integer=True)}  # `digitpad step --steps N`

@@ -201,13 +201,25 @@ def seeded_model(seed: int, build: Callable[[], nn.Module]) -> nn.Module:
         return build()
 
 
-def train_step(model: nn.Module, optimizer: torch.optim.Optimizer, xb: torch.Tensor, yb: torch.Tensor,
-               label_smoothing: float = 0.0, scheduler=None) -> tuple[torch.Tensor, torch.Tensor]:
-    """One mini-batch step of every optimizer-trained model: forward, cross-entropy on the logits,
-    backward, update (and the schedule's step). Returns the batch's mean loss and its logits.
+def initial_model(name: str, seed: int, device: torch.device) -> nn.Module:
+    """The model a run with this seed starts from: the same weights for `digitpad train`, the app and the stepper."""
+    model = seeded_model(seed, lambda: build_model(name))
+    if any(isinstance(m, nn.Conv2d) for m in model.modules()):
+        model = model.to(memory_format=torch.channels_last)
+    return model.to(device)
 
-    The engine's runs and the 2-D playground both train through this one function.
+
+def train_step(model: nn.Module, optimizer: torch.optim.Optimizer | None, xb: torch.Tensor, yb: torch.Tensor,
+               label_smoothing: float = 0.0, scheduler=None, *, lr: float = 0.0) -> tuple[torch.Tensor, torch.Tensor]:
+    """One mini-batch step on a normalized batch: forward, cross-entropy on the logits, backward, update (and the
+    schedule's step). Returns the batch's mean loss and its logits.
+
+    Without an optimizer the model is the from-scratch one, stepped at `lr` by the course's own softmax,
+    cross_entropy and sgd (`scratch_step`). The trainer, fine-tuning, the Step tab and the 2-D playground all
+    train through this one function.
     """
+    if optimizer is None:
+        return scratch_step(model, xb, yb, lr)
     logits = model(xb)
     loss = F.cross_entropy(logits, yb, label_smoothing=label_smoothing)
     optimizer.zero_grad(set_to_none=True)
@@ -255,11 +267,8 @@ class Trainer:
             self.train = with_extra_writers(self.train, uci_split("train"))
         self.x_train, self.y_train = split_on_device(self.train, device)
         self.x_test, self.y_test = split_on_device(self.test, device)
-        self.model = seeded_model(cfg.seed, lambda: build_model(cfg.model))
+        self.model = initial_model(cfg.model, cfg.seed, device)
         self.gen = torch.Generator().manual_seed(cfg.seed)
-        if any(isinstance(m, nn.Conv2d) for m in self.model.modules()):
-            self.model = self.model.to(memory_format=torch.channels_last)
-        self.model = self.model.to(device)
         self.device = device
         # Training threads on the cores other programs leave free, re-chosen between batches.
         self.cpu_share = CpuShare() if device.type == "cpu" else None
@@ -365,22 +374,17 @@ class Trainer:
         return (epochs_left * n + n - seen) / rate + (epochs_left + 1) * test_pass
 
     def _step(self, xb: torch.Tensor, yb: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """One mini-batch SGD step: (augment), (adversarial copy), normalize, forward, cross-entropy, backward,
-        update."""
+        """One mini-batch step: (augment), (adversarial copy), normalize, then the one `train_step`."""
         cfg = self.config
         if cfg.augment:
             xb = augment_batch(xb, self.gen)
         adversarial = self._adversarial(xb, yb) if cfg.adversarial != "none" else None
-        xb = normalize_(xb, self.info.mean, self.info.std)
-        if self.from_scratch:
-            loss, logits = scratch_step(self.model, xb, yb, cfg.lr)
-            return loss, logits, yb
-        if adversarial is None:
-            loss, logits = train_step(self.model, self.optimizer, xb, yb, cfg.label_smoothing, self.scheduler)
-            return loss, logits, yb
-        both = torch.cat([xb, normalize_(adversarial, self.info.mean, self.info.std)])
-        loss, logits = train_step(self.model, self.optimizer, both, torch.cat([yb, yb]), cfg.label_smoothing,
-                                  self.scheduler)
+        xb, targets = normalize_(xb, self.info.mean, self.info.std), yb
+        if adversarial is not None:  # Goodfellow et al.'s half-clean, half-adversarial loss
+            xb = torch.cat([xb, normalize_(adversarial, self.info.mean, self.info.std)])
+            targets = torch.cat([yb, yb])
+        loss, logits = train_step(self.model, self.optimizer, xb, targets, cfg.label_smoothing, self.scheduler,
+                                  lr=cfg.lr)
         return loss, logits[:len(yb)], yb  # the clean half: train accuracy means what it means without the option
 
     def _adversarial(self, xb: torch.Tensor, yb: torch.Tensor) -> torch.Tensor:

@@ -1,5 +1,4 @@
-"""The main window: Training, Canvas, My digits, Lessons and Classroom tabs over one model library; closing stops
-training cleanly."""
+"""The main window: one tab ("room") per part of the app over one model library; closing stops their work cleanly."""
 
 from __future__ import annotations
 
@@ -21,6 +20,7 @@ from digitpad.gui.lessons.tab import LessonsTab
 from digitpad.gui.model_library import ModelLibrary
 from digitpad.gui.common.dialogs import show_warning
 from digitpad.gui.my_digits.tab import MyDigitsTab
+from digitpad.gui.step.tab import StepTab
 from digitpad.gui.common.settings import as_bytes, number_in, stored
 from digitpad.gui.common.text_zoom import TextZoom
 from digitpad.gui.training.tab import TrainingTab
@@ -72,6 +72,7 @@ class MainWindow(QMainWindow):
         self.my_digits = self.add_room(MyDigitsTab(self.library, default_folder()), "My digits")
         self.canvas.keep_row.chosen.connect(self.keep_drawing)
         self.lessons = self.add_room(LessonsTab(), "Lessons")
+        self.step = self.add_room(StepTab(self.library), "Step")
         self.classroom = self.add_room(ClassroomTab(self.library, self.training, self.canvas, self.lessons),
                                        "Classroom")
         self.setCentralWidget(self.tabs)

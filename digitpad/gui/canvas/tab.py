@@ -253,11 +253,13 @@ class CanvasTab(QWidget):
         picker_row = QHBoxLayout()
         picker_row.addWidget(QLabel("Model"))
         picker_row.addWidget(self.model_picker, stretch=1)
-        picker_row.addWidget(self.explain_button)
-        picker_row.addWidget(self.map_button)
-        picker_row.addWidget(self.fool_button)
+        panels_row = QHBoxLayout()  # a row of its own: beside the picker they made the window too wide for 800 px
+        for button in (self.explain_button, self.map_button, self.fool_button):
+            panels_row.addWidget(button)
+        panels_row.addStretch(1)
         column = QVBoxLayout()
         column.addLayout(picker_row)
+        column.addLayout(panels_row)
         column.addLayout(top, stretch=2)
         column.addWidget(self.chart, stretch=3)
         column.addWidget(self.logits_box)
