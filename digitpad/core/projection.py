@@ -84,8 +84,11 @@ def image_features(trained: TrainedModel, images: torch.Tensor, batch_size: int 
 
 
 def pixel_features(trained: TrainedModel, pixels: np.ndarray) -> torch.Tensor:
-    """One 28×28 field in [0, 1] — the canvas's drawing — exactly as `classify_pixels` feeds it to the model."""
-    return features_and_logits(trained.model, to_tensor(pixels, trained.meta.mean, trained.meta.std).unsqueeze(0))[0]
+    """28×28 fields in [0, 1] (one, or N × 28 × 28: the canvas's drawing, the My digits samples), each exactly
+    as `classify_pixels` feeds it to the model."""
+    fields = pixels.reshape(-1, *pixels.shape[-2:])
+    x = torch.stack([to_tensor(field, trained.meta.mean, trained.meta.std) for field in fields])
+    return features_and_logits(trained.model, x)[0]
 
 
 # --- projections ---------------------------------------------------------------------------------
@@ -162,8 +165,9 @@ class DigitMap:
         return self.projection.method
 
     def place(self, trained: TrainedModel, pixels: np.ndarray) -> np.ndarray:
-        """Where a 28×28 field in [0, 1] lands on this map (the canvas's drawing), as (x, y)."""
-        return self.projection.place(pixel_features(trained, pixels))[0]
+        """Where a 28×28 field in [0, 1] lands on this map (the canvas's drawing), as (x, y); for N fields, N × 2."""
+        placed = self.projection.place(pixel_features(trained, pixels))
+        return placed[0] if pixels.ndim == 2 else placed
 
 
 def sample(test: Split, points: int) -> np.ndarray:
