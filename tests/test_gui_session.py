@@ -113,11 +113,11 @@ def test_the_quit_question_closes_when_training_ends_on_its_own(qtbot, window, m
 def test_the_form_table_covers_the_config_and_round_trips_it(qtbot):
     form = Form()
     names = {f.name for f in form.fields}
-    assert len(names) == len(form.fields) == 12
+    assert len(names) == len(form.fields) == 13
     assert names <= {f.name for f in fields(TrainConfig)}
     wanted = TrainConfig(dataset="fashion-mnist", model="cnn", epochs=7, batch_size=33, lr=0.25,
                          optimizer="adam", momentum=0.3, schedule="onecycle", label_smoothing=0.15, seed=9,
-                         device="cpu", train_limit=2000)
+                         device="cpu", train_limit=2000, weight_decay=0.0015)
     form.show({name: getattr(wanted, name) for name in names})
     assert form.config() == wanted
 
@@ -126,6 +126,7 @@ GARBAGE = {"canvas/brush": "abc", "training/lr": "abc", "training/epochs": "9999
            "window/geometry": "not bytes", "training/model": "transformer", "training/device": "tpu",
            "training/batch_size": "-3", "training/momentum": "nan", "training/train_limit": "12",
            "training/keep_setup": "true", "training/seed": "7", "view/text_zoom": "huge",
+           "training/weight_decay": "-1",
            "files/last_folder": ""}
 
 
@@ -139,7 +140,7 @@ def test_a_garbage_setting_falls_back_to_its_default(qtbot, key):
     tab = win.training
     cfg = tab.config()
     assert (cfg.model, cfg.epochs, cfg.lr, cfg.batch_size, cfg.device) == ("softmax", 10, 0.05, 256, "auto")
-    assert cfg.train_limit is None and cfg.momentum == 0.9
+    assert cfg.train_limit is None and cfg.momentum == 0.9 and cfg.weight_decay == 0.0
     assert win.canvas.brush.value() == 18 and win.tabs.currentIndex() == 0 and win.zoom.factor == 1.0
     assert cfg.seed == (7 if key == "training/seed" else 0)  # a valid value is kept
     win.close()
