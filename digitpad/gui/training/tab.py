@@ -219,7 +219,8 @@ class TrainingTab(QWidget):
 
     def apply_overfit_preset(self) -> None:
         self.form.show(PRESETS["overfit"])
-        self.status.setText(OVERFIT_NOTE)
+        self.status.setText("Overfitting: the MLP learns 1,000 images by heart. Then try 10,000 images and "
+                            "tick both runs in Runs (the button's tip says more).")
 
     def show_config(self, cfg: TrainConfig) -> None:
         """Show a run's setup in the form: a recorded run loaded back, or the sweep's run now starting."""
