@@ -66,6 +66,12 @@ def flipping_eps_of(models: list[TrainedModel], pixels: np.ndarray, kind: str, t
     return [smallest_flipping_eps(m, pixels, kind, target, steps) for m in models]
 
 
+def curves_on_one_thread(models: list[TrainedModel], limit: int, attacks: tuple[str, ...], control: RunControl):
+    """The panel's robustness curves: on one thread, so the window keeps the other core (bench/attacks.py)."""
+    keep_this_thread_serial()
+    yield from robustness_curves(models, limit, CURVE_EPS, attacks, PGD_STEPS, control, share_cpu=False)
+
+
 def private(trained: TrainedModel) -> TrainedModel:
     """A copy for the worker threads, taken on the GUI thread that owns the model."""
     return TrainedModel(private_copy(trained.model), trained.meta, trained.name, trained.source)
@@ -546,7 +552,7 @@ class FoolPanel(QWidget):
         self._curves_stopped = False
         control = RunControl()  # the generator checks it; the worker's Stop sets it
         self._curves = run_events(
-            robustness_curves, copies, self.curve_limit.value(), CURVE_EPS, attacks, PGD_STEPS, control, control=control,
+            curves_on_one_thread, copies, self.curve_limit.value(), attacks, control, control=control,
             handlers={CurveProgress: self._on_curve_progress, CurvePoint: self._on_curve_point,
                       CurveFinished: self._on_curve_finished},
             failed=self._on_curve_failed, ended=self._on_curves_ended, name="digitpad-robustness", parent=self)
