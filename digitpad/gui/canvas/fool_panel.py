@@ -217,6 +217,7 @@ class FoolPanel(QWidget):
         self._curves: Worker | None = None
         self._curve_models: list[TrainedModel] = []
         self._curve_points: dict[tuple[int, str], list[tuple[float, float]]] = {}
+        self._curve_items: dict[tuple[int, str], pg.PlotDataItem] = {}
         self.challenge: dict | None = None
         self.score = {"points": 0, "won": 0, "tried": 0}
         self._build()
@@ -327,6 +328,7 @@ class FoolPanel(QWidget):
         self.curve_chart.showGrid(x=True, y=True)
         self.curve_chart.setYRange(0, 1, padding=0.02)
         self.curve_chart.setXRange(0, max(CURVE_EPS), padding=0.02)
+        self.curve_chart.disableAutoRange()  # fixed axes: a new point never rescales the chart
         self.curve_legend = self.curve_chart.addLegend(offset=(-4, 4), colCount=2, brush=pg.mkBrush(255, 255, 255, 220))
         curve_row = QHBoxLayout()
         for w in (self.curve_limit, self.curve_fgsm, self.curve_pgd, self.curve_button, self.curve_stop):
@@ -542,6 +544,7 @@ class FoolPanel(QWidget):
             return
         self._curve_models = models
         self._curve_points = {}
+        self._curve_items = {}
         self.curve_chart.clear()
         self.curve_legend.clear()
         self.curve_progress.setValue(0)
@@ -562,19 +565,20 @@ class FoolPanel(QWidget):
         self.curve_progress.setValue(round(100 * share))
 
     def _on_curve_point(self, ev: CurvePoint) -> None:
-        self._curve_points.setdefault((ev.model, ev.attack), []).append((ev.eps, ev.accuracy))
-        self._draw_curves()
-
-    def _draw_curves(self) -> None:
-        self.curve_chart.clear()
-        self.curve_legend.clear()
-        for (index, kind), points in sorted(self._curve_points.items()):
-            colour = RUN_COLOURS[index % len(RUN_COLOURS)]
-            style = Qt.PenStyle.SolidLine if kind == "fgsm" else Qt.PenStyle.DashLine
-            xs, ys = zip(*points)
-            self.curve_chart.plot(xs, ys, pen=pg.mkPen(colour, width=2.5, style=style), symbol="o" if kind == "fgsm"
-                                  else "t", symbolSize=7, symbolBrush=colour, symbolPen=colour,
-                                  name=f"{self._curve_models[index].name} {kind.upper()}")
+        """One new point: its curve is created once (with its legend entry), then only given its data. Clearing
+        and redrawing the chart and its legend per point held the window for 150-400 ms each time."""
+        points = self._curve_points.setdefault((ev.model, ev.attack), [])
+        points.append((ev.eps, ev.accuracy))
+        key = (ev.model, ev.attack)
+        if key not in self._curve_items:
+            colour = RUN_COLOURS[ev.model % len(RUN_COLOURS)]
+            pgd_style = ev.attack == "pgd"
+            self._curve_items[key] = self.curve_chart.plot(
+                [], [], pen=pg.mkPen(colour, width=2.5, style=Qt.PenStyle.DashLine if pgd_style else Qt.PenStyle.SolidLine),
+                symbol="t" if pgd_style else "o", symbolSize=7, symbolBrush=colour, symbolPen=colour,
+                name=f"{self._curve_models[ev.model].name} {ev.attack.upper()}")
+        xs, ys = zip(*points)
+        self._curve_items[key].setData(xs, ys)
 
     def _on_curve_finished(self, ev: CurveFinished) -> None:
         self._curves_stopped = self._curves_stopped or ev.stopped
