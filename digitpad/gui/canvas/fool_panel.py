@@ -132,10 +132,22 @@ class AttackView(QWidget):
         layout.addWidget(self.maps)
         layout.addWidget(self.chart)
         layout.addStretch(1)
+        self._min_tile = self.maps.tile
+        self._shown: tuple = (None, tuple(str(d) for d in range(10)), "Draw a digit: the attack appears here.")
         self.show_result(None)
+
+    def resizeEvent(self, event) -> None:
+        """The five maps grow with the panel (a projector's back row), from their smallest size up to 3×."""
+        super().resizeEvent(event)
+        tile = max(self._min_tile, min(3 * self._min_tile, (self.width() - 40) // 5 - self.maps.gap))
+        if tile != self.maps.tile:
+            self.maps.tile = tile
+            self.maps._cell_size = None  # its cell cache is keyed by font and tile height, not tile width
+            self.show_result(*self._shown)
 
     def show_result(self, outcome: FoolOutcome | None, names=tuple(str(d) for d in range(10)),
                     waiting: str = "Draw a digit: the attack appears here.") -> None:
+        self._shown = (outcome, names, waiting)
         if outcome is None:
             set_text(self.summary, waiting)
             self.maps.set_maps([], [], [])
