@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import pyqtgraph as pg
 from PIL import Image
-from PySide6.QtCore import QBuffer, QIODevice, Qt, Signal
+from PySide6.QtCore import QBuffer, QIODevice, Qt, Signal, qInstallMessageHandler
 from PySide6.QtGui import QFont
 from PySide6.QtWidgets import (QApplication, QCheckBox, QComboBox, QDoubleSpinBox, QGridLayout, QHBoxLayout, QLabel,
                                QProgressBar, QPushButton, QSlider, QSpinBox, QTabWidget, QVBoxLayout, QWidget)
@@ -32,7 +32,8 @@ from digitpad.core.events import RunControl
 from digitpad.core.explain import private_copy, saliency_of
 from digitpad.core.inference import Prediction
 from digitpad.gui.app import qt_app
-from digitpad.gui.canvas.explain_panel import DIVERGING, GREY, Legend, MapGrid, fmt, section, set_text, symmetric
+from digitpad.gui.canvas.explain_panel import (DIVERGING, GREY, Legend, MapGrid, _without_offscreen_noise, fmt, section,
+                                               set_text, symmetric)
 from digitpad.gui.common.charts import RUN_COLOURS, StaticPlot, style_axis
 from digitpad.gui.common.worker import Worker, run_call, run_events
 
@@ -187,11 +188,24 @@ def png_of_pixels(pixels: np.ndarray) -> bytes:
     return buffer.getvalue()
 
 
-def render_png(result: AttackResult, names, target: Path, saliency: np.ndarray | None = None,
-               trained: TrainedModel | None = None) -> Path:
+def render_png(result: AttackResult, names, target: Path, saliency: np.ndarray | None = None) -> Path:
     """The attack as the panel draws it, offscreen at projector size, written atomically (`digitpad fool --out`)."""
     app = qt_app()  # noqa: F841
+    previous = qInstallMessageHandler(_without_offscreen_noise)
+    try:
+        image = _draw_figure(result, names, saliency)
+    finally:
+        qInstallMessageHandler(previous)
+    buffer = QBuffer()
+    buffer.open(QIODevice.OpenModeFlag.WriteOnly)
+    if not image.save(buffer, "PNG"):
+        raise OSError(f"Qt could not encode the figure for {target}")
+    return atomic_write_bytes(target, bytes(buffer.data()))
+
+
+def _draw_figure(result: AttackResult, names, saliency: np.ndarray | None):
     view = AttackView(zoom=1.6, point_size=11)
+    view.layout().setContentsMargins(12, 12, 12, 12)
     view.setAttribute(Qt.WidgetAttribute.WA_DontShowOnScreen, True)
     sal = saliency if saliency is not None else np.zeros_like(result.gradient)
     view.show_result(FoolOutcome(result, sal), tuple(names))
@@ -201,11 +215,7 @@ def render_png(result: AttackResult, names, target: Path, saliency: np.ndarray |
     image = view.grab().toImage()
     view.close()
     view.deleteLater()
-    buffer = QBuffer()
-    buffer.open(QIODevice.OpenModeFlag.WriteOnly)
-    if not image.save(buffer, "PNG"):
-        raise OSError(f"Qt could not encode the figure for {target}")
-    return atomic_write_bytes(target, bytes(buffer.data()))
+    return image
 
 
 class FoolPanel(QWidget):
