@@ -107,3 +107,19 @@ def load_model_or_exit(path: Path | None):
 def percent(value: float | None) -> str:
     return "n/a" if value is None else f"{value:.2%}"
 
+
+def png_out_refused(command: str, out: Path | None) -> bool:
+    """True (having said why on stderr) when a figure's --out is given but is no writable .png file."""
+    if out is None:
+        return False
+    from digitpad.core.atomic import check_writable
+
+    if out.suffix.lower() != ".png":
+        print(f"digitpad {command}: --out {out}: the figure is written as .png", file=sys.stderr)
+        return True
+    try:
+        check_writable(out)
+    except OSError as exc:
+        print(f"digitpad {command}: --out {out}: {exc}", file=sys.stderr)
+        return True
+    return False

@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 from digitpad.core import names
-from digitpad.cli.common import EXIT_FAILED, EXIT_USAGE, add_data_args, bounded, load_model_or_exit
+from digitpad.cli.common import EXIT_FAILED, EXIT_USAGE, add_data_args, bounded, load_model_or_exit, png_out_refused
 
 
 def register(sub) -> None:
@@ -27,19 +27,11 @@ def register(sub) -> None:
 
 
 def cmd_map(args: argparse.Namespace) -> int:
-    from digitpad.core.atomic import check_writable
     from digitpad.core.datasets import DataError, load_dataset
     from digitpad.core.projection import build_map
 
-    if args.out is not None:
-        if args.out.suffix.lower() != ".png":
-            print(f"digitpad map: --out {args.out}: the figure is written as .png", file=sys.stderr)
-            return EXIT_USAGE
-        try:
-            check_writable(args.out)
-        except OSError as exc:
-            print(f"digitpad map: --out {args.out}: {exc}", file=sys.stderr)
-            return EXIT_USAGE
+    if png_out_refused("map", args.out):
+        return EXIT_USAGE
     trained = load_model_or_exit(args.model)
     if trained is None:
         return EXIT_USAGE

@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 from digitpad.core import names
-from digitpad.cli.common import EXIT_FAILED, EXIT_USAGE, bounded
+from digitpad.cli.common import EXIT_FAILED, EXIT_USAGE, bounded, png_out_refused
 
 PLAYGROUND = names.PLAYGROUND_BOUNDS
 
@@ -89,7 +89,6 @@ def _figure_title(cfg, frame) -> str:
 def cmd_playground(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
-    from digitpad.core.atomic import check_writable
     from digitpad.core.events import Failed
     from digitpad.core.playground import Playground, make_points
 
@@ -98,15 +97,8 @@ def cmd_playground(args: argparse.Namespace) -> int:
     except ValueError as exc:
         print(f"digitpad playground: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    if args.out is not None:
-        if args.out.suffix.lower() != ".png":
-            print(f"digitpad playground: --out {args.out}: the figure is written as .png", file=sys.stderr)
-            return EXIT_USAGE
-        try:
-            check_writable(args.out)
-        except OSError as exc:
-            print(f"digitpad playground: --out {args.out}: {exc}", file=sys.stderr)
-            return EXIT_USAGE
+    if png_out_refused("playground", args.out):
+        return EXIT_USAGE
     points = make_points(cfg.data)
     playground = Playground(cfg, points)
     frame = None

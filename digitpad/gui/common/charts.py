@@ -7,7 +7,7 @@ import math
 import pyqtgraph as pg
 from PySide6.QtCore import QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QContextMenuEvent, QFont, QFontMetricsF
-from PySide6.QtWidgets import QMenu
+from PySide6.QtWidgets import QLabel, QMenu, QVBoxLayout, QWidget
 
 from digitpad.core.runs import RunCurves
 
@@ -264,3 +264,23 @@ class LiveCharts(pg.GraphicsLayoutWidget):
         menu = QMenu(self)
         menu.addAction("Export charts…", self.export_requested.emit)
         menu.exec(event.globalPos())
+
+
+class LegendAbove(QWidget):
+    """A plot with its legend above it (a rich-text line that wraps, never over the points) and an optional title."""
+
+    def __init__(self, plot: QWidget, title: str = "") -> None:
+        super().__init__()
+        self.title = QLabel(title)
+        self.title.setWordWrap(True)
+        self.title.setVisible(bool(title))
+        self.legend = QLabel()
+        self.legend.setWordWrap(True)
+        self.legend.setTextFormat(Qt.TextFormat.RichText)
+        self.plot = plot
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(2)
+        layout.addWidget(self.title)
+        layout.addWidget(self.legend)
+        layout.addWidget(self.plot, stretch=1)

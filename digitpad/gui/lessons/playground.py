@@ -28,7 +28,7 @@ from digitpad.core.events import FailureKind, RunControl
 from digitpad.core.names import PLAYGROUND_BOUNDS
 from digitpad.core.playground import (FEATURE_TITLES, FEATURES, PRESETS, DataSpec, DrawnGate, Frame, NetSpec,
                                       Playground, PlaygroundConfig, PointSet, make_points)
-from digitpad.gui.common.charts import TEST_COLOUR, TRAIN_COLOUR, StaticPlot, style_axis
+from digitpad.gui.common.charts import TEST_COLOUR, TRAIN_COLOUR, LegendAbove, StaticPlot, style_axis
 from digitpad.gui.app import qt_app
 from digitpad.gui.common.figures import enlarge_type, save_figure
 from digitpad.gui.common.colours import diverging_images
@@ -129,24 +129,11 @@ def legend_html(classes: int) -> str:
     return " &nbsp; ".join(parts)
 
 
-class BoundaryView(QWidget):
-    """The plot with its legend above it (a line that wraps, never over the points), and an optional title."""
+class BoundaryView(LegendAbove):
+    """The decision regions with their legend above them, and an optional title."""
 
     def __init__(self, title: str = "") -> None:
-        super().__init__()
-        self.title = QLabel(title)
-        self.title.setWordWrap(True)
-        self.title.setVisible(bool(title))
-        self.legend = QLabel()
-        self.legend.setWordWrap(True)
-        self.legend.setTextFormat(Qt.TextFormat.RichText)
-        self.plot = BoundaryPlot()
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
-        layout.setSpacing(2)
-        layout.addWidget(self.title)
-        layout.addWidget(self.legend)
-        layout.addWidget(self.plot, stretch=1)
+        super().__init__(BoundaryPlot(), title)
         self.classes = 0
 
     def show_points(self, points: PointSet) -> None:

@@ -17,13 +17,12 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QPointF, Qt, Signal
 from PySide6.QtGui import QPixmap
-from PySide6.QtWidgets import (QCheckBox, QComboBox, QGraphicsItem, QGraphicsPixmapItem, QHBoxLayout, QLabel,
-                               QPushButton, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QCheckBox, QComboBox, QGraphicsItem, QGraphicsPixmapItem, QHBoxLayout, QPushButton, QVBoxLayout, QWidget)
 
 from digitpad.core.checkpoints import TrainedModel
 from digitpad.core.events import FailureKind, RunControl
 from digitpad.core.projection import DigitMap, Projection, feature_layer, map_events
-from digitpad.gui.common.charts import StaticPlot, style_axis
+from digitpad.gui.common.charts import LegendAbove, StaticPlot, style_axis
 from digitpad.gui.app import qt_app
 from digitpad.gui.common.figures import enlarge_type, save_figure
 from digitpad.gui.common.images import gray_image
@@ -133,24 +132,11 @@ class MapPlot(StaticPlot):
             self.chosen.emit(int(points[0].data()), bool(event.double()))
 
 
-class MapView(QWidget):
-    """The plot with its legend above it (a line that wraps, never over the dots) and an optional title."""
+class MapView(LegendAbove):
+    """The map with its legend above it, and an optional title."""
 
     def __init__(self, title: str = "", point_size: float = 5) -> None:
-        super().__init__()
-        self.title = QLabel(title)
-        self.title.setWordWrap(True)
-        self.title.setVisible(bool(title))
-        self.legend = QLabel()
-        self.legend.setWordWrap(True)
-        self.legend.setTextFormat(Qt.TextFormat.RichText)
-        self.plot = MapPlot(point_size)
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
-        layout.setSpacing(2)
-        layout.addWidget(self.title)
-        layout.addWidget(self.legend)
-        layout.addWidget(self.plot, stretch=1)
+        super().__init__(MapPlot(point_size), title)
 
     def show_map(self, digit_map: DigitMap, class_names: tuple[str, ...], drawing: bool = True,
                  personal: bool = False) -> None:
