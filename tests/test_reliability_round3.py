@@ -31,20 +31,19 @@ from PIL import Image
 from digitpad.cli import main
 from digitpad.cli.predict import figure_paths, predict_file
 from digitpad.core import datasets as ds
-from digitpad.core import runs as runs_module
 from digitpad.core.checkpoints import CheckpointError, load_checkpoint, save_checkpoint
 from digitpad.core.datasets import DataError, load_dataset
 from digitpad.core.events import Failed, FailureKind
-from digitpad.core.files import NotAFileError, read_regular, reason, regular_file
+from digitpad.core.files import NotAFileError, open_regular, read_regular, reason
 from digitpad.core.finetune import FinetuneConfig, Finetuner
 from digitpad.core.inference import ImageError, open_image
 from digitpad.core.personal_set import add_sample, load_personal_set
 from digitpad.core.preprocess import stroke_pixels
-from digitpad.core.runs import RunFileError, RunRecord, RunRecorder, delete_run, load_runs, new_run_id, rename_run
+from digitpad.core.runs import RunRecord, RunRecorder, delete_run, load_runs, new_run_id, rename_run
 from digitpad.core.sample_digits import mirror_writing_set, photo_like
 from digitpad.core.strokes import StrokeError, read_stroke_file
 from digitpad.core.trainer import TrainConfig, Trainer, failures_as_events
-from helpers import digitpad, trained, write_checkpoint
+from helpers import trained, write_checkpoint
 
 CANVAS = {"width": 280, "height": 280, "pen_width": 18}
 SEVEN = [[[60, 40], [200, 40], [110, 240]]]
@@ -109,7 +108,7 @@ def test_a_fifo_a_device_or_a_folder_is_refused_up_front_everywhere_a_path_is_re
     for path, kind in [(pipe, "a named pipe (FIFO)"), (Path("/dev/zero"), "a character device"),
                        (tmp_path, "a folder")]:
         with pytest.raises(NotAFileError, match=re.escape(kind)):
-            regular_file(path)
+            answered_within(10, open_regular, path)
         for strokes in (False, True):
             answer = answered_within(10, predict_file, shipped_cnn, path, strokes)
             assert answer["prediction"] is None and f"{kind}, not a regular file" in answer["error"], answer
@@ -321,14 +320,16 @@ def test_an_out_that_is_not_a_regular_file_is_refused_by_every_writer(tmp_path, 
         assert Path(target).is_fifo()
 
 
-def test_a_missing_folder_for_out_is_created_and_said_by_every_writer(tmp_path, capsys):
+def test_a_missing_folder_for_out_is_created_and_said_by_every_writer(tmp_path, mnist, capsys):
     """The teacher's report (`train --out /nonexistent/dir/x.pt` silently created the folder): every writing
     command creates missing folders for --out, and says so."""
     (tmp_path / "runs").mkdir()
     (tmp_path / "runs" / "r.json").write_text(json.dumps(record_json()))
     photo_like(7).save(tmp_path / "seven.png")
     small = save_checkpoint(trained(), tmp_path / "small.pt")
-    for args, new in [(["export", "--model", str(small), "--format", "pt2", "--out"], "e/f/m.pt2"),
+    for args, new in [(["train", "--epochs", "1", "--train-limit", "300", "--test-limit", "100", "--runs-dir",
+                        str(tmp_path / "runs"), "--out"], "t/u/m.pt"),
+                      (["export", "--model", str(small), "--format", "pt2", "--out"], "e/f/m.pt2"),
                       (["compare", str(tmp_path / "runs"), "--out"], "c/d/fig.csv"),
                       (["explain", str(tmp_path / "seven.png"), "--out"], "g/h")]:
         assert main([*args, str(tmp_path / new)]) == 0
@@ -384,7 +385,8 @@ def test_figures_of_files_with_the_same_name_never_overwrite_each_other_or_an_in
     photo_like(7).save(tmp_path / "a" / "seven.png")
     photo_like(7).convert("RGB").save(tmp_path / "b" / "seven.jpg")
     figs = tmp_path / "figs"
-    assert main(["explain", str(tmp_path / "a" / "seven.png"), str(tmp_path / "b" / "seven.jpg"), "--out", str(figs)]) == 0
+    both = [str(tmp_path / "a" / "seven.png"), str(tmp_path / "b" / "seven.jpg")]
+    assert main(["explain", *both, "--out", str(figs)]) == 0
     named = [json.loads(line)["explanation"] for line in capsys.readouterr().out.splitlines()]
     assert len(set(named)) == 2 and all(Path(n).is_file() for n in named)
     inputs = [tmp_path / "seven-explain.png", tmp_path / "seven.png"]
@@ -751,3 +753,29 @@ def test_a_saliency_child_that_died_is_replaced_and_the_drawing_still_explained(
     assert answered.args == ["saliency 2"] and len(Child.started) == 2
     saliency.release()
     qtbot.waitUntil(lambda: not Worker.running("saliency"), timeout=10_000)
+
+
+def test_sigterm_to_the_app_quits_it_so_runs_end_as_stopped(qtbot):
+    """Item 23 in the app: SIGTERM is seen although the Qt loop runs no Python while idle, and quits the
+    app (run_app then stops and joins every run, which records it as stopped)."""
+    from digitpad.gui.app import on_sigterm, qt_app
+
+    previous = signal.getsignal(signal.SIGTERM)
+    quit_asked: list[bool] = []
+    try:
+        wake = on_sigterm(qt_app(), lambda: quit_asked.append(True))
+        os.kill(os.getpid(), signal.SIGTERM)
+        qtbot.waitUntil(lambda: quit_asked == [True], timeout=10_000)
+        wake.stop()
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def test_a_run_record_that_is_a_fifo_or_too_deep_is_skipped_not_waited_on(tmp_path, fifos):
+    """Item 1 for run records: a FIFO named *.json in the runs folder blocked the Runs list and `compare`."""
+    fifos(tmp_path / "pipe.json")
+    (tmp_path / "deep.json").write_text("[" * 100_000 + "]" * 100_000)
+    (tmp_path / "good.json").write_text(json.dumps(record_json()))
+    records, errors = answered_within(20, load_runs, [tmp_path])
+    assert [r.id for r in records] == ["good"] and len(errors) == 2
+    assert "named pipe" in errors[1] and "deep.json" in errors[0]

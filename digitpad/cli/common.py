@@ -160,7 +160,8 @@ def destination(command: str, out: Path, inputs: Iterable[Path] = (), folder: bo
     return Destination(command, out, missing)
 
 
-def save_or_rescue(dest: Destination, write: Callable[[Path], Path], what: str = "the model") -> tuple[Path | None, int]:
+def save_or_rescue(dest: Destination, write: Callable[[Path], Path],
+                   what: str = "the model") -> tuple[Path | None, int]:
     """Write the result to `dest`; when that fails after all (the folder vanished or filled up during the
     work), write it beside the requested path under a dated name or into the user's cache, and say where.
 

@@ -12,10 +12,10 @@ from __future__ import annotations
 import errno
 import os
 import stat
-from pathlib import Path
 from typing import BinaryIO
 
 KINDS = (
+    (stat.S_ISREG, "a regular file"),
     (stat.S_ISDIR, "a folder"),
     (stat.S_ISFIFO, "a named pipe (FIFO)"),
     (stat.S_ISCHR, "a character device"),
@@ -34,21 +34,12 @@ class TooLargeError(OSError):
 
 def kind_of(mode: int) -> str:
     """What a file mode says the path is, in words ("a folder", "a named pipe (FIFO)", …)."""
-    return next((name for test, name in KINDS if test(mode)), "not a regular file")
+    return next((name for test, name in KINDS if test(mode)), "not a regular file")  # (a door, a whiteout…)
 
 
 def _refuse(path: str | os.PathLike, mode: int) -> NotAFileError:
     code = errno.EISDIR if stat.S_ISDIR(mode) else errno.EINVAL
     return NotAFileError(code, f"{kind_of(mode)}, not a regular file", str(path))
-
-
-def regular_file(path: str | os.PathLike) -> Path:
-    """`path`, when it is a regular file (or a link to one); otherwise OSError: FileNotFoundError when
-    there is nothing there, NotAFileError naming what it is (a folder, a FIFO, a device, a socket)."""
-    mode = os.stat(path).st_mode
-    if not stat.S_ISREG(mode):
-        raise _refuse(path, mode)
-    return Path(path)
 
 
 def open_regular(path: str | os.PathLike) -> BinaryIO:
@@ -57,12 +48,14 @@ def open_regular(path: str | os.PathLike) -> BinaryIO:
     O_NONBLOCK makes opening a FIFO return at once instead of waiting for a writer; the check is then
     made on the open descriptor (no race with the path changing), and blocking mode restored.
     """
-    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0))
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0)
+    fd = os.open(path, flags)
     try:
         mode = os.fstat(fd).st_mode
         if not stat.S_ISREG(mode):
             raise _refuse(path, mode)
-        os.set_blocking(fd, True)
+        if hasattr(os, "O_NONBLOCK"):  # (Windows has neither FIFOs nor this flag)
+            os.set_blocking(fd, True)
         return os.fdopen(fd, "rb")
     except BaseException:
         os.close(fd)

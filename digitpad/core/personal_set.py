@@ -203,11 +203,7 @@ def relabel_sample(path: str | os.PathLike, root: str | os.PathLike, label: int)
     try:
         folder.mkdir(parents=True, exist_ok=True)
         target = _new_name(folder, path.suffix)
-        if path.suffix.lower() == ".json":
-            data = json.loads(path.read_text(encoding="utf-8"))
-            if isinstance(data, dict) and "label" in data:
-                            atomic_write_bytes(path, json.dumps(data, separators=(",", ":")).encode("utf-8"))
         os.replace(path, target)
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+    except OSError as exc:
         raise PersonalSetError(f"cannot move {path} to {folder}: {getattr(exc, 'strerror', None) or exc}") from exc
     return target

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Callable, Iterator, Sequence
 
 from digitpad.core.atomic import atomic_write_bytes
+from digitpad.core.files import file_problem, read_regular, reason
 from digitpad.core.paths import user_data_dir
 from digitpad.core.settings import SETTING
 from digitpad.core.events import EpochEnd, Event, Failed, Finished, Progress, Started
@@ -30,6 +31,8 @@ from digitpad.core.trainer import TrainConfig
 FORMAT = "digitpad-run"
 FORMAT_VERSION = 1
 STATUSES = ("running", "finished", "stopped", "failed")
+# 10,000 epochs of a few dozen loss reports each is ~10 MB of JSON: a larger file is not a run record.
+MAX_RECORD_BYTES = 64 * 2**20
 
 # Config keys that never tell runs apart for a reader: where files came from, how often to report.
 NOT_HYPERPARAMETERS = ("data_dir", "idx_dir", "reports_per_epoch", "report_interval_s", "device",
@@ -247,9 +250,11 @@ def save_record(record: RunRecord, with_csv: bool = True) -> None:
 def load_record(path: str | os.PathLike) -> RunRecord:
     path = Path(path)
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise RunFileError(f"{path}: not a readable run record ({exc})") from exc
+        data = json.loads(read_regular(path, MAX_RECORD_BYTES, "run record").decode("utf-8"))
+    except OSError as exc:  # a FIFO, a device, a folder named *.json, a file beyond any run's size
+        raise RunFileError(f"{path}: not a readable run record ({file_problem(exc)})") from None
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:  # JSONDecodeError is a ValueError
+        raise RunFileError(f"{path}: not a readable run record ({reason(exc)})") from None
     return RunRecord.from_json(data, path)
 
 
