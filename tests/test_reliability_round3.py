@@ -298,7 +298,7 @@ def test_an_out_equal_to_an_input_is_refused_and_the_input_kept(tmp_path, capsys
         assert main(args) == 2
         assert "is also an input of this command" in capsys.readouterr().err
     assert main(["export", "--model", str(model), "--format", "pt2", "--out", str(model)]) == 2
-    assert "a pt2 export is named *.pt2; name it" in capsys.readouterr().err
+    assert "an export to pt2 is named *.pt2; name it" in capsys.readouterr().err
     assert (model.read_bytes(), odd.read_bytes()) == before
 
 

@@ -27,7 +27,7 @@ def export_format(args: argparse.Namespace) -> str | None:
     named = next((fmt for fmt, suffix in FORMATS.items() if args.out and args.out.suffix.lower() == suffix), None)
     fmt = args.format or named or "onnx"
     if args.out is not None and named != fmt:
-        print(f"digitpad export: --out {args.out}: a {fmt} export is named *{FORMATS[fmt]}; "
+        print(f"digitpad export: --out {args.out}: an export to {fmt} is named *{FORMATS[fmt]}; "
               f"name it {args.out.with_suffix(FORMATS[fmt])}", file=sys.stderr)
         return None
     return fmt
