@@ -15,7 +15,8 @@ sys.path.insert(0, str(HERE))
 from common import machine  # noqa: E402
 
 BENCHMARKS = ("epoch_time", "time_to_99", "canvas_latency", "gui_responsiveness", "busy_load", "startup",
-              "drawn_digits", "finetune_time", "run_records", "explain_latency", "unsure_threshold", "lessons")
+              "drawn_digits", "finetune_time", "run_records", "explain_latency", "unsure_threshold", "lessons",
+              "playground", "map", "attacks", "adversarial_training", "not_a_digit", "class_set", "step_time")
 
 
 NOTES = HERE / "NOTES.md"  # history and reasons no run re-measures, appended as they are

@@ -20,6 +20,7 @@ from PySide6.QtWidgets import QApplication
 
 from digitpad.core.sample_digits import digit_strokes, transform
 from digitpad.gui.app import make_window, qt_app
+from digitpad.gui.lessons.loss_surface import position_of
 from digitpad.gui.main_window import MainWindow
 
 OUT = Path(sys.argv[1] if len(sys.argv) > 1 else "docs/images")
@@ -177,6 +178,38 @@ def whole_window(window: MainWindow) -> None:
     shot(f"window-{size}-canvas")
 
 
+def step_shots(window: MainWindow) -> None:
+    """The Step tab as it opens on this screen, 20 steps in with one weight's update written out: its panels one by
+    one on a small screen, all at once (a race of three optimizers) on a large one; then with larger text; and
+    the loss-surface lesson with a learning rate that zig-zags."""
+    screen = QGuiApplication.primaryScreen().size()
+    size = f"{screen.width()}x{screen.height()}"
+    large = screen.width() >= 1600
+    tab = window.step
+    window.tabs.setCurrentWidget(tab)
+    tab.setup.race.setChecked(large)
+    tab.step_by(20)
+    wait_until(lambda: tab.session is not None and tab.session.step == 20 and not tab.is_busy())
+    tab.update_panel.before.grid.pixel_clicked.emit(3, 14, 12)  # a click on class 3's template, mid-digit
+    pause(1.0)
+    panels = [None] if large else ["Batch", "Update", "Loss and accuracy"]
+    for panel in panels:
+        if panel is not None:
+            tab.deck.show_panel(panel)
+        shot(f"step-{size}" + (f"-{panel.split()[0].lower()}" if panel else ""))
+    tab.deck.show_panel("Update")
+    window.zoom.step(1)
+    shot(f"step-{size}-larger-text")
+    window.zoom.set_factor(1.0)
+    lessons = window.lessons
+    window.tabs.setCurrentWidget(lessons)
+    page = lessons.page("loss_surface")
+    lessons.pages.setCurrentWidget(page)
+    page.lr.setValue(position_of(0.19))
+    wait_until(lambda: not page.is_running() and not page.pending and "zig-zag" in page.summary.text())
+    shot(f"lesson-loss-surface-{size}")
+
+
 def main() -> int:
     OUT.mkdir(parents=True, exist_ok=True)
     # The runs these shots record go to a scratch folder, not the user's own Runs list.
@@ -186,7 +219,7 @@ def main() -> int:
     window = make_window()
     window.show()
     wait_until(lambda: window.library.active is not None)
-    {"gallery": gallery, "window": whole_window, "lessons": lesson_shots}[MODE](window)
+    {"gallery": gallery, "window": whole_window, "lessons": lesson_shots, "step": step_shots}[MODE](window)
     window.close()
     return 0
 

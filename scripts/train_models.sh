@@ -15,3 +15,6 @@ $D train --dataset mnist --model cnn --optimizer adam --lr 8e-3 --schedule onecy
   --label-smoothing 0.1 --augment --with-uci --out $OUT/mnist-cnn.pt
 $D train --dataset fashion-mnist --model cnn --optimizer adam --lr 5e-3 --schedule onecycle --epochs 20 \
   --batch-size 64 --label-smoothing 0.1 --out $OUT/fashion-mnist-cnn.pt
+# The not-a-digit detector every digit model consults (scribble generators and font letters, core/ood.py).
+PY=${PYTHON:-.venv/bin/python}
+$PY scripts/train_not_a_digit.py

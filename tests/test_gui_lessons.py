@@ -7,6 +7,7 @@ import pytest
 from digitpad.core import scratch
 from digitpad.gui.lessons.overflow import OverflowLesson
 from digitpad.gui.lessons.page import CodePane
+from digitpad.gui.lessons.registry import LESSONS
 from digitpad.gui.lessons.tab import LessonsTab
 from digitpad.gui.common.worker import running_threads
 from helpers import click
@@ -28,7 +29,7 @@ def shows_source(page, *functions) -> bool:
 
 def test_the_main_window_has_a_lessons_tab_and_the_new_models_in_the_training_form(window):
     assert window.tabs.tabText(window.tabs.indexOf(window.lessons)) == "Lessons"
-    assert window.lessons.pages.count() == 4
+    assert window.lessons.pages.count() == len(LESSONS) == 6  # the four of the course, the loss surface, the playground
     combo = window.training.model
     assert "682k params" in combo.itemText(combo.findData("mlp-deep"))
     assert "7.8k params" in combo.itemText(combo.findData("softmax-scratch"))

@@ -7,6 +7,7 @@ import pytest
 from PySide6.QtCore import QByteArray, QSettings, QTimer
 
 from digitpad.core.checkpoints import save_checkpoint
+from digitpad.core.settings import SETTING
 from digitpad.core.trainer import TrainConfig
 from digitpad.gui.app import make_window
 from digitpad.gui.common.worker import Worker
@@ -102,11 +103,11 @@ def test_the_quit_question_closes_when_training_ends_on_its_own(qtbot, window, m
 def test_the_form_table_covers_the_config_and_round_trips_it(qtbot):
     form = Form()
     names = {f.name for f in form.fields}
-    assert len(names) == len(form.fields) == 12
+    assert names == {s.name for s in SETTING.values() if s.in_form} and len(names) == len(form.fields)
     assert names <= {f.name for f in fields(TrainConfig)}
     wanted = TrainConfig(dataset="fashion-mnist", model="cnn", epochs=7, batch_size=33, lr=0.25,
                          optimizer="adam", momentum=0.3, schedule="onecycle", label_smoothing=0.15, seed=9,
-                         device="cpu", train_limit=2000)
+                         device="cpu", train_limit=2000, weight_decay=0.001, adversarial="fgsm", adv_eps=0.2)
     form.show({name: getattr(wanted, name) for name in names})
     assert form.config() == wanted
 

@@ -34,7 +34,8 @@ def choices(parser: argparse.ArgumentParser, command: str) -> dict[str, tuple]:
 def test_the_command_line_offers_the_accepted_names():
     parser = build_parser()
     assert choices(parser, "train") == {"dataset": names.DATASETS, "model": names.MODELS, "preset": tuple(PRESETS),
-                                        "optimizer": names.OPTIMIZERS, "schedule": names.SCHEDULES}
+                                        "optimizer": names.OPTIMIZERS, "schedule": names.SCHEDULES,
+                                        "adversarial": names.ADVERSARIAL}
     assert choices(parser, "eval") == {"dataset": names.DATASETS}
 
 

@@ -1,4 +1,4 @@
-"""The shipped models live in the top-level assets/ and still come with an installed wheel."""
+"""The shipped models and exercises live in the top-level assets/ and still come with an installed wheel."""
 
 import shutil
 import subprocess
@@ -22,12 +22,17 @@ def test_the_wheel_carries_the_shipped_models_and_the_installed_package_finds_th
     names = zipfile.ZipFile(wheel).namelist()
     shipped = sorted(p.name for p in (ROOT / "assets" / "models").glob("*.pt"))
     assert sorted(n.rsplit("/", 1)[1] for n in names if n.startswith("digitpad/assets/models/")) == shipped
+    exercises = sorted(p.name for p in (ROOT / "assets" / "exercises").glob("*.digitpad-exercise"))
+    assert exercises and sorted(n.rsplit("/", 1)[1] for n in names
+                                if n.startswith("digitpad/assets/exercises/")) == exercises
 
     site = tmp_path / "site"
     subprocess.run([sys.executable, "-m", "pip", "install", "--no-deps", "-q", "--target", str(site), str(wheel)],
                    check=True, capture_output=True, timeout=300)
     found = subprocess.run(
         [sys.executable, "-c", "from digitpad.core.checkpoints import shipped_models, load_checkpoint; "
+                               "from digitpad.core.exercises import read_sheet, shipped_exercises; "
+                               "[read_sheet(p) for p in shipped_exercises()]; "
                                "print('\\n'.join(str(p) for p in shipped_models())); load_checkpoint(shipped_models()[0])"],
         cwd=tmp_path, env={"PYTHONPATH": str(site), "PATH": "/usr/bin:/bin"}, capture_output=True, text=True,
         timeout=120, check=True).stdout.split()

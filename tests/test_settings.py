@@ -30,15 +30,15 @@ def test_the_ranges_agree_between_the_flag_the_config_and_the_form(qtbot):
 
     form = Form()
     parser = build_parser()
-    for name, too_big in (("epochs", 10_001), ("momentum", 1.0), ("label_smoothing", 1.0), ("seed", 2**31)):
+    for name, too_big in (("epochs", 1001), ("momentum", 1.0), ("label_smoothing", 1.0), ("seed", 2**31)):
         with pytest.raises(SystemExit):
             parser.parse_args(["train", SETTING[name].flag, str(too_big)])
         with pytest.raises(ValueError, match=name.replace("_", " ")):
             replace(TrainConfig(), **{name: too_big}).validate()
         assert form.widgets[name].maximum() < too_big
     widget = form.widgets["epochs"]
-    widget.setValue(10_000)
-    assert widget.value() == 10_000  # the form reaches as far as the table allows
+    widget.setValue(1000)
+    assert widget.value() == 1000  # the form reaches as far as the table allows
 
 
 @pytest.fixture

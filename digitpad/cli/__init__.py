@@ -1,4 +1,5 @@
-"""`digitpad` opens the app; `digitpad train | predict | explain | eval | finetune | linreg | compare | export`
+"""`digitpad` opens the app; `digitpad train | predict | explain | eval | finetune | linreg | compare | export |
+step | playground | map | fool | robustness | exercise | class | my-digits`
 drive the same engine headless. One module per subcommand; each has `register(sub)`, which adds its
 parser and sets `run` to the function that carries it out. Nothing heavy is imported until a command runs.
 """
@@ -13,10 +14,14 @@ import sys
 import threading
 from typing import Sequence
 
-from digitpad.cli import compare, evaluate, export, finetune, linreg, predict, train
+from digitpad.cli import (classroom, compare, evaluate, exercise, export, finetune, fool, linreg, my_digits, playground,
+                          predict, robustness, step, train)
+from digitpad.cli import map as map_command  # not `map`: the builtin stays itself
 from digitpad.cli.common import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_TERMINATED, Terminated
 
-COMMANDS = (train, predict, evaluate, finetune, linreg, compare, export)  # to add one: a module and its name here
+# To add a subcommand: a module and its name here.
+COMMANDS = (train, predict, evaluate, finetune, linreg, compare, export, step, playground, map_command, fool,
+            robustness, exercise, classroom, my_digits)
 
 
 def cmd_gui(_args: argparse.Namespace) -> int:

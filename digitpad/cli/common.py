@@ -27,21 +27,18 @@ def interrupted(exc: KeyboardInterrupt) -> tuple[str, int]:
     return ("terminated", EXIT_TERMINATED) if isinstance(exc, Terminated) else ("interrupted", EXIT_INTERRUPTED)
 
 
-def bounded(key: str) -> Callable[[str], int | float]:
-    """An argparse type for the numeric training setting `key`, checked against `settings.SETTING` as it
-    is parsed, so a bad value is refused with the flag's name before anything is loaded."""
-    return within(SETTING[key].bounds, key)
+def bounded(key: str, table: dict[str, names.Bounds] | None = None) -> Callable[[str], int | float]:
+    """An argparse type for the numeric setting `key`, checked as it is parsed, so a bad value is refused with
+    the flag's name before anything is loaded: a training setting against `settings.SETTING`, another
+    (linreg's, the playground's, the map's) against its table of `names.Bounds`."""
+    bounds = SETTING[key].bounds if table is None else table[key]
 
-
-def within(bounds: names.Bounds, name: str) -> Callable[[str], int | float]:
-    """An argparse type for a number in `bounds` (a whole number where they say so), refused with the
-    flag's name as it is parsed: what `bounded` is for settings outside the training table (linreg's)."""
     def parse(text: str) -> int | float:
         try:
             return bounds.parse(text)
         except ValueError as exc:
             raise argparse.ArgumentTypeError(str(exc)) from None
-    parse.__name__ = name  # argparse names the type in "invalid <name> value"
+    parse.__name__ = key  # argparse names the type in "invalid <name> value"
     return parse
 
 

@@ -16,6 +16,9 @@ def register(sub) -> None:
     e.add_argument("--model", type=Path, help="checkpoint (default: the shipped MNIST CNN)")
     e.add_argument("--dataset", choices=names.DATASETS, help="default: the checkpoint's own")
     e.add_argument("--limit", type=bounded("test_limit"), help="only the first N test images")
+    e.add_argument("--samples", type=Path, metavar="DIR", help="evaluate on a folder of drawings in the "
+                   "ImageFolder layout (DIR/<digit>/<name>.json or .png: My digits, one writer of a class set) "
+                   "instead of a test set")
     e.add_argument("--json", action="store_true", help="one JSON object instead of a table")
     add_data_args(e)
     e.set_defaults(run=cmd_eval)
@@ -37,7 +40,13 @@ def cmd_eval(args: argparse.Namespace) -> int:
     except DataError as exc:
         print(f"digitpad eval: {exc}", file=sys.stderr)
         return EXIT_FAILED
-    test = data.test.head(args.limit)
+    if args.samples is not None:
+        test = _folder_split(args.samples)
+        if test is None:
+            return EXIT_FAILED
+        name = str(args.samples)
+    else:
+        test = data.test.head(args.limit)
     pixels, labels = split_on_device(test, torch.device("cpu"))
     preds, confs = predict_all(trained.model, pixels, trained.meta.mean, trained.meta.std)
     broken = int((~torch.isfinite(confs)).sum())
@@ -50,7 +59,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
         print(json.dumps({"model": trained.name, "dataset": name, **report.as_json()}))
         return 0
     names = data.info.class_names
-    print(f"{trained.name} on {data.info.title} test set ({report.n:,} images): accuracy {report.accuracy:.2%}")
+    where = f"{args.samples}" if args.samples is not None else f"{data.info.title} test set"
+    print(f"{trained.name} on {where} ({report.n:,} images): accuracy {report.accuracy:.2%}")
     print("per-class accuracy:")
     for cls, acc in zip(names, report.per_class_accuracy):
         print(f"  {cls:>12}  {acc:.2%}")
@@ -61,3 +71,17 @@ def cmd_eval(args: argparse.Namespace) -> int:
     return 0
 
 
+def _folder_split(folder: Path):
+    """The drawings of a folder as a test split (the same uint8 28×28 fields), or None after saying why."""
+    from digitpad.core.datasets import Split
+    from digitpad.core.personal_set import PersonalSetError, load_personal_set, require_samples
+
+    try:
+        personal = load_personal_set(folder)
+        require_samples(personal)
+    except PersonalSetError as exc:
+        print(f"digitpad eval: {exc}", file=sys.stderr)
+        return None
+    for message in personal.skipped:
+        print(f"digitpad eval: {message}", file=sys.stderr)
+    return Split(*personal.tensors())

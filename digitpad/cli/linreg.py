@@ -6,7 +6,7 @@ import argparse
 import json
 import sys
 
-from digitpad.cli.common import EXIT_FAILED, EXIT_USAGE, within
+from digitpad.cli.common import EXIT_FAILED, EXIT_USAGE, bounded
 from digitpad.core.names import LINREG_BOUNDS
 
 
@@ -15,7 +15,7 @@ def register(sub) -> None:
     for flag, key, default in (("--epochs", "epochs", 3), ("--lr", "lr", 0.03), ("--batch-size", "batch_size", 10),
                                ("--seed", "seed", 0)):
         bounds = LINREG_BOUNDS[key]
-        lr_.add_argument(flag, type=within(bounds, key), default=default,
+        lr_.add_argument(flag, type=bounded(key, LINREG_BOUNDS), default=default,
                          help=f"{bounds.describe()} (default {default})")
     lr_.add_argument("--json", action="store_true", help="one final JSON line: w, b, true_w, true_b, loss per epoch")
     lr_.set_defaults(run=cmd_linreg)

@@ -42,7 +42,7 @@ def predict_file(trained, path: Path, strokes: bool, unsure_below: float | None 
 
     unsure_below = UNSURE_BELOW if unsure_below is None else unsure_below
     answer: dict = {"file": str(path), "prediction": None, "probabilities": None, "unsure": None,
-                    "runner_up": None, "error": None}
+                    "reason": None, "not_a_digit": None, "runner_up": None, "error": None}
     explanation = None
     try:
         if strokes:
@@ -64,6 +64,8 @@ def predict_file(trained, path: Path, strokes: bool, unsure_below: float | None 
     answer["prediction"] = pred.label
     answer["probabilities"] = [round(p, 8) for p in pred.probabilities]
     answer["unsure"] = pred.unsure(unsure_below)
+    answer["reason"] = pred.reason(unsure_below)
+    answer["not_a_digit"] = None if pred.not_digit_score is None else round(pred.not_digit_score, 6)
     answer["runner_up"] = pred.runner_up
     if explanation is not None:
         answer["explanation"] = _render_figure(explanation, figure or explain_dir / f"{path.stem}-explain.png", answer)

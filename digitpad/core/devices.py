@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -135,6 +136,21 @@ def keep_this_thread_serial() -> None:
     worker keeps the machine's cores to itself (`bench/gui_responsiveness.py`).
     """
     torch.set_num_threads(1)
+
+
+BACKGROUND_NICENESS = 5  # how much lower than the GUI thread a background job's thread runs
+
+
+def yield_to_the_window(niceness: int = BACKGROUND_NICENESS) -> None:
+    """Run the calling thread at a lower priority than the rest of the process (Linux: per-thread niceness).
+
+    For work that may wait, beside a window that may not: on a busy machine the scheduler then hands a
+    free core to the GUI thread first. Where threads cannot be reniced it does nothing.
+    """
+    try:
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), niceness)
+    except (AttributeError, OSError):
+        pass
 
 
 def describe(device: torch.device) -> str:

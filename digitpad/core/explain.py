@@ -30,7 +30,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from digitpad.core.checkpoints import ModelMeta, TrainedModel
-from digitpad.core.inference import UNSURE_BELOW, Prediction, prediction_from_logits
+from digitpad.core.inference import UNSURE_BELOW, Prediction, prediction_from_logits, with_not_digit_check
 from digitpad.core.models import affine_map, only_affine_map
 from digitpad.core.preprocess import PreprocessSteps, mnist_steps, stroke_steps
 from digitpad.core.strokes import StrokeSet
@@ -368,7 +368,7 @@ def explain_pixels(trained: TrainedModel, pixels: np.ndarray, steps: PreprocessS
     finally:
         for h in handles:
             h.remove()
-    explanation = Explanation(prediction_from_logits(logits[0], pixels), meta.architecture,
+    explanation = Explanation(with_not_digit_check(trained, prediction_from_logits(logits[0], pixels)), meta.architecture,
                               tuple(meta.class_names), input_steps(steps, pixels, meta.mean, meta.std),
                               _layers(trained.model, records), None, unsure_below)
     return with_saliency(trained, explanation) if saliency else explanation

@@ -29,7 +29,7 @@ from digitpad.core.models import parameter_count
 from digitpad.core.personal_set import MIN_PER_DIGIT, PersonalSet, PersonalSetError, require_samples
 from digitpad.core.preprocess import normalize_, unit_float
 from digitpad.core.events import EpochEnd, Event, Failed, FailureKind, Finished, Progress, RunControl, Started
-from digitpad.core.trainer import failures_as_events, optimizer_step, split_on_device
+from digitpad.core.trainer import failures_as_events, split_on_device, train_step
 
 SUFFIX = " + my digits"
 
@@ -40,6 +40,7 @@ class FinetuneConfig:
     personal_batch: int = 32  # the user's samples in each batch (drawn with replacement)
     replay_batch: int = 96  # replayed MNIST training images in each batch: three quarters, so MNIST is kept
     min_steps_per_epoch: int = 25  # a handful of samples still gets enough steps
+    max_steps_per_epoch: int | None = None  # a cap: leave-one-writer-out takes a few steps per writer
     lr: float = 1e-3
     # The shipped models were trained with label smoothing 0.1; fine-tuning with the same target keeps
     # their MNIST answers (plain cross-entropy sharpens every logit and costs MNIST accuracy).
@@ -56,6 +57,8 @@ class FinetuneConfig:
     def validate(self) -> None:
         if self.epochs < 1 or self.personal_batch < 1 or self.replay_batch < 0 or not self.lr > 0:
             raise ValueError("epochs and batch sizes must be at least 1 and the learning rate positive")
+        if self.max_steps_per_epoch is not None and self.max_steps_per_epoch < 1:
+            raise ValueError("the step cap must be at least 1")
         if not 0 <= self.holdout_fraction < 1:
             raise ValueError("the held-out fraction must be in [0, 1)")
 
@@ -126,9 +129,12 @@ class Finetuner:
     """Iterate `run()`; every yielded event is a safe point to stop."""
 
     def __init__(self, base: TrainedModel, personal: PersonalSet, config: FinetuneConfig | None = None,
-                 control: RunControl | None = None) -> None:
+                 control: RunControl | None = None, held_out: PersonalSet | None = None) -> None:
         self.base = base
         self.personal = personal
+        # Samples to measure before → after on, never trained on: leave-one-writer-out passes the writer it
+        # leaves out. Without them a share of the personal set is held out (`holdout_fraction`).
+        self.held_out = held_out
         self.config = config or FinetuneConfig()
         self.control = control or RunControl()
 
@@ -151,12 +157,18 @@ class Finetuner:
         mnist = load_dataset(base.meta.dataset, data_dir=cfg.data_dir, idx_dir=cfg.idx_dir)
         mean, std = base.meta.mean, base.meta.std
         images, labels = self.personal.tensors()
-        train_idx, held_idx = holdout_split(labels, cfg.holdout_fraction, cfg.seed)
-        x_p, y_p = images[train_idx].unsqueeze(1).to(device), labels[train_idx].to(device)
-        x_h, y_h = images[held_idx].unsqueeze(1).to(device), labels[held_idx].to(device)
+        if self.held_out is None:
+            train_idx, held_idx = holdout_split(labels, cfg.holdout_fraction, cfg.seed)
+            held_images, held_labels = images[held_idx], labels[held_idx]
+            images, labels = images[train_idx], labels[train_idx]
+        else:
+            held_images, held_labels = self.held_out.tensors()
+        x_p, y_p = images.unsqueeze(1).to(device), labels.to(device)
+        x_h, y_h = held_images.unsqueeze(1).to(device), held_labels.to(device)
         x_r, y_r = split_on_device(mnist.train, device)
         x_t, y_t = split_on_device(mnist.test.head(cfg.mnist_test_limit), device)
         steps = max(math.ceil(len(y_p) / cfg.personal_batch), cfg.min_steps_per_epoch)
+        steps = min(steps, cfg.max_steps_per_epoch or steps)
         model = copy.deepcopy(base.model).to(device)
         yield Started(describe(device), mnist.source, len(y_p), len(y_h), steps, parameter_count(model))
 
@@ -184,7 +196,7 @@ class Finetuner:
                 yb = torch.cat([y_p.index_select(0, ip), y_r.index_select(0, ir)])
                 if cfg.augment:
                     xb = augment_batch(xb, gen)
-                loss, logits = optimizer_step(model, optimizer, normalize_(xb, mean, std), yb, cfg.label_smoothing)
+                loss, logits = train_step(model, optimizer, normalize_(xb, mean, std), yb, cfg.label_smoothing)
                 n_personal = cfg.personal_batch  # running accuracy on the user's samples only
                 loss_sum += loss.item() * len(yb)
                 correct += int((logits[:n_personal].argmax(1) == yb[:n_personal]).sum())

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -13,6 +13,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 from digitpad.core.checkpoints import TrainedModel
 from digitpad.core.files import file_problem, open_regular, reason
 from digitpad.core.names import UNSURE_BELOW  # noqa: F401  (where the app and the CLI read it)
+from digitpad.core.ood import detector_for
 from digitpad.core.preprocess import mnist_pixels, stroke_pixels, to_tensor
 from digitpad.core.strokes import Stroke, StrokeSet, as_points
 from digitpad.core.sample_digits import digit_strokes
@@ -39,6 +40,13 @@ class Prediction:
     probabilities: list[float]
     logits: list[float]
     pixels: np.ndarray  # the 28×28 input the network saw, in [0, 1]
+    not_digit_score: float | None = None  # the not-a-digit detector's probability; None: not asked (`ood`)
+    not_digit_at: float = 1.0  # the detector's threshold
+
+    @property
+    def not_a_digit(self) -> bool:
+        """The detector says this is no digit (a scribble, a letter): whatever the probabilities say."""
+        return self.not_digit_score is not None and self.not_digit_score >= self.not_digit_at
 
     @property
     def confidence(self) -> float:
@@ -50,8 +58,18 @@ class Prediction:
         return int(np.argsort(self.probabilities)[-2])
 
     def unsure(self, below: float = UNSURE_BELOW) -> bool:
-        """True when the top probability is under the threshold: softmax sums to 1 even for a scribble."""
-        return self.confidence < below
+        """True when it looks like no digit, or the top probability is under the threshold: softmax sums to
+        1 even for a scribble."""
+        return self.not_a_digit or self.confidence < below
+
+    def reason(self, below: float = UNSURE_BELOW) -> str | None:
+        """Why the answer is unsure, in words (None when it is not): what `predict` and the canvas say."""
+        if self.not_a_digit:
+            return (f"not a digit? the not-a-digit detector gives {self.not_digit_score:.2f} "
+                    f"(flags from {self.not_digit_at:.2f})")
+        if self.confidence < below:
+            return f"not sure: top probability {self.confidence:.2f} is below {below:.2f}"
+        return None
 
 
 def prediction_from_logits(logits: torch.Tensor, pixels: np.ndarray) -> Prediction:
@@ -67,11 +85,20 @@ def prediction_from_logits(logits: torch.Tensor, pixels: np.ndarray) -> Predicti
     return Prediction(int(probs.argmax()), probs.tolist(), logits.tolist(), pixels)
 
 
+def with_not_digit_check(trained: TrainedModel, pred: Prediction) -> Prediction:
+    """The prediction with the not-a-digit detector's opinion of its pixels, for models that read digits."""
+    detector = detector_for(trained)
+    if detector is None:
+        return pred
+    return replace(pred, not_digit_score=float(detector.scores(pred.pixels)[0]), not_digit_at=detector.threshold)
+
+
 @torch.no_grad()
 def classify_pixels(trained: TrainedModel, pixels: np.ndarray) -> Prediction:
-    """Run the model on one MNIST-style 28×28 field, normalized with the model's own statistics."""
+    """Run the model on one MNIST-style 28×28 field, normalized with the model's own statistics, and ask
+    the not-a-digit detector about the same field."""
     x = to_tensor(pixels, trained.meta.mean, trained.meta.std).unsqueeze(0)
-    return prediction_from_logits(trained.model(x)[0], pixels)
+    return with_not_digit_check(trained, prediction_from_logits(trained.model(x)[0], pixels))
 
 
 def classify_image(trained: TrainedModel, image: Image.Image | np.ndarray) -> Prediction | None:

@@ -42,26 +42,29 @@ class ModelSpec:
     from_scratch: bool = False  # trained with the course's own softmax, cross_entropy and sgd
 
 
-def softmax_regression() -> nn.Module:
+def softmax_regression(num_inputs: int = 784, num_outputs: int = 10) -> nn.Module:
     """Flatten + Linear(784, 10): the course's softmax regression, weights ~ N(0, 0.01²), bias 0.
 
     The weights are drawn as the from-scratch model draws its W (784×10, then transposed), with no
     default initialisation before: from the same seed both start from the very same function.
+    Other sizes: the same model on the 2-D playground's inputs.
     """
-    model = nn.Sequential(nn.Flatten(), torch.nn.utils.skip_init(nn.Linear, 784, 10))
+    model = nn.Sequential(nn.Flatten(), torch.nn.utils.skip_init(nn.Linear, num_inputs, num_outputs))
     with torch.no_grad():
-        model[1].weight.copy_(torch.normal(0, 0.01, size=(784, 10)).T)
+        model[1].weight.copy_(torch.normal(0, 0.01, size=(num_inputs, num_outputs)).T)
         model[1].bias.zero_()
     return model
 
 
-def mlp(sizes: tuple[int, ...] = (784, 512, 256, 128, 64, 10)) -> nn.Module:
-    """The PyTorch lectures' MLP, 784→512→256→128→64→10 with ReLU (other sizes: the notes' deeper one)."""
+def mlp(sizes: tuple[int, ...] = (784, 512, 256, 128, 64, 10),
+        activation: Callable[[], nn.Module] = nn.ReLU) -> nn.Module:
+    """The PyTorch lectures' MLP, 784→512→256→128→64→10 with ReLU (other sizes: the notes' deeper one,
+    the 2-D playground's small ones, which may also use tanh or sigmoid)."""
     layers: list[nn.Module] = [nn.Flatten()]
     for i, (n_in, n_out) in enumerate(zip(sizes, sizes[1:])):
         layers.append(nn.Linear(n_in, n_out))
         if i < len(sizes) - 2:
-            layers.append(nn.ReLU())
+            layers.append(activation())
     return nn.Sequential(*layers)
 
 

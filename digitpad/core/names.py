@@ -21,6 +21,14 @@ EXPORT_SUFFIXES: dict[str, str] = {"onnx": ".onnx", "pt2": ".pt2"}  # export for
 # Below this top probability the answer reads "not sure — 4 or 9?". Measured with the shipped MNIST
 # models on 400 scribbles and the 10,000 MNIST test digits (bench/unsure_threshold.py, docs/BENCHMARKS.md).
 UNSURE_BELOW = 0.7
+ADVERSARIAL: tuple[str, ...] = ("none", "fgsm", "pgd")  # adversarial training: which attack makes the examples
+# The 2-D playground (core/playground.py): its data sets, input features, models and activations.
+PLAYGROUND_DATA: tuple[str, ...] = ("blobs", "moons", "circles", "xor", "spiral")
+PLAYGROUND_FEATURES: tuple[str, ...] = ("x1", "x2", "x1^2", "x2^2", "x1x2")
+PLAYGROUND_MODELS: tuple[str, ...] = ("softmax", "mlp")
+PLAYGROUND_ACTIVATIONS: tuple[str, ...] = ("relu", "tanh", "sigmoid")
+MAP_METHODS: tuple[str, ...] = ("pca",)  # the map of the digits (core/projection.py)
+
 
 _DEVICE_FORM = re.compile(r"^(?P<kind>[a-z]+)(?::(?P<index>\d{1,4}))?$")
 
@@ -81,3 +89,18 @@ LINREG_BOUNDS: dict[str, Bounds] = {
     "num_examples": Bounds(1, 1_000_000, integer=True),
     "seed": Bounds(0, 2**31 - 1, integer=True),
 }
+# The playground's own ranges (its lr, momentum, weight decay and seed are the engine's: settings.SETTING): a few
+# points to a few thousand, up to three hidden layers of up to 16 units, classes that six colours tell apart.
+PLAYGROUND_BOUNDS: dict[str, Bounds] = {
+    "classes": Bounds(2, 6, integer=True),
+    "points": Bounds(10, 2000, integer=True),
+    "noise": Bounds(0, 1),
+    "test_share": Bounds(0, 0.9),
+    "layers": Bounds(1, 3, integer=True),
+    "units": Bounds(1, 16, integer=True),
+    "steps": Bounds(1, 1_000_000, integer=True),
+    "batch_size": Bounds(1, 2000, integer=True),
+}
+
+MAP_BOUNDS: dict[str, Bounds] = {"points": Bounds(100, 10_000, integer=True)}  # test images on a map
+STEP_BOUNDS: dict[str, Bounds] = {"steps": Bounds(1, 1_000_000, integer=True)}  # `digitpad step --steps N`

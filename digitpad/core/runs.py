@@ -310,7 +310,12 @@ def differing_keys(configs: Sequence[dict]) -> list[str]:
     """The hyperparameters whose values are not the same in all these configs, in the config's order."""
     keys = [k for c in configs for k in c if k not in NOT_HYPERPARAMETERS]
     ordered = list(dict.fromkeys(keys))
-    return [k for k in ordered if len({json.dumps(c.get(k)) for c in configs}) > 1]
+    return [k for k in ordered if len({json.dumps(setting(c, k)) for c in configs}) > 1]
+
+
+def setting(config: dict, key: str) -> object:
+    """A recorded run's setting, or its default when the record is older than the setting."""
+    return config.get(key, SETTING[key].default if key in SETTING else None)
 
 
 def format_value(value: object) -> str:
@@ -330,7 +335,7 @@ def legend_name(key: str) -> str:
 
 def describe(config: dict, keys: Sequence[str]) -> str:
     """"lr 0.1 · batch 64": the named hyperparameters of one run."""
-    return " · ".join(f"{legend_name(k)} {format_value(config.get(k))}" for k in keys)
+    return " · ".join(f"{legend_name(k)} {format_value(setting(config, k))}" for k in keys)
 
 
 def labels_for(configs: Sequence[dict], names: Sequence[str]) -> list[str]:

@@ -49,6 +49,9 @@ class TrainConfig:
     augment: bool = SETTING["augment"].default
     with_uci: bool = SETTING["with_uci"].default  # add the UCI training digits (optdigits.tra) to MNIST's
     label_smoothing: float = SETTING["label_smoothing"].default
+    weight_decay: float = SETTING["weight_decay"].default  # L2 penalty, added to the gradient by the optimizer
+    adversarial: str = SETTING["adversarial"].default  # "fgsm"/"pgd": each batch also trained on its adversarial copy
+    adv_eps: float = SETTING["adv_eps"].default  # their L∞ budget in pixel units [0, 1]
     seed: int = SETTING["seed"].default
     device: str = SETTING["device"].default
     train_limit: int | None = SETTING["train_limit"].default  # use only the first N training images (quick demos)
@@ -78,10 +81,13 @@ class TrainConfig:
         for setting in SETTING.values():
             setting.check(getattr(self, setting.name))
         model_spec(self.model)
-        if model_spec(self.model).from_scratch and (self.optimizer, self.schedule, self.label_smoothing) != (
-                "sgd", "constant", 0.0):
+        if model_spec(self.model).from_scratch and (self.optimizer, self.schedule, self.label_smoothing,
+                                                    self.weight_decay) != ("sgd", "constant", 0.0, 0.0):
             raise ValueError(f"{self.model} trains with the course's own sgd: choose the SGD optimizer, "
-                             "a constant learning rate and no label smoothing")
+                             "a constant learning rate, no label smoothing and no weight decay")
+        if model_spec(self.model).from_scratch and self.adversarial != "none":
+            raise ValueError(f"{self.model} trains with the course's own sgd, which has no adversarial training: "
+                             "choose softmax for the nn.Linear version")
         if self.with_uci and self.dataset != "mnist":
             raise ValueError("the UCI training digits can only be added to MNIST")
 
@@ -158,17 +164,6 @@ def failures_as_events(events: Iterator[Event], batch_size: int) -> Iterator[Eve
         yield Failed(f"Out of memory with batch size {batch_size}: {exc}. Try a smaller batch size.", FailureKind.OOM)
 
 
-def optimizer_step(model: nn.Module, optimizer: torch.optim.Optimizer, xb: torch.Tensor, yb: torch.Tensor,
-                   label_smoothing: float = 0.0) -> tuple[torch.Tensor, torch.Tensor]:
-    """One mini-batch step on a normalized batch: forward, cross-entropy, backward, update. (loss, logits)."""
-    logits = model(xb)
-    loss = F.cross_entropy(logits, yb, label_smoothing=label_smoothing)
-    optimizer.zero_grad(set_to_none=True)
-    loss.backward()
-    optimizer.step()
-    return loss, logits
-
-
 def preload_training_modules() -> None:
     """Import what the first optimizer step would import lazily (torch._dynamo, ~1 s of Python).
 
@@ -179,10 +174,12 @@ def preload_training_modules() -> None:
     import torch._dynamo  # noqa: F401
 
 
+# Weight decay is the classic L2 penalty (λ·w added to each gradient), the same for all three.
 OPTIMIZER_BUILDERS: dict[str, Callable[[TrainConfig, object], torch.optim.Optimizer]] = {
-    "sgd": lambda cfg, params: torch.optim.SGD(params, lr=cfg.lr),
-    "momentum": lambda cfg, params: torch.optim.SGD(params, lr=cfg.lr, momentum=cfg.momentum),
-    "adam": lambda cfg, params: torch.optim.Adam(params, lr=cfg.lr),
+    "sgd": lambda cfg, params: torch.optim.SGD(params, lr=cfg.lr, weight_decay=cfg.weight_decay),
+    "momentum": lambda cfg, params: torch.optim.SGD(params, lr=cfg.lr, momentum=cfg.momentum,
+                                                    weight_decay=cfg.weight_decay),
+    "adam": lambda cfg, params: torch.optim.Adam(params, lr=cfg.lr, weight_decay=cfg.weight_decay),
 }
 
 # Each schedule: (config, optimizer, total steps) → a scheduler stepped per batch, or None.
@@ -194,6 +191,46 @@ SCHEDULE_BUILDERS: dict[str, Callable[[TrainConfig, torch.optim.Optimizer, int],
 
 def make_optimizer(cfg: TrainConfig, params) -> torch.optim.Optimizer:
     return OPTIMIZER_BUILDERS[cfg.optimizer](cfg, params)
+
+
+def seeded_model(seed: int, build: Callable[[], nn.Module]) -> nn.Module:
+    """`build()` with torch's global generator seeded: the same seed, the same initial weights.
+
+    Held under a lock: two runs at once (the Lessons tab's, the playground's) must not draw from
+    each other's seed.
+    """
+    with _SEED_LOCK:
+        torch.manual_seed(seed)
+        return build()
+
+
+def initial_model(name: str, seed: int, device: torch.device) -> nn.Module:
+    """The model a run with this seed starts from: the same weights for `digitpad train`, the app and the stepper."""
+    model = seeded_model(seed, lambda: build_model(name))
+    if any(isinstance(m, nn.Conv2d) for m in model.modules()):
+        model = model.to(memory_format=torch.channels_last)
+    return model.to(device)
+
+
+def train_step(model: nn.Module, optimizer: torch.optim.Optimizer | None, xb: torch.Tensor, yb: torch.Tensor,
+               label_smoothing: float = 0.0, scheduler=None, *, lr: float = 0.0) -> tuple[torch.Tensor, torch.Tensor]:
+    """One mini-batch step on a normalized batch: forward, cross-entropy on the logits, backward, update (and the
+    schedule's step). Returns the batch's mean loss and its logits.
+
+    Without an optimizer the model is the from-scratch one, stepped at `lr` by the course's own softmax,
+    cross_entropy and sgd (`scratch_step`). The trainer, fine-tuning, the Step tab and the 2-D playground all
+    train through this one function.
+    """
+    if optimizer is None:
+        return scratch_step(model, xb, yb, lr)
+    logits = model(xb)
+    loss = F.cross_entropy(logits, yb, label_smoothing=label_smoothing)
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    optimizer.step()
+    if scheduler is not None:
+        scheduler.step()
+    return loss, logits
 
 
 def split_on_device(split: Split, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
@@ -233,13 +270,8 @@ class Trainer:
             self.train = with_extra_writers(self.train, uci_split("train"))
         self.x_train, self.y_train = split_on_device(self.train, device)
         self.x_test, self.y_test = split_on_device(self.test, device)
-        with _SEED_LOCK:  # two runs at once (the Lessons tab's) must not draw from each other's seed
-            torch.manual_seed(cfg.seed)
-            self.model = build_model(cfg.model)
+        self.model = initial_model(cfg.model, cfg.seed, device)
         self.gen = torch.Generator().manual_seed(cfg.seed)
-        if any(isinstance(m, nn.Conv2d) for m in self.model.modules()):
-            self.model = self.model.to(memory_format=torch.channels_last)
-        self.model = self.model.to(device)
         self.device = device
         # Training threads on the cores other programs leave free, re-chosen between batches.
         self.cpu_share = CpuShare() if device.type == "cpu" else None
@@ -345,18 +377,32 @@ class Trainer:
         return (epochs_left * n + n - seen) / rate + (epochs_left + 1) * test_pass
 
     def _step(self, xb: torch.Tensor, yb: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """One mini-batch SGD step: (augment), normalize, forward, cross-entropy, backward, update."""
+        """One mini-batch step: (augment), (adversarial copy), normalize, then the one `train_step`."""
         cfg = self.config
         if cfg.augment:
             xb = augment_batch(xb, self.gen)
-        xb = normalize_(xb, self.info.mean, self.info.std)
-        if self.from_scratch:
-            loss, logits = scratch_step(self.model, xb, yb, cfg.lr)
-            return loss, logits, yb
-        loss, logits = optimizer_step(self.model, self.optimizer, xb, yb, cfg.label_smoothing)
-        if self.scheduler is not None:
-            self.scheduler.step()
-        return loss, logits, yb
+        adversarial = self._adversarial(xb, yb) if cfg.adversarial != "none" else None
+        xb, targets = normalize_(xb, self.info.mean, self.info.std), yb
+        if adversarial is not None:  # Goodfellow et al.'s half-clean, half-adversarial loss
+            xb = torch.cat([xb, normalize_(adversarial, self.info.mean, self.info.std)])
+            targets = torch.cat([yb, yb])
+        loss, logits = train_step(self.model, self.optimizer, xb, targets, cfg.label_smoothing, self.scheduler,
+                                  lr=cfg.lr)
+        return loss, logits[:len(yb)], yb  # the clean half: train accuracy means what it means without the option
+
+    def _adversarial(self, xb: torch.Tensor, yb: torch.Tensor) -> torch.Tensor:
+        """The batch's adversarial copy (pixels in [0, 1]) against the model as it is now (Goodfellow et al.'s
+        half-clean, half-adversarial loss; PGD with ADV_PGD_STEPS steps as Madry et al.), made in eval mode:
+        dropout off, and batch norm's running statistics left to the real batches."""
+        from digitpad.core.attacks import PixelModel, attack
+
+        self.model.eval()
+        try:
+            adv = attack(PixelModel(self.model, self.info.mean, self.info.std), xb, yb, self.config.adversarial,
+                         self.config.adv_eps, steps=ADV_PGD_STEPS)
+        finally:
+            self.model.train()
+        return adv.detach()
 
     def _snapshot(self, test_acc: float | None, epochs_done: float) -> TrainedModel:
         """A CPU copy of the model with its metadata: what the canvas and checkpoints get."""
@@ -367,6 +413,8 @@ class Trainer:
                          config={k: v for k, v in asdict(cfg).items() if k not in ("data_dir", "idx_dir")})
         return TrainedModel(cpu_model, meta, name=f"{info.name}-{cfg.model} (trained)")
 
+
+ADV_PGD_STEPS = 7  # adversarial training's PGD: 7 steps of 2.5·ε/7 (Madry et al. used 40 on MNIST; 7 costs 4× less)
 
 UCI_REPEAT = 3  # optdigits.tra repeated 3× is ~16 % of the batches: enough to learn its writers, MNIST still leads
 

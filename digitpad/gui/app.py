@@ -6,6 +6,8 @@ import gc
 import os
 import signal
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 NO_DISPLAY = ("digitpad: no display found, so the window cannot open (Qt would abort). Run it in a desktop "
               "session, under `xvfb-run`, or with QT_QPA_PLATFORM=offscreen; `digitpad train`, `predict` and "
@@ -34,6 +36,23 @@ def qt_app(name: str | None = None, argv: list[str] | None = None):
         app.setApplicationName(name)
     pg.setConfigOptions(antialias=True, background="w", foreground="k")
     return app
+
+
+@contextmanager
+def offscreen_quiet() -> Iterator[None]:
+    """While drawing a figure offscreen: Qt's offscreen platform warns that it "does not support
+    propagateSizeHints()" for every widget shown; every other message still reaches stderr."""
+    from PySide6.QtCore import qInstallMessageHandler
+
+    def handler(_mode, _context, message: str) -> None:
+        if "propagateSizeHints" not in message:
+            print(message, file=sys.stderr)
+
+    previous = qInstallMessageHandler(handler)
+    try:
+        yield
+    finally:
+        qInstallMessageHandler(previous)
 
 
 def make_window(name: str | None = None, argv: list[str] | None = None):

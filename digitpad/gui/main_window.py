@@ -1,4 +1,4 @@
-"""The main window: Training, Canvas and Lessons tabs over one model library; closing stops training cleanly."""
+"""The main window: one tab ("room") per part of the app over one model library; closing stops their work cleanly."""
 
 from __future__ import annotations
 
@@ -15,10 +15,12 @@ from digitpad.core.personal_set import default_folder
 from digitpad.core.trainer import preload_training_modules
 from digitpad.gui.common.worker import run_call
 from digitpad.gui.canvas.tab import CanvasTab, dataset_picture
+from digitpad.gui.classroom.tab import ClassroomTab
 from digitpad.gui.lessons.tab import LessonsTab
 from digitpad.gui.model_library import ModelLibrary
 from digitpad.gui.common.dialogs import show_warning
 from digitpad.gui.my_digits.tab import MyDigitsTab
+from digitpad.gui.step.tab import StepTab
 from digitpad.gui.common.settings import as_bytes, number_in, stored
 from digitpad.gui.common.text_zoom import TextZoom
 from digitpad.gui.training.tab import TrainingTab
@@ -70,11 +72,16 @@ class MainWindow(QMainWindow):
         self.my_digits = self.add_room(MyDigitsTab(self.library, default_folder()), "My digits")
         self.canvas.keep_row.chosen.connect(self.keep_drawing)
         self.lessons = self.add_room(LessonsTab(), "Lessons")
+        self.step = self.add_room(StepTab(self.library), "Step")
+        self.classroom = self.add_room(ClassroomTab(self.library, self.training, self.canvas, self.lessons),
+                                       "Classroom")
         self.setCentralWidget(self.tabs)
         self.zoom = TextZoom(self.fits_screen, self)
         self.zoom.add_to(self.menuBar().addMenu("&View"))
         self.zoom.refused.connect(lambda why: self.statusBar().showMessage(why, 8000))
         self.training.snapshot_ready.connect(lambda m: self.library.put(m, activate=False))
+        self.training.snapshot_ready.connect(self.canvas.map_panel.training_snapshot)
+        self.canvas.map_panel.image_chosen.connect(self.open_test_image)
         self.training.model_trained.connect(self._on_model_trained)
         self.training.model_loaded_request.connect(self.open_checkpoint)
         self.training.results.mistake_chosen.connect(self.open_mistake)
@@ -160,9 +167,14 @@ class MainWindow(QMainWindow):
 
     def open_mistake(self, mistake: Mistake, true_name: str) -> None:
         """A test image the model got wrong, on the canvas: classified there by the canvas's model."""
-        picture = dataset_picture(mistake.image, f"test image {mistake.index}, labelled {true_name}")
-        self.canvas.show_picture(picture)
+        self.open_test_image(mistake.image, mistake.index, true_name)
+
+    def open_test_image(self, image, index: int, true_name: str, explain: bool = False) -> None:
+        """A test image (28×28 uint8) on the canvas, from the mistakes or the map; `explain`: with the Explain panel."""
+        self.canvas.show_picture(dataset_picture(image, f"test image {index}, labelled {true_name}"))
         self.tabs.setCurrentWidget(self.canvas)
+        if explain:
+            self.canvas.explain_button.setChecked(True)
 
     def _update_title(self, _model=None) -> None:
         active = self.library.active

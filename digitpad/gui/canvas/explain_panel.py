@@ -8,11 +8,10 @@ legend with the value range it was scaled to.
 from __future__ import annotations
 
 import math
-import sys
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import QBuffer, QIODevice, QPoint, QRect, QSettings, QSize, Qt, Signal, qInstallMessageHandler
+from PySide6.QtCore import QBuffer, QIODevice, QPoint, QRect, QSettings, QSize, Qt, Signal
 from PySide6.QtGui import QColor, QFont, QFontMetrics, QImage, QPainter, QPen
 from PySide6.QtWidgets import (QApplication, QComboBox, QDoubleSpinBox, QGridLayout, QHBoxLayout, QLabel,
                                QSlider, QVBoxLayout, QWidget)
@@ -25,6 +24,7 @@ from digitpad.gui.app import qt_app
 from digitpad.gui.common.settings import number_in, stored
 from digitpad.gui.common.colours import (ACTIVATION, DIVERGING, GREY, Legend, draw_legend, fmt, lut_image, rgb_image,
                                         stacked_colours, symmetric)
+from digitpad.gui.app import offscreen_quiet
 
 TOP = QColor("#d9534f")
 BAR = QColor("#8fb3d9")
@@ -455,7 +455,10 @@ class ExplainPanel(QWidget):
 
     def _show_verdict(self, e: Explanation) -> None:
         p = e.prediction.probabilities
-        if e.prediction.unsure(self.unsure_below):
+        if e.prediction.not_a_digit:
+            text = (f"Not a digit? The not-a-digit detector gives {e.prediction.not_digit_score:.2f}; the model would "
+                    f"say {self._name(e.label)} (p = {p[e.label]:.2f}) · softmax always sums to 1, even for a scribble")
+        elif e.prediction.unsure(self.unsure_below):
             text = (f"Not sure — {self._name(e.label)} or {self._name(e.runner_up)}? (p = {p[e.label]:.2f} and "
                     f"{p[e.runner_up]:.2f}, below {self.unsure_below:.2f}) · softmax always sums to 1, even for "
                     "a scribble")
@@ -609,23 +612,14 @@ def render_png(explanation: Explanation, target: Path) -> Path:
     strongest map of the first block (so it shows one filter's arithmetic).
     """
     app = qt_app()  # noqa: F841 (kept alive while drawing)
-    previous = qInstallMessageHandler(_without_offscreen_noise)
-    try:
+    with offscreen_quiet():
         image = _draw_figure(explanation)
-    finally:
-        qInstallMessageHandler(previous)
     buffer = QBuffer()
     buffer.open(QIODevice.OpenModeFlag.WriteOnly)
     if not image.save(buffer, "PNG"):
         raise OSError(f"Qt could not encode the figure for {target}")
     atomic_write_bytes(target, bytes(buffer.data()))
     return target
-
-
-def _without_offscreen_noise(_mode, _context, message: str) -> None:
-    """The offscreen platform warns that it "does not support propagateSizeHints()" for every widget shown."""
-    if "propagateSizeHints" not in message:
-        print(message, file=sys.stderr)
 
 
 def _draw_figure(explanation: Explanation) -> QImage:

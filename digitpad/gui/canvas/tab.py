@@ -23,12 +23,14 @@ from digitpad.gui.common.worker import Worker, run_call
 from digitpad.gui.canvas.drawing import BrushSwatch, DrawingCanvas
 from digitpad.gui.common.charts import StaticPlot
 from digitpad.gui.canvas.explain_panel import ExplainPanel
+from digitpad.gui.canvas.fool_panel import FoolPanel
 from digitpad.gui.common.images import display_image, gray_image
 from digitpad.gui.model_library import ModelLibrary
 from digitpad.gui.my_digits.tab import KeepRow
 from digitpad.gui.canvas.saliency_service import SaliencyService
 from digitpad.gui.common.settings import number_in, stored
 from digitpad.gui.common.widgets import FittedLabel, PixelView
+from digitpad.gui.map.panel import MapPanel
 
 LIVE_INTERVAL_MS = 60  # re-classify at most this often while the pen moves
 SALIENCY_IDLE_MS = 60_000  # the Explain panel closed this long: its saliency process ends
@@ -108,6 +110,7 @@ def not_digits_notice(model: TrainedModel | None) -> str:
 class CanvasTab(QWidget):
     prediction_changed = Signal(object)  # Prediction | None
     image_handled = Signal()  # an opened image file is shown and classified, or refused with a message
+    exercise_requested = Signal()  # "Save as exercise…": the Classroom tab reads the drawing and the model
 
     def __init__(self, library: ModelLibrary, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -167,6 +170,9 @@ class CanvasTab(QWidget):
         self.redo_button.clicked.connect(self.canvas.redo)
         self.clear_button.clicked.connect(self.clear)
         self.open_button.clicked.connect(self.choose_image)
+        self.exercise_button = QPushButton("Exercise…")
+        self.exercise_button.setToolTip("Save as exercise: \"which digit will the model say for this drawing?\"")
+        self.exercise_button.clicked.connect(self.exercise_requested)
         self.undo_button.setToolTip("Undo the last stroke, Clear or opened image (Ctrl+Z)")
         self.redo_button.setToolTip("Redo what Undo took back (Ctrl+Shift+Z or Ctrl+Y)")
         self.clear_button.setToolTip("Clear the canvas (Esc); Undo brings the drawing back")
@@ -182,7 +188,7 @@ class CanvasTab(QWidget):
         brush_row.addWidget(self.brush_swatch)
         brush_row.addWidget(self.eraser)
         edit_row = QHBoxLayout()
-        for w in (self.undo_button, self.redo_button, self.clear_button, self.open_button):
+        for w in (self.undo_button, self.redo_button, self.clear_button, self.open_button, self.exercise_button):
             edit_row.addWidget(w)
         column = QVBoxLayout()
         column.addWidget(self.canvas, stretch=1)
@@ -213,6 +219,20 @@ class CanvasTab(QWidget):
         self.explain_area.setWidget(self.explain_panel)
         self.explain_area.setWidgetResizable(True)
         self.explain_area.setVisible(False)
+        self.map_button = QPushButton("Map ▸", checkable=True)
+        self.map_button.setToolTip("The model's map of the test digits, your drawing a star on it")
+        self.map_button.toggled.connect(self._on_map_toggled)
+        self.map_panel = MapPanel()
+        self.map_panel.setVisible(False)
+        self.fool_button = QPushButton("Fool it ▸", checkable=True)
+        self.fool_button.setToolTip("Attack the drawing with the network's own gradient (FGSM, PGD), compare the "
+                                    "models, play the challenge, draw robustness curves")
+        self.fool_button.toggled.connect(self._on_fool_toggled)
+        self.fool_panel = FoolPanel(self.library)
+        self.fool_area = QScrollArea()
+        self.fool_area.setWidget(self.fool_panel)
+        self.fool_area.setWidgetResizable(True)
+        self.fool_area.setVisible(False)
         self.preview = PixelView()
         self.preview.setToolTip("The 28×28 input the network sees: redrawn with an MNIST-like pen whatever "
                                 "your brush, cropped to the ink, scaled to 20 px, centred by centre of mass, "
@@ -233,13 +253,19 @@ class CanvasTab(QWidget):
         picker_row = QHBoxLayout()
         picker_row.addWidget(QLabel("Model"))
         picker_row.addWidget(self.model_picker, stretch=1)
-        picker_row.addWidget(self.explain_button)
+        panels_row = QHBoxLayout()  # a row of its own: beside the picker they made the window too wide for 800 px
+        for button in (self.explain_button, self.map_button, self.fool_button):
+            panels_row.addWidget(button)
+        panels_row.addStretch(1)
         column = QVBoxLayout()
         column.addLayout(picker_row)
+        column.addLayout(panels_row)
         column.addLayout(top, stretch=2)
         column.addWidget(self.chart, stretch=3)
         column.addWidget(self.logits_box)
         column.addWidget(self.explain_area, stretch=5)
+        column.addWidget(self.map_panel, stretch=5)
+        column.addWidget(self.fool_area, stretch=5)
         self._answer_column, self._answer_row = column, top
         return column
 
@@ -264,6 +290,7 @@ class CanvasTab(QWidget):
         self.model_picker.blockSignals(False)
         if model is not None:
             self.chart.set_class_names(model.meta.class_names)
+        self.map_panel.set_canvas_model(model)
         self.canvas.set_notice(not_digits_notice(model))
         self.classify()
 
@@ -294,14 +321,33 @@ class CanvasTab(QWidget):
         self.chart.show_logits = on
         self._show(self.prediction)
 
-    def _on_explain_toggled(self, on: bool) -> None:
-        """The panel takes the chart's place and most of the width; the canvas stays drawable beside it."""
-        self.explain_button.setText("Explain ◂" if on else "Explain ▸")
+    def _side_panels(self) -> dict[QPushButton, QWidget]:
+        """The panels that take the chart's place, one at a time: Explain, the map, Fool it."""
+        return {self.explain_button: self.explain_area, self.map_button: self.map_panel,
+                self.fool_button: self.fool_area}
+
+    def _open_side_panel(self, button: QPushButton, on: bool) -> None:
+        """Show or hide one side panel, closing any other: it takes the chart's place and most of the width; the
+        canvas stays drawable beside it."""
+        button.setText(f"{button.text().rstrip('▸◂ ')} {'◂' if on else '▸'}")
+        if on:
+            for other in self._side_panels():
+                if other is not button:
+                    other.setChecked(False)
+        opened = any(b.isChecked() for b in self._side_panels())
         for widget in (self.chart, self.logits_box, self.preview_label, self.preview):
-            widget.setVisible(not on)
-        self.explain_area.setVisible(on)
-        self.layout().setStretch(1, 9 if on else 4)
-        self._answer_column.setStretchFactor(self._answer_row, 0 if on else 2)
+            widget.setVisible(not opened)
+        for b, panel in self._side_panels().items():
+            panel.setVisible(b.isChecked())
+        self.layout().setStretch(1, 9 if opened else 4)
+        self._answer_column.setStretchFactor(self._answer_row, 0 if opened else 2)
+
+    def _on_fool_toggled(self, on: bool) -> None:
+        self._open_side_panel(self.fool_button, on)
+        self.classify()
+
+    def _on_explain_toggled(self, on: bool) -> None:
+        self._open_side_panel(self.explain_button, on)
         if on:
             self._saliency_idle.stop()
             self.saliency.prepare()
@@ -309,6 +355,13 @@ class CanvasTab(QWidget):
             self.saliency.cancel()  # the child stays a minute: reopening the panel soon needs no new start
             self._saliency_idle.start()
         self.classify()
+
+    def _on_map_toggled(self, on: bool) -> None:
+        """The map takes the chart's place, as the Explain panel does (one side panel at a time)."""
+        self._open_side_panel(self.map_button, on)
+        self.map_panel.set_active(on)
+        if on:
+            self.map_panel.show_drawing(self.prediction.pixels if self.prediction is not None else None)
 
     def clear(self) -> None:
         self._opening = None
@@ -408,12 +461,15 @@ class CanvasTab(QWidget):
             self.preview.set_image(None)
         else:
             name = model.meta.class_names[pred.label] if model else str(pred.label)
-            if not self.explain_button.isChecked():  # hidden behind the panel: redrawn when it closes
+            if not any(b.isChecked() for b in self._side_panels()):  # hidden behind a panel: redrawn when it closes
                 self.chart.show_prediction(pred)
                 self.preview.set_image(gray_image(pred.pixels))
             source = f"{self.picture.name} · " if self.picture is not None else ""
             detail = f"{source}{model.name if model else ''} · {self.last_latency_ms:.1f} ms"
-            if pred.unsure(self.explain_panel.unsure_below):
+            if pred.not_a_digit:
+                self.answer.setText("not a digit?")
+                detail = f"looks like no digit (a scribble, a letter?) — it would have said {name} · {detail}"
+            elif pred.unsure(self.explain_panel.unsure_below):
                 second = model.meta.class_names[pred.runner_up] if model else str(pred.runner_up)
                 self.answer.setText(f"not sure — {name} or {second}?")
                 detail = f"softmax always sums to 1, even for a scribble · {detail}"
@@ -422,4 +478,8 @@ class CanvasTab(QWidget):
             self.detail.setText(detail)
         if self.explain_button.isChecked():
             self.explain_panel.show_explanation(self.explanation if pred is not None else None)
+        if self.map_button.isChecked():
+            self.map_panel.show_drawing(pred.pixels if pred is not None else None)
+        if self.fool_button.isChecked():
+            self.fool_panel.set_drawing(model, None if pred is None else pred.pixels, pred)
         self.prediction_changed.emit(pred)

@@ -203,7 +203,8 @@ class LiveCharts(pg.GraphicsLayoutWidget):
     def show_runs(self, runs: list[RunCurves], current_label: str | None = None) -> None:
         """Overlay these runs (smoothed loss; test accuracy solid, train dashed) below the live curves.
 
-        Each run is named in the loss legend by its label; `current_label` names the live run there.
+        Each run is named by its label in both legends (the accuracy legend also says which line style is
+        test and which is train); `current_label` names the live run there.
         """
         for item in self._overlay_items:
             for plot in (self.loss_plot, self.acc_plot):
@@ -217,15 +218,25 @@ class LiveCharts(pg.GraphicsLayoutWidget):
             loss = self.loss_plot.plot(run.loss_x, smooth(run.loss_y),
                                        pen=pg.mkPen(colour, width=2), name=run.label)
             test = self.acc_plot.plot(run.epoch_x, run.test_accuracy, pen=pg.mkPen(colour, width=2), symbol="s",
-                                      symbolSize=6, symbolBrush=colour, symbolPen=colour)
+                                      symbolSize=6, symbolBrush=colour, symbolPen=colour, name=run.label)
             train = self.acc_plot.plot(run.epoch_x, run.train_accuracy,
                                        pen=pg.mkPen(colour, width=1.5, style=pg.QtCore.Qt.PenStyle.DashLine))
             for item in (loss, test, train):
                 item.setZValue(-10)  # the live run stays on top
             self._overlay_items += [loss, test, train]
+        if runs:  # which of a run's two accuracy lines is which: the same for every run
+            for name, style in (("solid: test acc", pg.QtCore.Qt.PenStyle.SolidLine),
+                                ("dashed: train acc", pg.QtCore.Qt.PenStyle.DashLine)):
+                key = pg.PlotDataItem(pen=pg.mkPen("#444444", width=2, style=style))
+                self.acc_plot.legend.addItem(key, name)
+                self._overlay_items.append(key)
         live_entry = self.loss_plot.legend.getLabel(self.smooth_loss)
         if live_entry is not None:  # gone from a figure of recorded runs only
             live_entry.setText(f"{current_label} (this run)" if current_label and runs else TREND_NAME)
+        for item, metric in ((self.train_acc, "train acc"), (self.test_acc, "test acc")):
+            entry = self.acc_plot.legend.getLabel(item)
+            if entry is not None:
+                entry.setText(f"{metric} (this run)" if runs else metric)
         self._fit_x_range()
 
     def _fit_x_range(self) -> None:
@@ -242,14 +253,12 @@ class LiveCharts(pg.GraphicsLayoutWidget):
         return live + self.overlays
 
     def hide_live_legend(self) -> None:
-        """For a figure of recorded runs only: the live curves are empty, so their legend entries go."""
+        """For a figure of recorded runs only: the live curves are empty, so their legend entries go
+        (`show_runs` names the runs and the line styles)."""
         for plot, items in ((self.loss_plot, (self.raw_loss, self.smooth_loss)),
                             (self.acc_plot, (self.train_acc, self.test_acc))):
             for item in items:
                 plot.legend.removeItem(item)
-        for name, style in (("test acc", pg.QtCore.Qt.PenStyle.SolidLine),
-                            ("train acc", pg.QtCore.Qt.PenStyle.DashLine)):
-            self.acc_plot.legend.addItem(pg.PlotDataItem(pen=pg.mkPen("#444444", width=2, style=style)), name)
 
     def contextMenuEvent(self, event: QContextMenuEvent) -> None:
         menu = QMenu(self)

@@ -106,8 +106,17 @@ def draw_legend(p: QPainter, at: QPoint, legend: Legend, line: int) -> None:
 
 def diverging_image(values: np.ndarray) -> QImage:
     """Signed values as blue (negative) / white (0) / red (positive), symmetric around zero."""
-    scale = symmetric(values)
-    return lut_image(values, DIVERGING, -scale, scale)
+    return diverging_images(np.asarray(values)[None])[0]
+
+
+def diverging_images(stack: np.ndarray) -> list[QImage]:
+    """N maps (N × H × W), each on its own symmetric scale, in one pass through the DIVERGING table
+    (a playground's 48 hidden-unit tiles, redrawn while it trains)."""
+    stack = np.asarray(stack, dtype=np.float32)
+    scale = np.abs(stack).reshape(len(stack), -1).max(axis=1)
+    scale = np.where(scale > 0, scale, 1.0).astype(np.float32)[:, None, None]
+    index = np.clip((stack / scale + 1.0) * 127.5, 0, 255).round().astype(np.uint8)
+    return [rgb_image(np.ascontiguousarray(one)) for one in DIVERGING[index]]
 
 
 class ColourScale(QWidget):

@@ -19,6 +19,7 @@ import traceback
 from collections.abc import Callable, Mapping
 from typing import Any
 
+import shiboken6
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
 from digitpad.core.events import Failed, FailureKind, RunControl
@@ -150,9 +151,19 @@ def run_call(fn: Callable, *args, name: str, then: Callable[[Any, Exception | No
     """A one-shot call (reading or writing a file): `then(result, None)` or `then(None, error)` on the GUI thread."""
     worker = Worker(fn, *args, name=name, parent=parent)
     if then is not None:
+        then = while_alive(then)
         worker.returned.connect(lambda result: then(result, None))
         worker.errored.connect(lambda error: then(None, error))
     return worker.start()
+
+
+def while_alive(callback: Callable) -> Callable:
+    """The callback, skipped once the Qt object it is a method of has been deleted: a page closed before
+    its background answer came must not be drawn on (its widgets are gone)."""
+    owner = getattr(callback, "__self__", None)
+    if not isinstance(owner, QObject):
+        return callback
+    return lambda *args: callback(*args) if shiboken6.isValid(owner) else None
 
 
 def run_events(fn: Callable, *args, handlers: Mapping[type, Callable[[Any], None]],
@@ -166,15 +177,17 @@ def run_events(fn: Callable, *args, handlers: Mapping[type, Callable[[Any], None
     """
     worker = Worker(fn, *args, name=name, control=control, parent=parent, **kwargs)
     for event_type, handler in handlers.items():
-        worker.on(event_type, handler)
+        worker.on(event_type, while_alive(handler))
+    failed = while_alive(failed)
     worker.on(Failed, lambda ev: failed(ev.message, ev.kind))
     worker.errored.connect(lambda exc: failed(f"Unexpected error: {type(exc).__name__}: {exc}", FailureKind.ERROR))
     if ended is not None:
-        worker.finished.connect(ended)
+        worker.finished.connect(while_alive(ended))
     return worker.start()
 
 
-LONG_RUNS = ("digitpad-training", "digitpad-teach")  # workers a test must never leave running
+LONG_RUNS = ("digitpad-training", "digitpad-teach", "digitpad-reveal", "digitpad-class-import",
+             "digitpad-lowo", "digitpad-step")  # workers a test must never leave running
 
 
 def running_threads() -> list[QThread]:

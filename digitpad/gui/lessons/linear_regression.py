@@ -92,6 +92,10 @@ class LinearRegressionLesson(LessonPage):
         self.timer.stop()
         return True
 
+    def exercise_setup(self) -> dict:
+        return {"lesson": "linreg", "epochs": self.epochs.value(), "lr": self.lr.value(),
+                "batch_size": self.batch_size.value(), "seed": self.seed.value()}
+
     def start(self) -> None:
         cfg = self.config()
         features, labels, _ = scratch.linreg_data(cfg)

@@ -6,9 +6,9 @@ import inspect
 import math
 from collections.abc import Callable
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QColor, QFontDatabase, QTextCursor, QTextFormat
-from PySide6.QtWidgets import (QHeaderView, QLabel, QPlainTextEdit, QSplitter, QTableWidget, QTableWidgetItem,
+from PySide6.QtWidgets import (QHBoxLayout, QHeaderView, QLabel, QPlainTextEdit, QPushButton, QSplitter, QTableWidget, QTableWidgetItem,
                                QTextEdit, QVBoxLayout, QWidget)
 
 from digitpad.gui.common.charts import StaticPlot, style_axis
@@ -62,7 +62,16 @@ def lesson_layout(page: QWidget, intro: str, controls: QWidget, left: QWidget, c
     split.addWidget(code)
     split.setSizes([760, 500])
     layout = QVBoxLayout(page)
-    layout.addWidget(explanation(intro))
+    top = QHBoxLayout()
+    text = explanation(intro)
+    text.setMinimumWidth(200)  # beside a button, a wrapped label would ask for its whole text's width
+    top.addWidget(text, stretch=1)
+    if page.exercise_setup() is not None:  # a page an exercise can set up: the teacher's button
+        page.exercise_button = QPushButton("Save as exercise…")
+        page.exercise_button.setToolTip("A predict-then-reveal exercise from this page's values")
+        page.exercise_button.clicked.connect(page.exercise_requested)
+        top.addWidget(page.exercise_button, alignment=Qt.AlignmentFlag.AlignTop)
+    layout.addLayout(top)
     layout.addWidget(controls)
     layout.addWidget(split, stretch=1)
 
@@ -119,6 +128,8 @@ class LessonPage(QWidget):
     """One page of the Lessons tab: its title, and how to tell and stop whatever it runs (the window is closing)."""
 
     TITLE = ""
+    exercise_requested = Signal()  # "Save as exercise…" (only on pages with an `exercise_setup()`)
+    exercise_button: QPushButton | None = None
 
     def is_running(self) -> bool:
         return False
@@ -130,3 +141,8 @@ class LessonPage(QWidget):
     def shutdown(self) -> bool:
         """Stop what the page runs; True once nothing is left running."""
         return True
+
+    def exercise_setup(self) -> dict | None:
+        """The page's values as a lesson exercise's setup (`exercise_kinds.LESSONS`), or None when the
+        page has nothing an exercise can run."""
+        return None

@@ -13,7 +13,7 @@ from digitpad.core import scratch
 from digitpad.core.datasets import DATASETS
 from digitpad.core.events import EpochEnd, FailureKind, Progress, RunControl
 from digitpad.core.models import MODELS, softmax_regression
-from digitpad.core.trainer import TrainConfig, Trainer
+from digitpad.core.trainer import TrainConfig, Trainer, train_step
 from digitpad.gui.common.charts import LOSS_COLOUR, TEST_COLOUR, TRAIN_COLOUR
 from digitpad.gui.lessons.page import (LessonPage, SCRATCH_COLOUR, CodePane, fill_table, lesson_layout, make_plot, make_table,
                                        stacked)
@@ -88,7 +88,8 @@ class SoftmaxLesson(LessonPage):
         charts.addWidget(self.table)
         left = stacked(charts, self.status, stretch=charts)
         code = CodePane(scratch.softmax, scratch.cross_entropy, scratch.sgd, scratch.accuracy,
-                        scratch.SoftmaxRegressionScratch, scratch.scratch_step, softmax_regression, Trainer._step)
+                        scratch.SoftmaxRegressionScratch, scratch.scratch_step, softmax_regression, Trainer._step,
+                        train_step)
         lesson_layout(self, "<b>Softmax regression, from scratch vs concise.</b> The same data, seed and "
                       "initialisation (W ~ N(0, 0.01²), b = 0); the scratch model uses the course's own "
                       "<tt>softmax</tt>, <tt>cross_entropy</tt> and <tt>sgd</tt>, the concise one "
@@ -110,6 +111,11 @@ class SoftmaxLesson(LessonPage):
         return TrainConfig.for_model(model, dataset=self.dataset.currentData(), epochs=self.epochs.value(),
                                      lr=self.lr.value(), batch_size=self.batch_size.value(), seed=self.seed.value(),
                                      train_limit=self.subset.currentData(), test_limit=self.test_limit)
+
+    def exercise_setup(self) -> dict:
+        return {"lesson": "softmax", "dataset": self.dataset.currentData(), "epochs": self.epochs.value(),
+                "lr": self.lr.value(), "batch_size": self.batch_size.value(), "seed": self.seed.value(),
+                "train_limit": self.subset.currentData()}
 
     def start(self) -> None:
         if self.runs:

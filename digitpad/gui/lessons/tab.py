@@ -7,6 +7,7 @@ The pages come from `registry.LESSONS`; this tab only lays them out and stops th
 
 from __future__ import annotations
 
+from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QTabWidget, QVBoxLayout, QWidget
 
 from digitpad.gui.lessons.page import LessonPage
@@ -16,6 +17,8 @@ from digitpad.gui.lessons.registry import LESSONS
 class LessonsTab(QWidget):
     """The lessons as numbered pages; closing the window stops whatever a page is running."""
 
+    exercise_requested = Signal()  # a page's "Save as exercise…": the page shown has the setup
+
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.lessons: dict[str, LessonPage] = {key: page() for key, page in LESSONS.items()}
@@ -23,6 +26,7 @@ class LessonsTab(QWidget):
         self.pages.setDocumentMode(True)
         for number, page in enumerate(self.lessons.values(), start=1):
             self.pages.addTab(page, f"{number} · {page.TITLE}")
+            page.exercise_requested.connect(self.exercise_requested)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addWidget(self.pages)

@@ -12,13 +12,14 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from PySide6.QtCore import QSize, Qt, QUrl, Signal
+from PySide6.QtCore import QSettings, QSize, Qt, QUrl, Signal
 from PySide6.QtGui import QColor, QDesktopServices, QIcon, QKeySequence, QPainter, QPixmap, QShortcut
-from PySide6.QtWidgets import (QComboBox, QFileDialog, QGridLayout, QHBoxLayout, QLabel, QListView, QListWidget,
-                               QListWidgetItem, QProgressBar, QPushButton, QScrollArea, QToolButton, QVBoxLayout,
-                               QWidget)
+from PySide6.QtWidgets import (QComboBox, QFileDialog, QGridLayout, QHBoxLayout, QInputDialog, QLabel, QListView,
+                               QListWidget, QListWidgetItem, QProgressBar, QPushButton, QScrollArea, QToolButton,
+                               QVBoxLayout, QWidget)
 
 from digitpad.core.checkpoints import TrainedModel, save_checkpoint
+from digitpad.core.class_set import check_writer_name, export_personal_set
 from digitpad.core.evaluation import predict_all
 from digitpad.core.finetune import FinetuneConfig, Finetuner, finetune_result
 from digitpad.core.personal_set import (PersonalSet, Sample, add_sample, delete_sample, load_personal_set,
@@ -26,6 +27,7 @@ from digitpad.core.personal_set import (PersonalSet, Sample, add_sample, delete_
 from digitpad.core.strokes import StrokeSet
 from digitpad.core.events import EpochEnd, Finished, Progress, RunControl
 from digitpad.gui.common.images import gray_image
+from digitpad.gui.common.settings import stored
 from digitpad.gui.model_library import ModelLibrary
 from digitpad.gui.common.worker import Worker, run_call, run_events
 
@@ -106,6 +108,7 @@ class MyDigitsTab(QWidget):
     changed = Signal()  # the set on screen changed (loaded, sample added, deleted or relabelled)
     taught = Signal(object)  # a fine-tuned TrainedModel, already in the library
     teach_ended = Signal()
+    exported = Signal()  # an export was written, or the reason it was not is shown
 
     def __init__(self, library: ModelLibrary, folder: Path, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -129,11 +132,16 @@ class MyDigitsTab(QWidget):
         self.open_folder_button.clicked.connect(self.open_folder)
         self.reload_button = QPushButton("Reload")
         self.reload_button.clicked.connect(self.reload)
+        self.export_button = QPushButton("Export for the class…")
+        self.export_button.setToolTip("One .zip of your drawings, under your name or a pseudonym, for the teacher's "
+                                      "class set (Classroom ▸ Class digits)")
+        self.export_button.clicked.connect(self.choose_export)
         top = QHBoxLayout()
         top.addWidget(QLabel("Folder:"))
         top.addWidget(self.folder_label, stretch=1)
         top.addWidget(self.reload_button)
         top.addWidget(self.open_folder_button)
+        top.addWidget(self.export_button)
 
         self.counts = QLabel()
         self.score = QLabel()
@@ -287,6 +295,38 @@ class MyDigitsTab(QWidget):
         self.status.setText(f"Relabelled {len(new)} sample(s).")
         self._changed()
 
+    def choose_export(self) -> None:
+        name, ok = QInputDialog.getText(self, "Export for the class", "Your name or a pseudonym:",
+                                        text=stored("classroom/student", str, ""))
+        if not ok:
+            return
+        try:
+            name = check_writer_name(name)
+        except ValueError as exc:
+            self.status.setText(f"Not exported: {exc}.")
+            return
+        QSettings().setValue("classroom/student", name)
+        suggested = Path(stored("classroom/export_folder", str, str(Path.home()))) / f"{name}-digits.zip"
+        path, _ = QFileDialog.getSaveFileName(self, "Export for the class", str(suggested), "Class exports (*.zip)")
+        if path:
+            QSettings().setValue("classroom/export_folder", str(Path(path).parent))
+            self.export_to(name, path)
+
+    def export_to(self, writer: str, path: str) -> None:
+        """Write the export on the worker; the status line says where, or why not."""
+        self.status.setText(f"Exporting to {path}…")
+        self._io(export_personal_set, self.folder, writer, path, name="digitpad-export",
+                 then=lambda summary, error: self._on_exported(path, summary, error))
+
+    def _on_exported(self, path: str, summary, error: Exception | None) -> None:
+        if error is not None:
+            self.status.setText(f"Not exported: {error}")
+        else:
+            skipped = f" ({len(summary.skipped)} unreadable file(s) left out)" if summary.skipped else ""
+            self.status.setText(f"Exported {summary.samples} drawings by {summary.writer} to {path}{skipped}: "
+                                "give this file to your teacher.")
+        self.exported.emit()
+
     def open_folder(self) -> None:
         self.folder.mkdir(parents=True, exist_ok=True)
         QDesktopServices.openUrl(QUrl.fromLocalFile(str(self.folder)))
@@ -347,6 +387,7 @@ class MyDigitsTab(QWidget):
         self.delete_button.setEnabled(selected and not teaching)
         self.relabel_box.setEnabled(selected and not teaching)
         self.teach_button.setEnabled(bool(self.personal.samples) and not teaching)
+        self.export_button.setEnabled(bool(self.personal.samples))
         self.stop_button.setEnabled(teaching)
         self.save_button.setEnabled(self.last_taught is not None)
 
