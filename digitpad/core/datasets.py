@@ -206,7 +206,7 @@ def _read_verified(folder: Path, name: str, md5: str, limit: int) -> bytes | Non
                 with open_regular(path) as fh, gzip.GzipFile(fileobj=fh) as unpacked:
                     raw = unpacked.read(limit + 1)
             else:
-                raw = read_regular(path, limit, "data set file")
+                raw = read_regular(path, limit, "a data set file")
         except (OSError, EOFError, zlib.error) as exc:  # gzip.BadGzipFile is an OSError
             raise DataError(f"{path}: cannot be read ({file_problem(exc)}); delete it and load the data set "
                             "again") from exc

@@ -42,14 +42,21 @@ def _refuse(path: str | os.PathLike, mode: int) -> NotAFileError:
     return NotAFileError(code, f"{kind_of(mode)}, not a regular file", str(path))
 
 
-def open_regular(path: str | os.PathLike) -> BinaryIO:
+def open_regular(path: str | os.PathLike, follow_links: bool = True) -> BinaryIO:
     """Open a regular file for reading (binary), refusing anything else without blocking on it.
 
     O_NONBLOCK makes opening a FIFO return at once instead of waiting for a writer; the check is then
-    made on the open descriptor (no race with the path changing), and blocking mode restored.
+    made on the open descriptor (no race with the path changing), and blocking mode restored. With
+    follow_links=False a symbolic link is refused too (O_NOFOLLOW: a link swapped in is not followed).
     """
     flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0)
-    fd = os.open(path, flags)
+    try:
+        fd = os.open(path, flags | (0 if follow_links else getattr(os, "O_NOFOLLOW", 0)))
+    except OSError as exc:
+        if exc.errno == errno.ELOOP and not follow_links:
+            raise NotAFileError(errno.ELOOP, "a symbolic link, not followed: open the file it points to",
+                                str(path)) from None
+        raise
     try:
         mode = os.fstat(fd).st_mode
         if not stat.S_ISREG(mode):
@@ -62,12 +69,13 @@ def open_regular(path: str | os.PathLike) -> BinaryIO:
         raise
 
 
-def read_regular(path: str | os.PathLike, limit: int, what: str = "file") -> bytes:
-    """The bytes of a regular file of at most `limit` bytes; TooLargeError past it (never more is read)."""
-    with open_regular(path) as fh:
+def read_regular(path: str | os.PathLike, limit: int, what: str = "a file", follow_links: bool = True) -> bytes:
+    """The bytes of a regular file of at most `limit` bytes; TooLargeError past it (never more is read).
+    `what` names the kind of file in that message ("a stroke file")."""
+    with open_regular(path, follow_links) as fh:
         data = fh.read(limit + 1)
     if len(data) > limit:
-        raise TooLargeError(errno.EFBIG, f"larger than {describe_size(limit)}, too large for a {what}", str(path))
+        raise TooLargeError(errno.EFBIG, f"larger than {describe_size(limit)}, too large for {what}", str(path))
     return data
 
 

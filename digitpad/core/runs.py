@@ -250,7 +250,7 @@ def save_record(record: RunRecord, with_csv: bool = True) -> None:
 def load_record(path: str | os.PathLike) -> RunRecord:
     path = Path(path)
     try:
-        data = json.loads(read_regular(path, MAX_RECORD_BYTES, "run record").decode("utf-8"))
+        data = json.loads(read_regular(path, MAX_RECORD_BYTES, "a run record").decode("utf-8"))
     except OSError as exc:  # a FIFO, a device, a folder named *.json, a file beyond any run's size
         raise RunFileError(f"{path}: not a readable run record ({file_problem(exc)})") from None
     except (UnicodeDecodeError, ValueError, RecursionError) as exc:  # JSONDecodeError is a ValueError

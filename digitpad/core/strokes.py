@@ -142,7 +142,7 @@ def read_stroke_json(path: str | os.PathLike) -> Any:
     """
     path = Path(path)
     try:
-        raw = read_regular(path, MAX_STROKE_FILE_BYTES, "stroke file")
+        raw = read_regular(path, MAX_STROKE_FILE_BYTES, "a stroke file")
     except OSError as exc:
         raise StrokeError(f"{path}: cannot read it ({file_problem(exc)})") from None
     try:
