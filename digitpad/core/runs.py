@@ -33,6 +33,7 @@ FORMAT_VERSION = 1
 STATUSES = ("running", "finished", "stopped", "failed")
 # 10,000 epochs of a few dozen loss reports each is ~10 MB of JSON: a larger file is not a run record.
 MAX_RECORD_BYTES = 64 * 2**20
+MAX_NAME, MAX_MESSAGE = 200, 10_000  # what a record's name and failure message may hold (written and read)
 
 # Config keys that never tell runs apart for a reader: where files came from, how often to report.
 NOT_HYPERPARAMETERS = ("data_dir", "idx_dir", "reports_per_epoch", "report_interval_s", "device",
@@ -145,11 +146,11 @@ def _epochs(value: object) -> list[dict]:
 
 # How each stored field is checked (losses may be NaN or infinite: a diverged run's last points are).
 RECORD_FIELDS: dict[str, Callable[[object], object]] = {
-    "name": _text(200), "config": _config, "status": _status, "started": _text(40),
-    "duration_s": _number(0), "device": _text(100, optional=True), "data_source": _text(1000, optional=True),
+    "name": _text(MAX_NAME), "config": _config, "status": _status, "started": _text(40),
+    "duration_s": _number(0), "device": _text(300, optional=True), "data_source": _text(5000, optional=True),
     "parameters": _number(0, integer=True, optional=True), "loss_x": _numbers(_number(0)),
     "loss_y": _numbers(_number(finite=False)), "epochs": _epochs, "final_accuracy": _number(0, 1, optional=True),
-    "epochs_done": _number(0), "checkpoint": _text(4096, optional=True), "message": _text(10_000, optional=True),
+    "epochs_done": _number(0), "checkpoint": _text(5000, optional=True), "message": _text(MAX_MESSAGE, optional=True),
 }
 
 
@@ -281,6 +282,8 @@ def rename_run(record: RunRecord, name: str) -> None:
     name = name.strip()
     if not name:
         raise ValueError("a run needs a name")
+    if len(name) > MAX_NAME:
+        raise ValueError(f"a run's name is at most {MAX_NAME} characters")
     record.name = name
     save_record(record)
 
@@ -448,7 +451,7 @@ class RunRecorder:
     def _end(self, status: str, message: str | None = None) -> None:
         if self.record.status != "running":
             return
-        self.record.status, self.record.message = status, message
+        self.record.status, self.record.message = status, message and message[:MAX_MESSAGE]
         self._save()
 
     def _save(self, with_csv: bool = True) -> None:
