@@ -163,3 +163,21 @@ def test_the_plain_path_is_unchanged_and_bad_adversarial_settings_are_refused():
         TrainConfig.for_model("softmax-scratch", adversarial="pgd").validate()
     pixels_model = PixelModel(torch.nn.Flatten(), 0.5, 0.25)
     assert torch.equal(pixels_model(torch.ones(1, 1, 2, 2)), torch.full((1, 4), 2.0))
+
+
+def test_a_broken_detector_file_is_refused_in_words_and_answers_fall_back(tmp_path, monkeypatch, capsys):
+    from digitpad.core import inference, ood
+
+    bad = tmp_path / "not-a-digit.pt"
+    bad.write_bytes(b"not a torch file")
+    with pytest.raises(ValueError, match="cannot use the not-a-digit detector"):
+        ood.read_detector(bad)
+    monkeypatch.setattr(ood, "DETECTOR_PATH", bad)
+    ood._shipped.cache_clear()
+    try:
+        softmax = load_checkpoint(ASSETS_DIR / "mnist-softmax.pt")
+        pred = inference.classify_pixels(softmax, drawing(7))
+        assert pred.not_digit_score is None and not pred.not_a_digit
+        assert "rests on the probability threshold alone" in capsys.readouterr().err
+    finally:
+        ood._shipped.cache_clear()

@@ -68,7 +68,7 @@ def test_train_with_adversarial_examples_records_them_in_the_checkpoint(tmp_path
 
 def test_predict_says_not_a_digit_with_a_reason(tmp_path):
     scribble = tmp_path / "scribble.json"
-    scribble.write_text(json.dumps(SCRIBBLES["zigzag"](3).to_json()))
+    scribble.write_text(json.dumps(SCRIBBLES["zigzag"](7).to_json()))
     photo = tmp_path / "seven.png"
     photo_like(7).save(photo)
     answers = lines(digitpad("predict", "--strokes", scribble))

@@ -116,7 +116,7 @@ def test_robustness_curves_are_computed_in_the_background_and_stop(qtbot, tab):
 
 
 def test_a_scribble_reads_not_a_digit_on_the_canvas(qtbot, tab):
-    for stroke in SCRIBBLES["zigzag"](3).strokes:
+    for stroke in SCRIBBLES["zigzag"](7).strokes:
         drag(qtbot, tab.canvas, [(x, y) for x, y, _ in stroke.points])
     assert tab.prediction.not_a_digit and tab.answer.text() == "not a digit?"
     assert "looks like no digit" in tab.detail.text()

@@ -116,6 +116,7 @@ GARBAGE = {"canvas/brush": "abc", "training/lr": "abc", "training/epochs": "9999
            "window/geometry": "not bytes", "training/model": "transformer", "training/device": "tpu",
            "training/batch_size": "-3", "training/momentum": "nan", "training/train_limit": "12",
            "training/keep_setup": "true", "training/seed": "7", "view/text_zoom": "huge",
+           "training/weight_decay": "-1",
            "files/last_folder": ""}
 
 
@@ -129,7 +130,7 @@ def test_a_garbage_setting_falls_back_to_its_default(qtbot, key):
     tab = win.training
     cfg = tab.config()
     assert (cfg.model, cfg.epochs, cfg.lr, cfg.batch_size, cfg.device) == ("softmax", 10, 0.05, 256, "auto")
-    assert cfg.train_limit is None and cfg.momentum == 0.9
+    assert cfg.train_limit is None and cfg.momentum == 0.9 and cfg.weight_decay == 0.0
     assert win.canvas.brush.value() == 18 and win.tabs.currentIndex() == 0 and win.zoom.factor == 1.0
     assert cfg.seed == (7 if key == "training/seed" else 0)  # a valid value is kept
     win.close()

@@ -15,6 +15,7 @@ def test_the_overfitting_preset_shows_the_gap_and_overlays_name_every_curve(qtbo
     assert tab.model.currentData() == "mlp" and tab.subset.currentText() == "1,000"
     assert (tab.epochs.value(), tab.optimizer.currentData(), tab.lr.value()) == (30, "adam", 0.001)
     assert tab.weight_decay.value() == 0.0 and "Overfitting" in tab.status.text()
+    assert "near 88 %" in tab.overfit_button.toolTip()
     tab.epochs.setValue(8)  # the gap is there by epoch 8; 30 epochs show it growing
     tab.device.setCurrentIndex(tab.device.findData("cpu"))
     tab.test_limit = 1000

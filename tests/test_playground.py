@@ -2,6 +2,7 @@
 through the engine's own optimizers and step."""
 
 import threading
+import time
 from dataclasses import replace
 from unittest import mock
 
@@ -217,3 +218,18 @@ def test_the_overfitting_presets_gap_closes_with_weight_decay_or_more_points():
     assert frame.train_accuracy == 1.0 and plain >= 0.2
     assert gap(replace(preset.config, weight_decay=0.03))[0] <= 0.1
     assert gap(replace(preset.config, data=replace(preset.config.data, points=400)))[0] <= 0.12
+
+
+def test_a_run_waits_for_each_frame_to_be_drawn_and_stop_wakes_it():
+    cfg = PlaygroundConfig(data=DataSpec("blobs", points=40))
+    playground = Playground(cfg, make_points(cfg.data))
+    control, drawn = RunControl(), pg.DrawnGate()
+    run = playground.run(None, control, frame_s=0.001, drawn=drawn)
+    first = next(run)
+    threading.Timer(0.05, drawn.set).start()  # the window draws it 50 ms later
+    asked = time.perf_counter()
+    second = next(run)  # trained on only once it was drawn
+    assert time.perf_counter() - asked >= 0.045 and second.step > first.step
+    control.stop()  # never drawn: Stop ends the wait at once, not after DRAW_WAIT_S
+    started = time.perf_counter()
+    assert list(run) == [] and time.perf_counter() - started < pg.DRAW_WAIT_S

@@ -156,3 +156,26 @@ def test_following_training_keeps_the_first_epochs_axes(qtbot, mnist):
     with qtbot.waitSignal(panel.map_ready, timeout=30_000):
         panel.refit.click()
     assert panel.digit_map.projection is not first.projection
+
+
+def test_my_digits_appear_on_the_map_where_their_images_put_them(qtbot, shipped_cnn, mnist):
+    from digitpad.gui.map.panel import MapPanel
+
+    panel = MapPanel()
+    qtbot.addWidget(panel)
+    panel.set_active(True)
+    with qtbot.waitSignal(panel.map_ready, timeout=60_000):
+        panel.set_canvas_model(shipped_cnn)
+    m = panel.digit_map
+    # Three "kept drawings" that are test images on the map: each diamond lands on its own dot.
+    samples = [(m.images[i].astype(np.float32) / 255, int(m.labels[i])) for i in (3, 40, 500)]
+    panel.set_personal(samples)
+    assert len(panel.view.plot.personal.data) == 0  # not ticked: not shown
+    with qtbot.waitSignal(panel.personal_placed, timeout=30_000):
+        panel.personal_box.setChecked(True)
+    shown = panel.view.plot.personal.data
+    placed = np.stack([shown["x"], shown["y"]], axis=1)
+    assert np.allclose(placed, m.positions[[3, 40, 500]], atol=1e-4 * np.abs(m.positions).max())
+    assert "My&nbsp;digits" in panel.view.legend.text()
+    panel.personal_box.setChecked(False)
+    assert len(panel.view.plot.personal.data) == 0

@@ -82,12 +82,14 @@ def fool_file(trained, path: Path, strokes: bool, settings, out: Path | None) ->
 
 def _write_figures(result, trained, out: Path, stem: str, answer: dict) -> list[str]:
     from digitpad.core.atomic import atomic_write_bytes
+    from digitpad.core.explain import saliency_of
     from digitpad.gui.canvas.fool_panel import png_of_pixels, render_png
 
     written = []
+    saliency = saliency_of(trained.model, trained.meta, result.before.pixels).top  # the figure shows it beside δ
     try:
         written.append(str(atomic_write_bytes(out / f"{stem}-adversarial.png", png_of_pixels(result.adversarial))))
-        written.append(str(render_png(result, trained.meta.class_names, out / f"{stem}-fool.png")))
+        written.append(str(render_png(result, trained.meta.class_names, out / f"{stem}-fool.png", saliency)))
     except OSError as exc:
         answer["error"] = f"{out}: cannot write the figures ({exc.strerror or exc})"
     return written

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Iterator, Sequence
+from typing import Callable, Iterator, Sequence
 
 import numpy as np
 import torch
@@ -26,6 +26,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from digitpad.core.checkpoints import TrainedModel
+from digitpad.core.devices import CpuShare
 from digitpad.core.events import RunControl
 from digitpad.core.inference import Prediction, prediction_from_logits
 from digitpad.core.preprocess import unit_float
@@ -118,12 +119,14 @@ def fgsm(model: nn.Module, x: torch.Tensor, labels: torch.Tensor, eps: float | t
 
 def pgd(model: nn.Module, x: torch.Tensor, labels: torch.Tensor, eps: float | torch.Tensor,
         steps: int = PGD_STEPS, step_size: float | torch.Tensor | None = None,
-        target: int | torch.Tensor | None = None, early_stop: bool = False) -> torch.Tensor:
+        target: int | torch.Tensor | None = None, early_stop: bool = False,
+        between_steps: Callable[[], object] | None = None) -> torch.Tensor:
     """Projected gradient descent (Madry et al. 2018), L∞: `steps` sign steps, each projected back into the
     ε-ball and [0, 1]. Starts at x itself (no random start: the same drawing gives the same attack).
 
     early_stop: an image stays at the first iterate that fools the model (the search for the smallest ε and
     the robustness curve count an image as fooled as soon as any step fooled it, and save the later steps).
+    between_steps: called after each step (the robustness curve re-chooses its thread count there).
     """
     if steps < 1:
         raise ValueError(f"PGD needs at least one step, got {steps}")
@@ -142,17 +145,19 @@ def pgd(model: nn.Module, x: torch.Tensor, labels: torch.Tensor, eps: float | to
             keep = ~_fooled(logits, la, ta)
             active, xa, grad = active[keep], xa[keep], grad[keep]
         adv[active] = project(xa + alpha[active] * grad.sign(), x[active], e[active])
+        if between_steps is not None:
+            between_steps()
     return adv
 
 
 def attack(model: nn.Module, x: torch.Tensor, labels: torch.Tensor, kind: str, eps: float | torch.Tensor,
            steps: int = PGD_STEPS, step_size: float | None = None, target: int | torch.Tensor | None = None,
-           early_stop: bool = False) -> torch.Tensor:
+           early_stop: bool = False, between_steps: Callable[[], object] | None = None) -> torch.Tensor:
     """The adversarial pixels by name ("fgsm" or "pgd")."""
     if kind == "fgsm":
         return fgsm(model, x, labels, eps, target)
     if kind == "pgd":
-        return pgd(model, x, labels, eps, steps, step_size, target, early_stop)
+        return pgd(model, x, labels, eps, steps, step_size, target, early_stop, between_steps)
     raise ValueError(f"unknown attack {kind!r}; choose one of {', '.join(ATTACKS)}")
 
 
@@ -311,14 +316,20 @@ CurveEvent = CurveProgress | CurvePoint | CurveFinished
 def robustness_curve(trained: TrainedModel, images: torch.Tensor, labels: torch.Tensor,
                      eps_values: Sequence[float] = CURVE_EPS, attacks: Sequence[str] = ATTACKS,
                      steps: int = PGD_STEPS, batch_size: int = 500, control: RunControl | None = None,
-                     model_index: int = 0) -> Iterator[CurveEvent]:
+                     model_index: int = 0, share_cpu: bool = True) -> Iterator[CurveEvent]:
     """Accuracy under each attack at each ε, on test images (uint8 N×28×28 or N×1×28×28, ink bright).
 
     A generator: a CurveProgress after each batch (a safe point to stop), a CurvePoint per (attack, ε), and
     CurveFinished last. An image counts as fooled when the attack changes its answer from the true label
     (PGD: at any step). ε = 0 is the clean accuracy, computed once for every attack.
+
+    share_cpu: use the cores other programs leave free, re-chosen between PGD steps (`devices.CpuShare`, as the
+    trainer does): beside busy programs a two-thread team ran the CNN's PGD curve 3-4× slower than one thread.
+    The app passes False and runs the curves on one thread, leaving the other core to the window.
     """
     control = control or RunControl()
+    share = CpuShare() if share_cpu else None
+    adjust = share.adjust if share is not None else None
     eps_values = tuple(check_eps(e) for e in eps_values)
     for kind in attacks:
         if kind not in ATTACKS:
@@ -344,7 +355,10 @@ def robustness_curve(trained: TrainedModel, images: torch.Tensor, labels: torch.
                     return
                 x = unit_float(x_all[start:start + batch_size])
                 y = labels[start:start + batch_size].long()
-                adv = x if eps == 0.0 else attack(model, x, y, kind, eps, steps, None, None, early_stop=True)
+                adv = x if eps == 0.0 else attack(model, x, y, kind, eps, steps, None, None, early_stop=True,
+                                                  between_steps=adjust)
+                if adjust is not None:
+                    adjust()
                 with torch.no_grad():
                     correct += int((model(adv).argmax(dim=1) == y).sum())
                 done += len(y)
@@ -359,7 +373,7 @@ def robustness_curve(trained: TrainedModel, images: torch.Tensor, labels: torch.
 
 def robustness_curves(models: Sequence[TrainedModel], limit: int = 1000, eps_values: Sequence[float] = CURVE_EPS,
                       attacks: Sequence[str] = ATTACKS, steps: int = PGD_STEPS,
-                      control: RunControl | None = None) -> Iterator[CurveEvent]:
+                      control: RunControl | None = None, share_cpu: bool = True) -> Iterator[CurveEvent]:
     """One curve per model, each on the first `limit` test images of its own data set (loaded here, off the
     GUI thread); events carry the model's index. Stop ends it between batches."""
     from digitpad.core.datasets import load_dataset
@@ -374,4 +388,4 @@ def robustness_curves(models: Sequence[TrainedModel], limit: int = 1000, eps_val
             tests[name] = load_dataset(name).test.head(limit)
         test = tests[name]
         yield from robustness_curve(trained, test.images, test.labels, eps_values, attacks, steps,
-                                    control=control, model_index=index)
+                                    control=control, model_index=index, share_cpu=share_cpu)

@@ -82,6 +82,8 @@ class MainWindow(QMainWindow):
         self.training.snapshot_ready.connect(lambda m: self.library.put(m, activate=False))
         self.training.snapshot_ready.connect(self.canvas.map_panel.training_snapshot)
         self.canvas.map_panel.image_chosen.connect(self.open_test_image)
+        self.my_digits.changed.connect(lambda: self.canvas.map_panel.set_personal(
+            [(s.pixels, s.label) for s in self.my_digits.personal.samples]))
         self.training.model_trained.connect(self._on_model_trained)
         self.training.model_loaded_request.connect(self.open_checkpoint)
         self.training.results.mistake_chosen.connect(self.open_mistake)

@@ -31,7 +31,7 @@ from digitpad.core.devices import keep_this_thread_serial
 from digitpad.core.events import RunControl
 from digitpad.core.explain import private_copy, saliency_of
 from digitpad.core.inference import Prediction
-from digitpad.gui.app import qt_app
+from digitpad.gui.app import offscreen_quiet, qt_app
 from digitpad.gui.canvas.explain_panel import MapGrid, section, set_text
 from digitpad.gui.common.colours import DIVERGING, GREY, Legend, fmt, symmetric
 from digitpad.gui.common.charts import RUN_COLOURS, StaticPlot, style_axis
@@ -65,6 +65,12 @@ def flipping_eps_of(models: list[TrainedModel], pixels: np.ndarray, kind: str, t
                     steps: int) -> list[float | None]:
     keep_this_thread_serial()
     return [smallest_flipping_eps(m, pixels, kind, target, steps) for m in models]
+
+
+def curves_on_one_thread(models: list[TrainedModel], limit: int, attacks: tuple[str, ...], control: RunControl):
+    """The panel's robustness curves: on one thread, so the window keeps the other core (bench/attacks.py)."""
+    keep_this_thread_serial()
+    yield from robustness_curves(models, limit, CURVE_EPS, attacks, PGD_STEPS, control, share_cpu=False)
 
 
 def private(trained: TrainedModel) -> TrainedModel:
@@ -127,10 +133,22 @@ class AttackView(QWidget):
         layout.addWidget(self.maps)
         layout.addWidget(self.chart)
         layout.addStretch(1)
+        self._min_tile = self.maps.tile
+        self._shown: tuple = (None, tuple(str(d) for d in range(10)), "Draw a digit: the attack appears here.")
         self.show_result(None)
+
+    def resizeEvent(self, event) -> None:
+        """The five maps grow with the panel (a projector's back row), from their smallest size up to 3×."""
+        super().resizeEvent(event)
+        tile = max(self._min_tile, min(3 * self._min_tile, (self.width() - 40) // 5 - self.maps.gap))
+        if tile != self.maps.tile:
+            self.maps.tile = tile
+            self.maps._cell_size = None  # its cell cache is keyed by font and tile height, not tile width
+            self.show_result(*self._shown)
 
     def show_result(self, outcome: FoolOutcome | None, names=tuple(str(d) for d in range(10)),
                     waiting: str = "Draw a digit: the attack appears here.") -> None:
+        self._shown = (outcome, names, waiting)
         if outcome is None:
             set_text(self.summary, waiting)
             self.maps.set_maps([], [], [])
@@ -170,11 +188,21 @@ def png_of_pixels(pixels: np.ndarray) -> bytes:
     return buffer.getvalue()
 
 
-def render_png(result: AttackResult, names, target: Path, saliency: np.ndarray | None = None,
-               trained: TrainedModel | None = None) -> Path:
+def render_png(result: AttackResult, names, target: Path, saliency: np.ndarray | None = None) -> Path:
     """The attack as the panel draws it, offscreen at projector size, written atomically (`digitpad fool --out`)."""
     app = qt_app()  # noqa: F841
+    with offscreen_quiet():
+        image = _draw_figure(result, names, saliency)
+    buffer = QBuffer()
+    buffer.open(QIODevice.OpenModeFlag.WriteOnly)
+    if not image.save(buffer, "PNG"):
+        raise OSError(f"Qt could not encode the figure for {target}")
+    return atomic_write_bytes(target, bytes(buffer.data()))
+
+
+def _draw_figure(result: AttackResult, names, saliency: np.ndarray | None):
     view = AttackView(zoom=1.6, point_size=11)
+    view.layout().setContentsMargins(12, 12, 12, 12)
     view.setAttribute(Qt.WidgetAttribute.WA_DontShowOnScreen, True)
     sal = saliency if saliency is not None else np.zeros_like(result.gradient)
     view.show_result(FoolOutcome(result, sal), tuple(names))
@@ -184,11 +212,7 @@ def render_png(result: AttackResult, names, target: Path, saliency: np.ndarray |
     image = view.grab().toImage()
     view.close()
     view.deleteLater()
-    buffer = QBuffer()
-    buffer.open(QIODevice.OpenModeFlag.WriteOnly)
-    if not image.save(buffer, "PNG"):
-        raise OSError(f"Qt could not encode the figure for {target}")
-    return atomic_write_bytes(target, bytes(buffer.data()))
+    return image
 
 
 class FoolPanel(QWidget):
@@ -212,6 +236,7 @@ class FoolPanel(QWidget):
         self._curves: Worker | None = None
         self._curve_models: list[TrainedModel] = []
         self._curve_points: dict[tuple[int, str], list[tuple[float, float]]] = {}
+        self._curve_items: dict[tuple[int, str], pg.PlotDataItem] = {}
         self.challenge: dict | None = None
         self.score = {"points": 0, "won": 0, "tried": 0}
         self._build()
@@ -322,6 +347,7 @@ class FoolPanel(QWidget):
         self.curve_chart.showGrid(x=True, y=True)
         self.curve_chart.setYRange(0, 1, padding=0.02)
         self.curve_chart.setXRange(0, max(CURVE_EPS), padding=0.02)
+        self.curve_chart.disableAutoRange()  # fixed axes: a new point never rescales the chart
         self.curve_legend = self.curve_chart.addLegend(offset=(-4, 4), colCount=2, brush=pg.mkBrush(255, 255, 255, 220))
         curve_row = QHBoxLayout()
         for w in (self.curve_limit, self.curve_fgsm, self.curve_pgd, self.curve_button, self.curve_stop):
@@ -537,6 +563,7 @@ class FoolPanel(QWidget):
             return
         self._curve_models = models
         self._curve_points = {}
+        self._curve_items = {}
         self.curve_chart.clear()
         self.curve_legend.clear()
         self.curve_progress.setValue(0)
@@ -547,7 +574,7 @@ class FoolPanel(QWidget):
         self._curves_stopped = False
         control = RunControl()  # the generator checks it; the worker's Stop sets it
         self._curves = run_events(
-            robustness_curves, copies, self.curve_limit.value(), CURVE_EPS, attacks, PGD_STEPS, control, control=control,
+            curves_on_one_thread, copies, self.curve_limit.value(), attacks, control, control=control,
             handlers={CurveProgress: self._on_curve_progress, CurvePoint: self._on_curve_point,
                       CurveFinished: self._on_curve_finished},
             failed=self._on_curve_failed, ended=self._on_curves_ended, name="digitpad-robustness", parent=self)
@@ -557,19 +584,20 @@ class FoolPanel(QWidget):
         self.curve_progress.setValue(round(100 * share))
 
     def _on_curve_point(self, ev: CurvePoint) -> None:
-        self._curve_points.setdefault((ev.model, ev.attack), []).append((ev.eps, ev.accuracy))
-        self._draw_curves()
-
-    def _draw_curves(self) -> None:
-        self.curve_chart.clear()
-        self.curve_legend.clear()
-        for (index, kind), points in sorted(self._curve_points.items()):
-            colour = RUN_COLOURS[index % len(RUN_COLOURS)]
-            style = Qt.PenStyle.SolidLine if kind == "fgsm" else Qt.PenStyle.DashLine
-            xs, ys = zip(*points)
-            self.curve_chart.plot(xs, ys, pen=pg.mkPen(colour, width=2.5, style=style), symbol="o" if kind == "fgsm"
-                                  else "t", symbolSize=7, symbolBrush=colour, symbolPen=colour,
-                                  name=f"{self._curve_models[index].name} {kind.upper()}")
+        """One new point: its curve is created once (with its legend entry), then only given its data. Clearing
+        and redrawing the chart and its legend per point held the window for 150-400 ms each time."""
+        points = self._curve_points.setdefault((ev.model, ev.attack), [])
+        points.append((ev.eps, ev.accuracy))
+        key = (ev.model, ev.attack)
+        if key not in self._curve_items:
+            colour = RUN_COLOURS[ev.model % len(RUN_COLOURS)]
+            pgd_style = ev.attack == "pgd"
+            self._curve_items[key] = self.curve_chart.plot(
+                [], [], pen=pg.mkPen(colour, width=2.5, style=Qt.PenStyle.DashLine if pgd_style else Qt.PenStyle.SolidLine),
+                symbol="t" if pgd_style else "o", symbolSize=7, symbolBrush=colour, symbolPen=colour,
+                name=f"{self._curve_models[ev.model].name} {ev.attack.upper()}")
+        xs, ys = zip(*points)
+        self._curve_items[key].setData(xs, ys)
 
     def _on_curve_finished(self, ev: CurveFinished) -> None:
         self._curves_stopped = self._curves_stopped or ev.stopped

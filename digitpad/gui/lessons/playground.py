@@ -69,6 +69,7 @@ class BoundaryPlot(StaticPlot):
 
     add_requested = Signal(float, float)  # left click at (x₁, x₂)
     remove_requested = Signal(float, float, float)  # right click at (x₁, x₂), within this radius
+    painted = Signal()
 
     def __init__(self) -> None:
         super().__init__()
@@ -100,6 +101,10 @@ class BoundaryPlot(StaticPlot):
     def show_regions(self, probabilities: np.ndarray) -> None:
         self.regions.setImage(region_rgb(probabilities), autoLevels=False, levels=(0, 255), rect=self.rect)
         self.redraws += 1
+
+    def paintEvent(self, event) -> None:
+        super().paintEvent(event)
+        self.painted.emit()
 
     def _on_click(self, event) -> None:
         view = self.getPlotItem().vb
@@ -318,8 +323,8 @@ class PlaygroundLesson(LessonPage):
         self.chosen_unit: tuple[int, int] | None = None
         self._applying = False  # a preset is filling the controls: one rebuild at the end
         self._side_drawn_at = 0.0
-        self._side_timer = QTimer(self, singleShot=True)
-        self._side_timer.timeout.connect(self._draw_side_panels)
+        self._tiles_due = False  # the curves were drawn last frame: the tiles and weights come with this one
+        self._painting: DrawnGate | None = None  # the run waits for the frame being painted
         self._build()
         self.apply_preset("mlp-xor", run=False)
 
@@ -341,6 +346,7 @@ class PlaygroundLesson(LessonPage):
 
         self.view = BoundaryView()
         self.view.plot.setMinimumSize(260, 260)
+        self.view.plot.painted.connect(self._on_plot_painted)
         self.view.plot.add_requested.connect(self.add_point)
         self.view.plot.remove_requested.connect(self.remove_point)
         self.loss_plot = make_plot("loss", "step")
@@ -353,13 +359,14 @@ class PlaygroundLesson(LessonPage):
             plot.getPlotItem().legend.setColumnCount(2)  # one line: the curves stay uncovered
         self.acc_plot.getPlotItem().legend.setOffset((-10, -10))  # bottom right: accuracy rises to the top
         self.curves = {
-            "train_loss": self.loss_plot.plot(pen=pg.mkPen(TRAIN_COLOUR, width=2), name="train"),
-            "test_loss": self.loss_plot.plot(pen=pg.mkPen(TEST_COLOUR, width=2, style=Qt.PenStyle.DashLine),
-                                             name="test"),
-            "train_accuracy": self.acc_plot.plot(pen=pg.mkPen(TRAIN_COLOUR, width=2), name="train"),
-            "test_accuracy": self.acc_plot.plot(pen=pg.mkPen(TEST_COLOUR, width=2, style=Qt.PenStyle.DashLine),
-                                                name="test"),
+            f"{part}_{metric}": plot.plot(pen=pg.mkPen(colour, width=2), name=part, antialias=False)
+            for metric, plot in (("loss", self.loss_plot), ("accuracy", self.acc_plot))
+            for part, colour in (("train", TRAIN_COLOUR), ("test", TEST_COLOUR))
         }
+        # Antialiased curves took ~200 ms to paint here (600 points each); plain ones, a few at most per pixel, ~10.
+        for plot in (self.loss_plot, self.acc_plot):
+            plot.setDownsampling(auto=True, mode="peak")
+            plot.setClipToView(True)
         self.tiles = UnitTiles()
         self.tiles.chosen.connect(self.choose_unit)
         tiles_scroll = QScrollArea()
@@ -374,7 +381,7 @@ class PlaygroundLesson(LessonPage):
         weights_column.setSpacing(0)
         weights_column.addWidget(self.weights_title)
         weights_column.addWidget(self.weights, stretch=1)
-        right = self.right = QSplitter(Qt.Orientation.Vertical)
+        right = QSplitter(Qt.Orientation.Vertical)
         for widget in (self.loss_plot, self.acc_plot, tiles_scroll, weights):
             right.addWidget(widget)
         right.setSizes([150, 150, 160, 130])
@@ -650,12 +657,15 @@ class PlaygroundLesson(LessonPage):
     # --- drawing -------------------------------------------------------------------------------
 
     def _show_frame(self, playground: Playground, frame: Frame, drawn: DrawnGate | None = None) -> None:
-        """Draw a frame now (not at the next turn of the event loop), then let the training go on."""
+        """Draw a frame; the training goes on (`drawn`) once the window has painted it.
+
+        The steps are tiny and Python-bound: a window painting while the thread trains would wait for
+        the interpreter at every turn, so the two take turns instead.
+        """
         if playground is not self.playground:
             return  # a frame of a model replaced meanwhile
         self.frame = frame
         self.view.show_regions(frame.probabilities)
-        self.view.plot.viewport().repaint()
         if not self.history["step"] or frame.step > self.history["step"][-1]:
             self.history["step"].append(frame.step)
             for name in self.curves:
@@ -663,25 +673,41 @@ class PlaygroundLesson(LessonPage):
         self.status.setText(f"step {frame.step:,} · train {percent(frame.train_accuracy)} · "
                             f"test {percent(frame.test_accuracy)}\nloss: train {number(frame.train_loss)} · "
                             f"test {number(frame.test_loss)}")
-        # The curves, tiles and weights follow a few times a second: the regions are what must keep up.
-        wait_ms = SIDE_PANELS_MS - (time.perf_counter() - self._side_drawn_at) * 1000
-        if wait_ms <= 0:
+        # The curves, then on the next frame the tiles and weights, follow a few times a second (the
+        # run's end draws the last): the regions are what must keep up, and no frame draws everything.
+        if drawn is None:
             self._draw_side_panels()
-            self.right.repaint()
-        elif not self._side_timer.isActive():
-            self._side_timer.start(int(wait_ms) + 1)
-        self.status.repaint()
+        elif self._tiles_due:
+            self._tiles_due = False
+            self._draw_units()
+        elif (time.perf_counter() - self._side_drawn_at) * 1000 >= SIDE_PANELS_MS:
+            self._draw_curves()
+            self._tiles_due = True
         if drawn is not None:
-            drawn.set()
+            if self.view.plot.isVisible():
+                self._painting = drawn  # set by the plot's next paint (the whole window is painted together)
+            else:
+                drawn.set()  # nobody is looking: no reason to wait
         self.frame_drawn.emit()
 
+    def _on_plot_painted(self) -> None:
+        drawn, self._painting = self._painting, None
+        if drawn is not None:
+            QTimer.singleShot(0, drawn.set)  # after the rest of this paint pass
+
     def _draw_side_panels(self) -> None:
+        self._draw_curves()
+        self._draw_units()
+
+    def _draw_curves(self) -> None:
         self._side_drawn_at = time.perf_counter()
         steps = self.history.get("step", [])
         for name, curve in self.curves.items():
             values = np.array(self.history[name], dtype=float)
             keep = np.isfinite(values)
             curve.setData(np.array(steps, dtype=float)[keep], values[keep])
+
+    def _draw_units(self) -> None:
         if self.frame is None:
             return
         self.tiles.show_units(self.frame.units, MIDPOINTS[self.playground.cfg.net.activation])

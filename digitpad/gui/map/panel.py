@@ -28,7 +28,7 @@ from digitpad.gui.app import qt_app
 from digitpad.gui.common.figures import enlarge_type, save_figure
 from digitpad.gui.common.images import gray_image
 from digitpad.gui.common.widgets import FittedLabel
-from digitpad.gui.common.worker import Worker, run_events
+from digitpad.gui.common.worker import Worker, run_call, run_events
 
 CLASS_COLOURS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f",
                  "#bcbd22", "#17becf")
@@ -43,14 +43,16 @@ def features_title(model: TrainedModel) -> str:
     return f"its {layer.in_features} features before the last layer" if layer is not None else "its 10 logits"
 
 
-def legend_html(class_names: tuple[str, ...], drawing: bool = True) -> str:
-    """Each class's colour by its name, the mistakes' ring and (in the app) the drawing's star."""
+def legend_html(class_names: tuple[str, ...], drawing: bool = True, personal: bool = False) -> str:
+    """Each class's colour by its name, the mistakes' ring and (in the app) the drawing's star and My digits."""
     swatch = "<span style='color:{c}'>●</span>&nbsp;{t}"
     parts = [swatch.format(c=CLASS_COLOURS[k % len(CLASS_COLOURS)], t=name.replace(" ", "&nbsp;"))
              for k, name in enumerate(class_names)]
     parts.append("<b>○</b>&nbsp;misclassified")
     if drawing:
         parts.append("<span style='color:#b8860b'>★</span>&nbsp;your&nbsp;drawing")
+    if personal:
+        parts.append("<b>◆</b>&nbsp;My&nbsp;digits&nbsp;(their&nbsp;label's&nbsp;colour)")
     return " &nbsp; ".join(parts)
 
 
@@ -79,6 +81,9 @@ class MapPlot(StaticPlot):
                                           brush=pg.mkBrush(DRAWING_COLOUR))
         self.drawing.setZValue(20)
         self.addItem(self.drawing)
+        self.personal = pg.ScatterPlotItem(size=11, symbol="d", pen=pg.mkPen("k", width=1.2))
+        self.personal.setZValue(10)
+        self.addItem(self.personal)
         self.thumb = QGraphicsPixmapItem()
         self.thumb.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIgnoresTransformations)
         self.thumb.setOffset(8, 8)
@@ -101,6 +106,11 @@ class MapPlot(StaticPlot):
 
     def show_drawing(self, xy: np.ndarray | None) -> None:
         self.drawing.setData(pos=[] if xy is None else [xy])
+
+    def show_personal(self, xy: np.ndarray, labels: list[int]) -> None:
+        """The My digits samples as diamonds in their label's colour."""
+        brushes = [pg.mkBrush(CLASS_COLOURS[k % len(CLASS_COLOURS)]) for k in labels]
+        self.personal.setData(pos=xy, brush=brushes)
 
     def drawing_position(self) -> np.ndarray | None:
         data = self.drawing.data
@@ -142,8 +152,9 @@ class MapView(QWidget):
         layout.addWidget(self.legend)
         layout.addWidget(self.plot, stretch=1)
 
-    def show_map(self, digit_map: DigitMap, class_names: tuple[str, ...], drawing: bool = True) -> None:
-        self.legend.setText(legend_html(class_names, drawing))
+    def show_map(self, digit_map: DigitMap, class_names: tuple[str, ...], drawing: bool = True,
+                 personal: bool = False) -> None:
+        self.legend.setText(legend_html(class_names, drawing, personal))
         self.plot.show_map(digit_map)
 
 
@@ -152,6 +163,7 @@ class MapPanel(QWidget):
 
     image_chosen = Signal(object, int, str, bool)  # image (28×28 uint8), test index, true class name, explain
     map_ready = Signal()  # a map was drawn (tests wait on it)
+    personal_placed = Signal()  # the My digits diamonds were drawn (tests wait on it)
 
     def __init__(self) -> None:
         super().__init__()
@@ -174,6 +186,11 @@ class MapPanel(QWidget):
         self.follow_run.setToolTip("Show each epoch of the run in the Training tab, on the axes fitted to its "
                                    "first epoch: watch the classes separate")
         self.follow_run.toggled.connect(lambda _: self._choose_model())
+        self.personal_box = QCheckBox("My digits")
+        self.personal_box.setToolTip("Show the drawings kept in My digits, as diamonds in their label's colour")
+        self.personal_box.toggled.connect(lambda _: self._place_personal())
+        self.personal: list[tuple[np.ndarray, int]] = []  # (28×28 pixels, label) of My digits
+        self.placing: Worker | None = None
         self.refit = QPushButton("Refit axes")
         self.refit.setToolTip("Fit the two axes (PCA) again, to the model shown now")
         self.refit.clicked.connect(lambda: self.recompute(refit=True))
@@ -189,6 +206,7 @@ class MapPanel(QWidget):
         row.setContentsMargins(0, 0, 0, 0)
         row.addWidget(self.points)
         row.addWidget(self.follow_run)
+        row.addWidget(self.personal_box)
         row.addWidget(self.refit)
         row.addStretch(1)
         layout = QVBoxLayout(self)
@@ -257,12 +275,13 @@ class MapPanel(QWidget):
         self.digit_map, self.digit_map_model = digit_map, model
         if self.projection_source != model.source or self.projection is None:
             self.projection, self.projection_source = digit_map.projection, model.source
-        self.view.show_map(digit_map, model.meta.class_names)
+        self.view.show_map(digit_map, model.meta.class_names, personal=self.personal_box.isChecked())
         wrong = int((digit_map.predictions != digit_map.labels).sum())
         self.status.setText(f"{model.title}: PCA of {features_title(model)} · {len(digit_map.labels):,} test "
                             f"images, {wrong:,} misclassified (○) · 5-NN accuracy in 2-D "
                             f"{digit_map.knn_accuracy:.1%} · {digit_map.seconds:.1f} s")
         self.show_drawing(self.drawing_pixels)
+        self._place_personal()
         self.map_ready.emit()
 
     # --- the drawing and the dots --------------------------------------------------------------------
@@ -274,6 +293,35 @@ class MapPanel(QWidget):
             self.view.plot.show_drawing(None)
             return
         self.view.plot.show_drawing(self.digit_map.place(self.digit_map_model, pixels))
+
+    def set_personal(self, samples: list[tuple[np.ndarray, int]]) -> None:
+        """The My digits samples (pixels, label): placed on the map when "My digits" is ticked."""
+        self.personal = list(samples)
+        self._place_personal()
+
+    def _place_personal(self) -> None:
+        """Place the samples on a thread (a few hundred forward passes), then draw them."""
+        shown = self.personal_box.isChecked() and self.digit_map is not None and bool(self.personal)
+        if self.digit_map is not None:
+            self.view.legend.setText(legend_html(self.digit_map_model.meta.class_names,
+                                                 personal=self.personal_box.isChecked()))
+        if not shown:
+            self.view.plot.show_personal(np.zeros((0, 2)), [])
+            return
+        digit_map, model = self.digit_map, self.digit_map_model
+        pixels = np.stack([p for p, _ in self.personal])
+        labels = [label for _, label in self.personal]
+        self.placing = run_call(digit_map.place, model, pixels, name="digitpad-map-personal", parent=self,
+                                then=lambda xy, error: self._on_personal_placed(digit_map, xy, labels, error))
+
+    def _on_personal_placed(self, digit_map: DigitMap, xy, labels: list[int], error: Exception | None) -> None:
+        if digit_map is not self.digit_map or not self.personal_box.isChecked():
+            return  # another map, or unticked meanwhile
+        if error is not None:
+            self.info.setText(f"My digits could not be placed: {error}")
+            return
+        self.view.plot.show_personal(xy, labels)
+        self.personal_placed.emit()
 
     def _on_hovered(self, index: int) -> None:
         if index < 0 or self.digit_map is None:
