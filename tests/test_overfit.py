@@ -5,8 +5,7 @@ from PySide6.QtCore import Qt
 
 from digitpad.cli import main
 from digitpad.core.checkpoints import load_checkpoint
-from test_gui_runs import legend_texts, row_of
-from test_gui_training import click
+from helpers import click, legend_texts, row_of
 
 
 def test_the_overfitting_preset_shows_the_gap_and_overlays_name_every_curve(qtbot, window, mnist):
