@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import QEvent, QRectF, QSize, Qt
 from PySide6.QtGui import QColor, QFont, QFontMetricsF, QImage, QPainter
-from PySide6.QtWidgets import QSizePolicy, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QPushButton, QSizePolicy, QStyle, QStyleOptionButton, QWidget
 
 
 class FittedLabel(QWidget):
@@ -130,3 +130,63 @@ class PixelView(QWidget):
         painter.setPen(QColor("#888888"))
         painter.drawRect(square.adjusted(0, 0, -1, -1))
         painter.end()
+
+
+class SteadyButton(QPushButton):
+    """A push button as wide as the widest of the texts it will ever show ("Pause" and "Resume"): changing
+    its text never changes its size, so neither it nor its neighbours move under the teacher's pointer."""
+
+    def __init__(self, text: str, *others: str, parent: QWidget | None = None) -> None:
+        super().__init__(text, parent)
+        self.texts = (text, *others)
+
+    def _hint_for(self, text: str) -> QSize:
+        option = QStyleOptionButton()
+        self.initStyleOption(option)
+        option.text = text
+        size = self.fontMetrics().size(Qt.TextFlag.TextShowMnemonic, text)
+        return self.style().sizeFromContents(QStyle.ContentsType.CT_PushButton, option, size, self)
+
+    def sizeHint(self) -> QSize:
+        hints = [self._hint_for(t) for t in self.texts]
+        return QSize(max(h.width() for h in hints), max(h.height() for h in hints)).expandedTo(super().sizeHint())
+
+    def minimumSizeHint(self) -> QSize:
+        return self.sizeHint()
+
+
+def same_width(*buttons: SteadyButton) -> tuple[SteadyButton, ...]:
+    """Each button as wide as the widest text any of them will show."""
+    texts = tuple(dict.fromkeys(t for b in buttons for t in b.texts))
+    for button in buttons:
+        button.texts = texts
+    return buttons
+
+
+def steady_row(*buttons: SteadyButton) -> QHBoxLayout:
+    """Buttons side by side in equal columns that fill the row, none resized by a change of text."""
+    row = QHBoxLayout()
+    for button in same_width(*buttons):
+        button.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
+        row.addWidget(button, stretch=1)
+    return row
+
+
+class TextColumn(QWidget):
+    """A column whose width range is counted in characters of its font: it widens with View ▸ Larger text
+    and presentation mode, so the controls in it ("MNIST", a preset's name) are never cut."""
+
+    def __init__(self, min_chars: int, max_chars: int, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.min_chars, self.max_chars = min_chars, max_chars
+        self._fit()
+
+    def _fit(self) -> None:
+        char = QFontMetricsF(self.font()).averageCharWidth()
+        self.setMinimumWidth(round(char * self.min_chars))
+        self.setMaximumWidth(round(char * self.max_chars))
+
+    def changeEvent(self, event: QEvent) -> None:
+        if event.type() == QEvent.Type.FontChange:
+            self._fit()
+        super().changeEvent(event)

@@ -6,7 +6,7 @@ from functools import partial
 
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import (QComboBox, QHBoxLayout, QLabel, QPushButton, QSplitter,
+from PySide6.QtWidgets import (QComboBox, QHBoxLayout, QLabel, QSplitter,
                                QVBoxLayout, QWidget)
 
 from digitpad.core import scratch
@@ -17,6 +17,7 @@ from digitpad.core.trainer import TrainConfig, Trainer
 from digitpad.gui.common.charts import LOSS_COLOUR, TEST_COLOUR, TRAIN_COLOUR
 from digitpad.gui.lessons.page import (LessonPage, SCRATCH_COLOUR, CodePane, fill_table, lesson_layout, make_plot, make_table,
                                        stacked)
+from digitpad.gui.common.widgets import SteadyButton, same_width
 from digitpad.gui.common.worker import Worker, run_events
 from digitpad.gui.training.form import CourseLr, setting_control
 
@@ -43,11 +44,10 @@ class SoftmaxLesson(LessonPage):
         self.course_lr = CourseLr(self.lr, self.dataset, lambda: defaults)
         self.batch_size = setting_control("batch_size", defaults.batch_size)
         self.seed = setting_control("seed", 0)
-        self.start_button = QPushButton("Start")
+        self.start_button, self.pause_button, self.stop_button = same_width(
+            SteadyButton("Start"), SteadyButton("Pause", "Resume"), SteadyButton("Stop"))
         self.start_button.clicked.connect(self.start)
-        self.pause_button = QPushButton("Pause")
         self.pause_button.clicked.connect(self.toggle_pause)
-        self.stop_button = QPushButton("Stop")
         self.stop_button.clicked.connect(self.stop)
         controls = QWidget()  # two rows: in one, the controls would not fit a 1024-pixel netbook
         rows = QVBoxLayout(controls)

@@ -27,6 +27,7 @@ from digitpad.gui.training.form import CourseLr, Form
 from digitpad.gui.training.results import ResultsPanel
 from digitpad.gui.training.runs_panel import RunsPanel
 from digitpad.gui.common.settings import as_bool, stored
+from digitpad.gui.common.widgets import FittedLabel, SteadyButton, TextColumn, steady_row
 from digitpad.gui.common.worker import Worker, run_call, run_events
 
 FAILURE_TITLES = {FailureKind.DIVERGED: "Training diverged", FailureKind.DATA: "Data set missing",
@@ -35,18 +36,24 @@ FAILURE_TITLES = {FailureKind.DIVERGED: "Training diverged", FailureKind.DATA: "
 
 
 class FormScroll(QScrollArea):
-    """The Setup form, whole when there is room, scrolling (never squeezed) when there is not."""
+    """The Setup form, whole when there is room, scrolling (never squeezed) when there is not.
 
-    def __init__(self, form: QWidget) -> None:
+    Its hints are the form's at the current text size, never more: the log below takes any spare height.
+    """
+
+    def __init__(self, form: QWidget, row: QWidget) -> None:
         super().__init__()
+        self.row = row  # one control of the form: at least four rows stay in view
         self.setWidget(form)
         self.setWidgetResizable(True)
         self.setFrameShape(QFrame.Shape.NoFrame)
         self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        self.setMaximumHeight(form.sizeHint().height())
 
     def sizeHint(self) -> QSize:
         return self.widget().sizeHint()
+
+    def minimumSizeHint(self) -> QSize:
+        return QSize(self.widget().minimumSizeHint().width(), 4 * self.row.sizeHint().height())
 
 
 SAVE_FILTERS = ("DigitPad checkpoint (*.pt);;ONNX model, to run outside DigitPad (*.onnx);;"
@@ -120,19 +127,18 @@ class TrainingTab(QWidget):
         setup = QGroupBox("Setup")
         setup.setLayout(form)
         # On a short screen the form scrolls instead of squeezing its controls below their height.
-        self.setup_scroll = FormScroll(setup)
-        self.setup_scroll.setMinimumHeight(4 * self.epochs.sizeHint().height())
+        self.setup_scroll = FormScroll(setup, self.epochs)
 
-        self.start_button = QPushButton("Start")
-        self.pause_button = QPushButton("Pause")
-        self.stop_button = QPushButton("Stop")
+        # Start, Pause/Resume and Stop keep one place and one size in every state (steady_row), and nothing
+        # above them changes height with the run's state: the teacher's second click lands where the first did.
+        self.start_button = SteadyButton("Start")
+        self.pause_button = SteadyButton("Pause", "Resume")
+        self.stop_button = SteadyButton("Stop")
         self.start_button.setDefault(True)
         self.start_button.clicked.connect(lambda: self.start_training())
         self.pause_button.clicked.connect(self.toggle_pause)
         self.stop_button.clicked.connect(self.stop_training)
-        buttons = QHBoxLayout()
-        for b in (self.start_button, self.pause_button, self.stop_button):
-            buttons.addWidget(b)
+        buttons = steady_row(self.start_button, self.pause_button, self.stop_button)
 
         self.fast_button = QPushButton("Fast preset: CNN to 99 % in one epoch")
         self.fast_button.clicked.connect(self.apply_fast_preset)
@@ -148,13 +154,14 @@ class TrainingTab(QWidget):
         self.progress = QProgressBar()
         self.progress.setRange(0, 1000)
         self.progress.setFormat("ready")
-        self.speed = QLabel("")
-        # Fixed size: its text changes several times a second, and a label that may resize makes
-        # Qt lay out the whole panel again each time (~7 ms).
-        self.speed.setFixedSize(320, self.speed.fontMetrics().height() + 4)
-        self.status = QLabel("Choose a model and press Start.")
-        self.status.setWordWrap(True)
-        self.device_label = QLabel("")
+        # Slots sized by the font, never by their text: the speed changes several times a second (a label
+        # that may resize makes Qt lay out the whole panel again, ~7 ms), and a status that grew a line would
+        # push the buttons above it up.
+        left_top = Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop
+        self.speed = FittedLabel("", chars=30, align=left_top)
+        self.status = FittedLabel("Choose a model and press Start.", chars=30, lines=3, min_scale=0.75,
+                                  align=left_top)
+        self.device_label = FittedLabel("", chars=30, align=left_top)
         self.log = QPlainTextEdit()
         self.log.setReadOnly(True)
         self.log.setMaximumBlockCount(2000)
@@ -176,10 +183,8 @@ class TrainingTab(QWidget):
         left.addWidget(self.status)
         left.addWidget(self.device_label)
         left.addWidget(self.log, stretch=1)
-        left_panel = QWidget()
+        left_panel = TextColumn(48, 64)
         left_panel.setLayout(left)
-        left_panel.setMinimumWidth(300)
-        left_panel.setMaximumWidth(380)
 
         self.charts = LiveCharts()
         self.results = ResultsPanel()
