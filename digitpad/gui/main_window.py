@@ -14,6 +14,7 @@ from digitpad.core.evaluation import Mistake
 from digitpad.core.personal_set import default_folder
 from digitpad.core.trainer import preload_training_modules
 from digitpad.gui.common.worker import run_call
+from digitpad.gui.commands import Commands
 from digitpad.gui.canvas.tab import CanvasTab, dataset_picture
 from digitpad.gui.lessons.tab import LessonsTab
 from digitpad.gui.model_library import ModelLibrary
@@ -71,8 +72,11 @@ class MainWindow(QMainWindow):
         self.canvas.keep_row.chosen.connect(self.keep_drawing)
         self.lessons = self.add_room(LessonsTab(), "Lessons")
         self.setCentralWidget(self.tabs)
+        self.commands = Commands(self, self.tabs)  # File, Edit, Run: every action has its key
         self.zoom = TextZoom(self.fits_screen, self)
-        self.zoom.add_to(self.menuBar().addMenu("&View"))
+        view = self.menuBar().addMenu("&View")
+        self.zoom.add_to(view)
+        self.commands.add_tab_keys(view)
         self.zoom.refused.connect(lambda why: self.statusBar().showMessage(why, 8000))
         self.training.snapshot_ready.connect(lambda m: self.library.put(m, activate=False))
         self.training.model_trained.connect(self._on_model_trained)
@@ -89,6 +93,7 @@ class MainWindow(QMainWindow):
         self.zoom.fit_screen()
         self.tabs.setCurrentIndex(stored("window/tab", number_in(int, 0, self.tabs.count() - 1), 0))
         self._update_title(None)
+        self.commands.focus_first()
         # The window appears at once; the pretrained models and the training modules load behind it.
         self.library.shipped_ready.connect(self._on_shipped_ready)
         self.library.load_shipped_in_background()

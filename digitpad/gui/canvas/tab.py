@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QSettings, Qt, QTimer, Signal
-from PySide6.QtGui import QImage, QKeySequence, QShortcut
+from PySide6.QtGui import QImage
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QHBoxLayout, QLabel, QPushButton, QScrollArea,
                                QSlider, QVBoxLayout, QWidget)
 
@@ -170,10 +170,6 @@ class CanvasTab(QWidget):
         self.undo_button.setToolTip("Undo the last stroke, Clear or opened image (Ctrl+Z)")
         self.redo_button.setToolTip("Redo what Undo took back (Ctrl+Shift+Z or Ctrl+Y)")
         self.clear_button.setToolTip("Clear the canvas (Esc); Undo brings the drawing back")
-        QShortcut(QKeySequence.StandardKey.Undo, self, activated=self.canvas.undo)
-        for keys in ("Ctrl+Shift+Z", "Ctrl+Y"):
-            QShortcut(QKeySequence(keys), self, activated=self.canvas.redo)
-        QShortcut(QKeySequence(Qt.Key.Key_Escape), self, activated=self.clear)
 
         brush_row = QHBoxLayout()
         brush_row.addWidget(QLabel("Brush"))

@@ -97,6 +97,7 @@ class StaticPlot(pg.PlotWidget):
         self.setMenuEnabled(False)
         self.setMouseEnabled(False, False)
         self.hideButtons()
+        self.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # a picture: Tab goes from control to control
 
 
 def smooth(values: list[float]) -> list[float]:
@@ -115,6 +116,7 @@ class LiveCharts(pg.GraphicsLayoutWidget):
     def __init__(self) -> None:
         super().__init__()
         self.setToolTip(LOSS_TIP)
+        self.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # File ▸ Export charts… is its keyboard route
         self.overlays: list[RunCurves] = []
         self._overlay_items: list[pg.PlotDataItem] = []
         self._epochs = 1

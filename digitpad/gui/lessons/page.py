@@ -31,6 +31,7 @@ class CodePane(QPlainTextEdit):
         self.setLineWrapMode(QPlainTextEdit.LineWrapMode.NoWrap)
         self.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
         self.setPlainText(sources(*functions))
+        self.setTabChangesFocus(True)  # Tab leaves the code for the next control
         self.setMinimumWidth(360)
 
     def highlight(self, text: str) -> None:
@@ -103,6 +104,7 @@ def make_table(headers: list[str]) -> QTableWidget:
     table = QTableWidget(0, len(headers))
     table.setHorizontalHeaderLabels(headers)
     table.verticalHeader().setVisible(False)
+    table.setTabKeyNavigation(False)  # Tab goes on to the next control, not cell by cell
     table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
     table.verticalHeader().setDefaultSectionSize(table.fontMetrics().height() + 6)
     return table

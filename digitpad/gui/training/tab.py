@@ -164,6 +164,7 @@ class TrainingTab(QWidget):
         self.device_label = FittedLabel("", chars=30, align=left_top)
         self.log = QPlainTextEdit()
         self.log.setReadOnly(True)
+        self.log.setTabChangesFocus(True)
         self.log.setMaximumBlockCount(2000)
         self.log.setPlaceholderText("One line per epoch appears here.")
         self.log.setLineWrapMode(QPlainTextEdit.LineWrapMode.NoWrap)
