@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import pyqtgraph as pg
 import pytest
-from PySide6.QtCore import QPoint, QRect, Qt
-from PySide6.QtGui import QKeySequence
-from PySide6.QtWidgets import QAbstractButton, QApplication, QTabBar, QTabWidget
+from PySide6.QtCore import QPoint, QRect, QRectF, Qt
+from PySide6.QtGui import QImage, QKeySequence, QPainter, QTextDocument
+from PySide6.QtWidgets import (QAbstractButton, QAbstractSpinBox, QApplication, QComboBox, QLabel, QPushButton, QStyle,
+                               QStyleOptionButton, QStyleOptionComboBox, QTabBar, QTabWidget, QWidget)
+
+from digitpad.gui.common.charts import ClassAxis
+from digitpad.gui.common.widgets import FittedLabel
 
 from helpers import click, setup_run
 
@@ -152,3 +157,131 @@ def test_the_keyboard_runs_a_lesson_start_pause_stop_tabs_clear_undo_explain_and
     assert "nothing to stop" in window.statusBar().currentMessage()
     key(qtbot, "Ctrl+Q")
     qtbot.waitUntil(lambda: not window.isVisible(), timeout=5_000)
+
+
+# --- presentation mode ----------------------------------------------------------------------------
+
+
+def shown(widget) -> bool:
+    return widget.isVisible() and widget.width() > 0 and widget.height() > 0
+
+
+def text_field_width(combo: QComboBox) -> int:
+    option = QStyleOptionComboBox()
+    combo.initStyleOption(option)
+    field = combo.style().subControlRect(QStyle.ComplexControl.CC_ComboBox, option,
+                                         QStyle.SubControl.SC_ComboBoxEditField, combo)
+    return field.width()
+
+
+def button_need(button: QAbstractButton) -> int:
+    """The width a button's text (and its box or arrow) takes, without Qt's 80-pixel minimum for push buttons."""
+    text = button.text()
+    if isinstance(button, QPushButton):
+        option = QStyleOptionButton()
+        button.initStyleOption(option)
+        size = button.fontMetrics().size(Qt.TextFlag.TextShowMnemonic, text)
+        return button.style().sizeFromContents(QStyle.ContentsType.CT_PushButton, option, size, button).width()
+    return button.sizeHint().width()  # check boxes, radio and tool buttons: their size is their contents'
+
+
+def clipped_texts(root) -> list[str]:
+    """Every text under `root` that is shown cut, elided or squeezed, named with the widget's text."""
+    problems = []
+    for w in [root, *root.findChildren(QWidget)]:
+        if not shown(w):
+            continue
+        fm = w.fontMetrics()
+        if isinstance(w, FittedLabel):
+            if w.text() and not w.fits(w.shown_scale()):
+                problems.append(f"elided: {w.text()!r}")
+        elif isinstance(w, QLabel) and w.text() and w.pixmap().isNull():
+            doc = QTextDocument()
+            doc.setDocumentMargin(0)
+            rich = w.textFormat() == Qt.TextFormat.RichText or (w.textFormat() == Qt.TextFormat.AutoText and "<" in w.text())
+            doc.setHtml(w.text()) if rich else doc.setPlainText(w.text())
+            room = w.contentsRect()
+            if w.wordWrap():
+                if w.heightForWidth(room.width()) > room.height() + 2:
+                    problems.append(f"cut at the bottom: {doc.toPlainText()[:60]!r}")
+            else:
+                doc.setDefaultFont(w.font())
+                if doc.idealWidth() > room.width() + 2:
+                    problems.append(f"cut at the side: {doc.toPlainText()[:60]!r} ({doc.idealWidth():.0f} > "
+                                    f"{room.width()})")
+        elif isinstance(w, QAbstractButton) and w.text():
+            if button_need(w) > w.width() + 1:
+                problems.append(f"button squeezed: {w.text()!r} ({button_need(w)} > {w.width()})")
+        elif isinstance(w, QComboBox) and w.currentText():
+            if fm.horizontalAdvance(w.currentText()) > text_field_width(w) + 1:
+                problems.append(f"combo box cut: {w.currentText()!r}")
+        elif isinstance(w, QAbstractSpinBox):
+            if fm.horizontalAdvance(w.text()) > w.lineEdit().width() + 1:
+                problems.append(f"spin box cut: {w.text()!r}")
+        elif isinstance(w, QTabBar) and w.count():
+            if w.tabRect(w.count() - 1).right() > w.width() + 1:
+                problems.append(f"tabs scroll: {[w.tabText(k) for k in range(w.count())]}")
+        elif isinstance(w, pg.GraphicsView):
+            problems += [f"{label}: {what}" for label, what in axes_without_ticks(w)]
+    return problems
+
+
+def axes_without_ticks(view) -> list[tuple[str, str]]:
+    """Axes of a chart that draw fewer than two tick labels (or fewer than all the class names)."""
+    image = QImage(8, 8, QImage.Format.Format_ARGB32)
+    painter = QPainter(image)
+    out = []
+    try:
+        for item in view.scene().items():
+            if not isinstance(item, pg.AxisItem) or not item.isVisible() or item.style["showValues"] is False:
+                continue
+            if item.orientation not in ("left", "bottom") or item.width() < 2 or item.height() < 2:
+                continue
+            texts = [t for t in item.generateDrawSpecs(painter)[2] if t[2].strip()]
+            wanted = len(item.names) if isinstance(item, ClassAxis) and item.names else 2
+            if len(texts) < wanted:
+                out.append((item.labelText or item.orientation, f"{len(texts)} tick labels of {wanted}"))
+        for item in view.scene().items():
+            if isinstance(item, pg.LegendItem) and item.isVisible() and item.items:
+                box = item.sceneBoundingRect()
+                if not QRectF(view.sceneRect()).adjusted(-1, -1, 1, 1).contains(box):
+                    out.append(("legend", f"cut: {[label.text for _, label in item.items]}"))
+    finally:
+        painter.end()
+    return out
+
+
+SCREENS = {"1920x1080": QRect(0, 0, 1920, 1080), "1280x800": QRect(0, 0, 1280, 800), "1024x600": QRect(0, 0, 1024, 600)}
+
+
+@pytest.mark.parametrize("screen", SCREENS)
+def test_presentation_mode_lays_out_every_tab_without_cutting_a_text_or_an_axis(qtbot, window, screen):
+    rect = SCREENS[screen]
+    factor = window.presentation.enter(rect)
+    try:
+        QApplication.processEvents()
+        assert window.geometry().size() == rect.size()
+        points = QApplication.font().pointSizeF()
+        if screen == "1920x1080":
+            assert points >= 18  # the back row reads it
+        assert window.fits_in(rect.size()) and factor >= 1.0
+        problems = {}
+        for room in window.rooms():
+            window.tabs.setCurrentWidget(room)
+            for inner, k in views_of(room):  # each page of a tab: the results, each lesson
+                if inner is not None:
+                    if not inner.isVisible():
+                        continue
+                    inner.setCurrentIndex(k)
+                qtbot.wait(20)
+                place = window.tabs.tabText(window.tabs.indexOf(room)) + (f" ▸ {inner.tabText(k)}" if inner else "")
+                problems[place] = clipped_texts(room)
+        window.tabs.setCurrentWidget(window.canvas)
+        window.canvas.explain_button.click()
+        qtbot.wait(20)
+        problems["Canvas ▸ Explain"] = clipped_texts(window.canvas)
+        window.canvas.explain_button.click()
+        problems["window"] = clipped_texts(window.menuBar()) + clipped_texts(window.tabs.tabBar())
+        assert not any(problems.values()), f"at {screen}, {points:.1f} pt: {problems}"
+    finally:
+        window.presentation.leave()

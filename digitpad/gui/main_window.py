@@ -21,6 +21,7 @@ from digitpad.gui.model_library import ModelLibrary
 from digitpad.gui.common.dialogs import show_warning
 from digitpad.gui.my_digits.tab import MyDigitsTab
 from digitpad.gui.common.settings import as_bytes, number_in, stored
+from digitpad.gui.common.presentation import Presentation
 from digitpad.gui.common.text_zoom import TextZoom
 from digitpad.gui.training.tab import TrainingTab
 from digitpad.gui.common.worker import Worker
@@ -77,6 +78,8 @@ class MainWindow(QMainWindow):
         view = self.menuBar().addMenu("&View")
         self.zoom.add_to(view)
         self.commands.add_tab_keys(view)
+        self.presentation = Presentation(self, self.zoom, self.fits_in, self.rooms)  # F5
+        self.presentation.add_to(view)
         self.zoom.refused.connect(lambda why: self.statusBar().showMessage(why, 8000))
         self.training.snapshot_ready.connect(lambda m: self.library.put(m, activate=False))
         self.training.model_trained.connect(self._on_model_trained)
@@ -105,10 +108,15 @@ class MainWindow(QMainWindow):
         The font change reaches the layouts as posted events: they are sent first, so the sizes are the new
         ones (layout requests alone were not enough: the window still measured the old size).
         """
-        QApplication.sendPostedEvents()
+        room = self.screen().geometry() if self.isFullScreen() else self.screen().availableGeometry()
+        return self.fits_in(room.size() - QSize(0, 0 if self.isFullScreen() else TITLE_BAR))
+
+    def fits_in(self, room: QSize) -> bool:
+        """The window's smallest size at the current text size fits in `room` (a screen, less its title bar)."""
+        for _ in range(2):  # a font change reaches the layouts (hidden tabs' too) as posted events, in two rounds
+            QApplication.processEvents()
         need = self.minimumSizeHint().expandedTo(self.minimumSize())
-        room = self.screen().availableGeometry()
-        return need.width() <= room.width() and need.height() <= room.height() - TITLE_BAR
+        return need.width() <= room.width() and need.height() <= room.height()
 
     def add_room(self, room: QWidget, title: str) -> QWidget:
         """One tab of the window. A room that runs work has `shutdown()`, called when the window closes; one

@@ -22,11 +22,11 @@ from digitpad.core.explain import (ConvBlock, EvidenceMaps, Explanation, LabelLo
                                    captions, label_loss, unit_arithmetic)
 from digitpad.core.inference import UNSURE_BELOW
 from digitpad.gui.app import qt_app
-from digitpad.gui.common.colours import (ACTIVATION, DIVERGING, GREY, Legend, draw_legend, fmt, lut_image, rgb_image,
-                                        stacked_colours, symmetric)
+from digitpad.gui.common.colours import (ACTIVATION, BAR_COLOUR, DIVERGING, GREY, TOP_COLOUR, Legend, draw_legend,
+                                        fmt, lut_image, rgb_image, stacked_colours, symmetric)
 
-TOP = QColor("#d9534f")
-BAR = QColor("#8fb3d9")
+TOP = QColor(TOP_COLOUR)
+BAR = QColor(BAR_COLOUR)
 SELECTED = QColor("#ff9900")
 SALIENCY_PENDING = "Working out which pixels mattered (the first time takes a few seconds)…"
 SALIENCY_NOTE = ("Left: which ink raised the top class's score above a blank canvas (red) or lowered it "

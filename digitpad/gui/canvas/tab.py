@@ -22,6 +22,7 @@ from digitpad.core.preprocess import PreprocessSteps, mnist_steps, stroke_steps
 from digitpad.gui.common.worker import Worker, run_call
 from digitpad.gui.canvas.drawing import BrushSwatch, DrawingCanvas
 from digitpad.gui.common.charts import StaticPlot
+from digitpad.gui.common.colours import BAR_COLOUR, TOP_COLOUR
 from digitpad.gui.canvas.explain_panel import ExplainPanel
 from digitpad.gui.common.images import display_image, gray_image
 from digitpad.gui.model_library import ModelLibrary
@@ -33,8 +34,8 @@ from digitpad.gui.common.widgets import FittedLabel, PixelView
 LIVE_INTERVAL_MS = 60  # re-classify at most this often while the pen moves
 SALIENCY_IDLE_MS = 60_000  # the Explain panel closed this long: its saliency process ends
 DISPLAY_SIDE = 1024  # an opened picture is shown from a copy at most this big
-BAR = "#8fb3d9"
-TOP_BAR = "#d9534f"
+BAR = BAR_COLOUR
+TOP_BAR = TOP_COLOUR
 
 
 class ProbabilityChart(StaticPlot):
@@ -214,7 +215,7 @@ class CanvasTab(QWidget):
                                 "your brush, cropped to the ink, scaled to 20 px, centred by centre of mass, "
                                 "as MNIST digits were made")
         preview_box = QVBoxLayout()
-        self.preview_label = FittedLabel("What the network sees (28×28)", chars=16, min_scale=0.75)
+        self.preview_label = FittedLabel("What the network sees (28×28)", chars=16, lines=2, min_scale=0.75)
         preview_box.addWidget(self.preview_label)
         preview_box.addWidget(self.preview, stretch=1)
         answer_box = QVBoxLayout()
@@ -245,9 +246,9 @@ class CanvasTab(QWidget):
         self.model_picker.blockSignals(True)
         self.model_picker.clear()
         for m in self.library.models:
-            self.model_picker.addItem(f"{m.title} · {m.parameters:,} params")
-            self.model_picker.setItemData(self.model_picker.count() - 1, f"{m.title}\n{m.source}",
-                                          Qt.ItemDataRole.ToolTipRole)
+            self.model_picker.addItem(m.title)  # its parameters in the tooltip: the title fits a projector's type
+            self.model_picker.setItemData(self.model_picker.count() - 1, f"{m.title} · {m.parameters:,} parameters"
+                                          f"\n{m.source}", Qt.ItemDataRole.ToolTipRole)
         self.model_picker.setCurrentIndex(self.library.active_index)
         self.model_picker.blockSignals(False)
 

@@ -6,27 +6,62 @@ import math
 
 import pyqtgraph as pg
 from PySide6.QtCore import QSize, Qt, QTimer, Signal
-from PySide6.QtGui import QContextMenuEvent, QFont, QFontMetricsF
-from PySide6.QtWidgets import QMenu
+from PySide6.QtGui import QContextMenuEvent, QFont, QFontMetricsF, QPen
+from PySide6.QtWidgets import QApplication, QMenu, QSizePolicy
 
 from digitpad.core.runs import RunCurves
+from digitpad.gui.common.text_zoom import restyle_view
 
-LOSS_COLOUR = "#1f77b4"
-TRAIN_COLOUR = "#d62728"
-TEST_COLOUR = "#2ca02c"
+from digitpad.gui.common.colours import LOSS_COLOUR, RUN_COLOURS, TEST_COLOUR, TRAIN_COLOUR  # noqa: F401 (shared)
 
 
 GRID_COLOUR = "#d8d8d8"
-DIVERGED_COLOUR = "#d62728"
+DIVERGED_COLOUR = TRAIN_COLOUR
 TREND_POINTS = 5  # the thick loss line: the mean of the last TREND_POINTS points (a quarter epoch)
 TREND_NAME = f"mean of last {TREND_POINTS} points"
 REDRAW_MS = 100  # a fast run reports many points a second; the curves are redrawn at most this often
 LOSS_TIP = ("Train loss, reported 20 times per epoch (every batch when an epoch has fewer): each thin-line "
             f"point is the mean loss over the batches since the previous point. The thick line is the mean of "
             f"the last {TREND_POINTS} points, the trend through the noise.")
-# Compared runs: distinct from each other and from the live run's blue, red and green.
-RUN_COLOURS = ("#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#17becf", "#bcbd22", "#7f7f7f", "#393b79")
+RUN_MARKERS = ("s", "o", "t", "d")  # the test-accuracy markers of runs 1-8, 9-16, …
+RUNS_LEGEND_ROWS = 12
+CHART_MIN_LINES = 7  # a chart's smallest height, in lines of its text: three tick labels, the axis title, a legend
+CHART_MIN_CHARS = 20
+FIGURE_SIZE = (1600, 1000)  # exported charts: a 16:10 slide, text at FIGURE_POINTS
+FIGURE_POINTS = 16
+FIGURE_LINE_SCALE = 2.0  # a longer list of runs gets a second column
 OVERHANG = 80  # px a class name may reach past either end of its axis ("T-shirt/top" under column 0)
+
+
+_LINE_SCALE = [1.0]  # presentation mode draws every curve, marker and marked line this many times thicker
+
+
+def set_line_scale(scale: float) -> None:
+    """Every chart's curves and markers `scale` times their own width and size (2 in presentation mode: a
+    2-pixel line is lost on a projector); charts made or curves added later follow (`scale_lines`)."""
+    _LINE_SCALE[0] = scale
+    for view in QApplication.allWidgets():
+        if isinstance(view, pg.GraphicsView):
+            scale_lines(view.scene().items())
+
+
+def scale_lines(items) -> None:
+    """Set these chart items' pens and markers to the current line scale, from their own base widths."""
+    scale = _LINE_SCALE[0]
+    for item in items:
+        if isinstance(item, pg.PlotDataItem):
+            base = item.__dict__.setdefault("_base_line", (pg.mkPen(item.opts["pen"]).widthF(),
+                                                           item.opts.get("symbolSize") or 0))
+            pen = pg.mkPen(item.opts["pen"])
+            pen.setWidthF(max(base[0], 1.0) * scale if base[0] else 0)
+            item.setPen(pen)
+            if base[1]:
+                item.setSymbolSize(base[1] * scale)
+        elif isinstance(item, pg.InfiniteLine):
+            base = item.__dict__.setdefault("_base_line", item.pen.widthF())
+            pen = QPen(item.pen)
+            pen.setWidthF(max(base, 1.0) * scale)
+            item.setPen(pen)
 
 
 def style_axis(axis: pg.AxisItem) -> None:
@@ -80,10 +115,24 @@ class ClassAxis(pg.AxisItem):
         column = self.width() / max(len(self.names), 1)
         rows = next((r for r in range(1, self.MAX_ROWS) if widest + metrics.averageCharWidth() <= r * column),
                     self.MAX_ROWS)
-        if rows != self.rows:
+        height = round(rows * metrics.lineSpacing())
+        if (rows, height) != (self.rows, self.style["tickTextHeight"]):  # more rows, or a new text size
             self.rows = rows
-            self.setStyle(tickTextHeight=round(rows * metrics.lineSpacing()))
+            self.setStyle(tickTextHeight=height)
         self.setTicks([[(k + self.at, "\n" * (k % rows) + name) for k, name in enumerate(self.names)]])
+
+
+def legend_above(plot: pg.PlotItem, columns: int = 2) -> pg.LegendItem:
+    """The plot's legend in the title's row, above the curves, in `columns` columns: it never covers a curve,
+    and at any text size it takes its own room (the curves' box shrinks instead)."""
+    legend = pg.LegendItem(size=(0, 0), colCount=columns)
+    legend.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Fixed)
+    plot.layout.removeItem(plot.titleLabel)
+    plot.titleLabel.setVisible(False)
+    plot.layout.addItem(legend, 0, 1, Qt.AlignmentFlag.AlignHCenter)
+    plot.legend = legend
+    legend.above = True  # its rows count in the chart's smallest height
+    return legend
 
 
 class StaticPlot(pg.PlotWidget):
@@ -98,6 +147,18 @@ class StaticPlot(pg.PlotWidget):
         self.setMouseEnabled(False, False)
         self.hideButtons()
         self.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # a picture: Tab goes from control to control
+
+    def minimumSizeHint(self) -> QSize:
+        """Room for an axis of tick labels each way at the current text size: a chart squeezed below this
+        loses its ticks, so a short screen scrolls or gets smaller text instead."""
+        metrics = QFontMetricsF(self.font())
+        width = metrics.averageCharWidth() * CHART_MIN_CHARS
+        legend, rows = self.getPlotItem().legend, 0
+        if getattr(legend, "above", False):  # its rows take height, and its width is the chart's least
+            rows = math.ceil(len(legend.items) / legend.columnCount)
+            legend_width = legend.effectiveSizeHint(Qt.SizeHint.PreferredSize).width()
+            width = max(width, legend_width + self.getAxis("left").width() + metrics.averageCharWidth() * 2)
+        return QSize(round(width), round(metrics.lineSpacing() * (CHART_MIN_LINES + rows)))
 
 
 def smooth(values: list[float]) -> list[float]:
@@ -146,10 +207,23 @@ class LiveCharts(pg.GraphicsLayoutWidget):
                                             symbolBrush=TRAIN_COLOUR, name="train acc")
         self.test_acc = self.acc_plot.plot(pen=pg.mkPen(TEST_COLOUR, width=2.5), symbol="s", symbolSize=7,
                                            symbolBrush=TEST_COLOUR, name="test acc")
+        # Recorded runs: named beside the charts, in as many columns as their number needs.
+        self.runs_legend = pg.LegendItem(size=(0, 0))
+        self.runs_legend.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Fixed)
+        self.addItem(self.runs_legend, row=0, col=1, rowspan=2)
+        self.ci.layout.setAlignment(self.runs_legend, Qt.AlignmentFlag.AlignTop)
+        self.runs_legend.setVisible(False)
+        scale_lines([self.raw_loss, self.smooth_loss, self.diverged_line, self.train_acc, self.test_acc])
         self.clear_curves()
 
     def sizeHint(self) -> QSize:
         return QSize(640, 420)
+
+    def minimumSizeHint(self) -> QSize:
+        """Two charts' worth of StaticPlot's smallest size: squeezed below, the axes drop their tick labels."""
+        metrics = QFontMetricsF(self.font())
+        return QSize(round(metrics.averageCharWidth() * CHART_MIN_CHARS * 1.5),
+                     round(metrics.lineSpacing() * CHART_MIN_LINES * 2))
 
     def clear_curves(self, epochs: int = 1) -> None:
         self.loss_x: list[float] = []
@@ -205,26 +279,35 @@ class LiveCharts(pg.GraphicsLayoutWidget):
     def show_runs(self, runs: list[RunCurves], current_label: str | None = None) -> None:
         """Overlay these runs (smoothed loss; test accuracy solid, train dashed) below the live curves.
 
-        Each run is named in the loss legend by its label; `current_label` names the live run there.
+        The runs are named in a legend of their own beside the charts, never over the curves (a folder of
+        18 runs makes a long one), with the key to solid (test) and dashed (train) under the names;
+        `current_label` names the live run in the loss legend.
         """
         for item in self._overlay_items:
             for plot in (self.loss_plot, self.acc_plot):
-                plot.legend.removeItem(item)
                 if item in plot.items:
                     plot.removeItem(item)
+        self.runs_legend.clear()
         self._overlay_items = []
         self.overlays = list(runs)
         for k, run in enumerate(runs):
             colour = RUN_COLOURS[k % len(RUN_COLOURS)]
-            loss = self.loss_plot.plot(run.loss_x, smooth(run.loss_y),
-                                       pen=pg.mkPen(colour, width=2), name=run.label)
-            test = self.acc_plot.plot(run.epoch_x, run.test_accuracy, pen=pg.mkPen(colour, width=2), symbol="s",
+            marker = RUN_MARKERS[k // len(RUN_COLOURS) % len(RUN_MARKERS)]  # past 8 runs, colours repeat: markers not
+            loss = self.loss_plot.plot(run.loss_x, smooth(run.loss_y), pen=pg.mkPen(colour, width=2))
+            test = self.acc_plot.plot(run.epoch_x, run.test_accuracy, pen=pg.mkPen(colour, width=2), symbol=marker,
                                       symbolSize=6, symbolBrush=colour, symbolPen=colour)
             train = self.acc_plot.plot(run.epoch_x, run.train_accuracy,
-                                       pen=pg.mkPen(colour, width=1.5, style=pg.QtCore.Qt.PenStyle.DashLine))
+                                       pen=pg.mkPen(colour, width=1.5, style=Qt.PenStyle.DashLine))
             for item in (loss, test, train):
                 item.setZValue(-10)  # the live run stays on top
+            self.runs_legend.addItem(test, run.label)
             self._overlay_items += [loss, test, train]
+        if runs:
+            for name, style in (("test accuracy", Qt.PenStyle.SolidLine), ("train accuracy", Qt.PenStyle.DashLine)):
+                self.runs_legend.addItem(pg.PlotDataItem(pen=pg.mkPen("#000000", width=2, style=style)), name)
+        scale_lines(self._overlay_items)
+        self.runs_legend.setVisible(bool(runs))
+        self.runs_legend.setColumnCount(max(1, math.ceil((len(runs) + 2) / RUNS_LEGEND_ROWS)))
         live_entry = self.loss_plot.legend.getLabel(self.smooth_loss)
         if live_entry is not None:  # gone from a figure of recorded runs only
             live_entry.setText(f"{current_label} (this run)" if current_label and runs else TREND_NAME)
@@ -244,14 +327,43 @@ class LiveCharts(pg.GraphicsLayoutWidget):
         return live + self.overlays
 
     def hide_live_legend(self) -> None:
-        """For a figure of recorded runs only: the live curves are empty, so their legend entries go."""
-        for plot, items in ((self.loss_plot, (self.raw_loss, self.smooth_loss)),
-                            (self.acc_plot, (self.train_acc, self.test_acc))):
-            for item in items:
-                plot.legend.removeItem(item)
-        for name, style in (("test acc", pg.QtCore.Qt.PenStyle.SolidLine),
-                            ("train acc", pg.QtCore.Qt.PenStyle.DashLine)):
-            self.acc_plot.legend.addItem(pg.PlotDataItem(pen=pg.mkPen("#444444", width=2, style=style)), name)
+        """For a figure of recorded runs only: the live curves are empty, so their legends go."""
+        for plot in (self.loss_plot, self.acc_plot):
+            plot.legend.setVisible(False)
+
+    # --- figures for slides ---------------------------------------------------------------------
+
+    def copy(self) -> "LiveCharts":
+        """Another chart showing what this one shows (the live run, its marks and the recorded runs)."""
+        other = LiveCharts()
+        other.clear_curves(self._epochs)
+        other.loss_x, other.loss_y, other.loss_smooth = list(self.loss_x), list(self.loss_y), list(self.loss_smooth)
+        other.epoch_x, other.train_y, other.test_y = list(self.epoch_x), list(self.train_y), list(self.test_y)
+        other._draw_loss()
+        other.train_acc.setData(other.epoch_x, other.train_y)
+        other.test_acc.setData(other.epoch_x, other.test_y)
+        if self.diverged_at is not None:
+            other.last_loss_at = self.diverged_at
+            other.mark_diverged()
+        live = self.loss_plot.legend.getLabel(self.smooth_loss)
+        other.show_runs(self.overlays, live.text.removesuffix(" (this run)") if live and self.overlays else None)
+        return other
+
+    def as_figure(self, size: tuple[int, int], points: float) -> None:
+        """Lay this chart out offscreen as a slide's figure: `size` pixels, text at `points`, lines as thick as
+        in presentation mode (a figure is read from the back of a room)."""
+        font = QFont(QApplication.font())
+        font.setPointSizeF(points)
+        self.setFont(font)
+        self.setAttribute(Qt.WidgetAttribute.WA_DontShowOnScreen, True)
+        restyle_view(self, font)
+        previous = _LINE_SCALE[0]
+        _LINE_SCALE[0] = max(previous, FIGURE_LINE_SCALE)
+        scale_lines(self.scene().items())
+        _LINE_SCALE[0] = previous
+        self.resize(*size)
+        self.show()
+        QApplication.processEvents()
 
     def contextMenuEvent(self, event: QContextMenuEvent) -> None:
         menu = QMenu(self)

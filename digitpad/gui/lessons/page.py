@@ -6,14 +6,17 @@ import inspect
 import math
 from collections.abc import Callable
 
-from PySide6.QtCore import Qt
-from PySide6.QtGui import QColor, QFontDatabase, QTextCursor, QTextFormat
-from PySide6.QtWidgets import (QHeaderView, QLabel, QPlainTextEdit, QSplitter, QTableWidget, QTableWidgetItem,
+from PySide6.QtCore import QSize, Qt
+from PySide6.QtGui import QColor, QTextCursor, QTextFormat
+from PySide6.QtWidgets import (QFrame, QHeaderView, QLabel, QPlainTextEdit, QScrollArea, QSplitter, QTableWidget,
+                               QTableWidgetItem,
                                QTextEdit, QVBoxLayout, QWidget)
 
-from digitpad.gui.common.charts import StaticPlot, style_axis
+from digitpad.gui.common.charts import StaticPlot, legend_above, style_axis
+from digitpad.gui.common.colours import SCRATCH_COLOUR  # noqa: F401 (the lessons' second colour)
+from digitpad.gui.common.text_zoom import monospace
+from digitpad.gui.common.widgets import FlowLayout, labelled
 
-SCRATCH_COLOUR = "#ff7f0e"
 BROKEN_COLOUR = QColor("#f8c8c8")
 
 
@@ -29,10 +32,14 @@ class CodePane(QPlainTextEdit):
         super().__init__()
         self.setReadOnly(True)
         self.setLineWrapMode(QPlainTextEdit.LineWrapMode.NoWrap)
-        self.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
+        monospace(self)  # follows View ▸ Larger text
         self.setPlainText(sources(*functions))
         self.setTabChangesFocus(True)  # Tab leaves the code for the next control
-        self.setMinimumWidth(360)
+
+    def minimumSizeHint(self) -> QSize:
+        """A narrow view of the code (it scrolls sideways) at any text size: the charts get the width."""
+        metrics = self.fontMetrics()
+        return QSize(metrics.averageCharWidth() * 28, metrics.lineSpacing() * 6)
 
     def highlight(self, text: str) -> None:
         """Give the first line containing `text` a yellow background (and scroll it into view)."""
@@ -56,16 +63,42 @@ def explanation(html: str) -> QLabel:
     return label
 
 
+def scrolled(widget: QWidget) -> QScrollArea:
+    """Reading matter that scrolls when the page is short (a netbook, or a projector's large type) instead of
+    taking the charts' height."""
+    area = QScrollArea()
+    area.setWidget(widget)
+    area.setWidgetResizable(True)
+    area.setFrameShape(QFrame.Shape.NoFrame)
+    area.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+    return area
+
+
 def lesson_layout(page: QWidget, intro: str, controls: QWidget, left: QWidget, code: CodePane) -> None:
-    """Intro on top, controls under it, then the live part beside the code."""
+    """Controls on top; under them the live part, with the whole height, beside the reading: the intro over the
+    code, each scrolling on a short page. (With the intro on top, a 1024×600 screen left the charts ~60 px.)"""
+    reading = QSplitter(Qt.Orientation.Vertical)
+    reading.addWidget(scrolled(explanation(intro)))
+    reading.addWidget(code)
+    reading.setStretchFactor(0, 1)
+    reading.setStretchFactor(1, 2)
     split = QSplitter(Qt.Orientation.Horizontal)
     split.addWidget(left)
-    split.addWidget(code)
-    split.setSizes([760, 500])
+    split.addWidget(reading)
+    split.setStretchFactor(0, 3)
+    split.setStretchFactor(1, 2)
     layout = QVBoxLayout(page)
-    layout.addWidget(explanation(intro))
     layout.addWidget(controls)
     layout.addWidget(split, stretch=1)
+
+
+def control_row(*items: QWidget | tuple[str, QWidget]) -> QWidget:
+    """A lesson's controls, each with its name, flowing onto a second row when the width is short."""
+    controls = QWidget()
+    flow = FlowLayout(controls)
+    for item in items:
+        flow.addWidget(labelled(*item) if isinstance(item, tuple) else item)
+    return controls
 
 
 def stacked(*parts: QWidget, stretch: QWidget) -> QWidget:
@@ -78,14 +111,15 @@ def stacked(*parts: QWidget, stretch: QWidget) -> QWidget:
     return left
 
 
-def make_plot(left: str, bottom: str) -> StaticPlot:
+def make_plot(left: str, bottom: str, legend_columns: int = 2) -> StaticPlot:
+    """A lesson's chart, its legend in a row above the curves (inside, it hid them on a short screen)."""
     plot = StaticPlot()
     plot.setLabel("left", left)
     plot.setLabel("bottom", bottom)
     plot.showGrid(x=True, y=True)
     for side in ("left", "bottom"):
         style_axis(plot.getAxis(side))
-    plot.addLegend(offset=(-10, 10))
+    legend_above(plot.getPlotItem(), legend_columns)
     return plot
 
 

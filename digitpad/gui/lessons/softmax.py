@@ -6,8 +6,7 @@ from functools import partial
 
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import (QComboBox, QHBoxLayout, QLabel, QSplitter,
-                               QVBoxLayout, QWidget)
+from PySide6.QtWidgets import QComboBox, QLabel, QSplitter
 
 from digitpad.core import scratch
 from digitpad.core.datasets import DATASETS
@@ -15,8 +14,8 @@ from digitpad.core.events import EpochEnd, FailureKind, Progress, RunControl
 from digitpad.core.models import MODELS, softmax_regression
 from digitpad.core.trainer import TrainConfig, Trainer
 from digitpad.gui.common.charts import LOSS_COLOUR, TEST_COLOUR, TRAIN_COLOUR
-from digitpad.gui.lessons.page import (LessonPage, SCRATCH_COLOUR, CodePane, fill_table, lesson_layout, make_plot, make_table,
-                                       stacked)
+from digitpad.gui.lessons.page import (LessonPage, SCRATCH_COLOUR, CodePane, control_row, fill_table, lesson_layout,
+                                       make_plot, make_table, stacked)
 from digitpad.gui.common.widgets import SteadyButton, same_width
 from digitpad.gui.common.worker import Worker, run_events
 from digitpad.gui.training.form import CourseLr, setting_control
@@ -49,20 +48,10 @@ class SoftmaxLesson(LessonPage):
         self.start_button.clicked.connect(self.start)
         self.pause_button.clicked.connect(self.toggle_pause)
         self.stop_button.clicked.connect(self.stop)
-        controls = QWidget()  # two rows: in one, the controls would not fit a 1024-pixel netbook
-        rows = QVBoxLayout(controls)
-        rows.setContentsMargins(0, 0, 0, 0)
-        fields, buttons = QHBoxLayout(), QHBoxLayout()
-        for title, widget in (("data", self.dataset), ("images", self.subset), ("epochs", self.epochs),
-                              ("lr", self.lr), ("batch", self.batch_size), ("seed", self.seed)):
-            fields.addWidget(QLabel(title))
-            fields.addWidget(widget)
-        fields.addStretch(1)
-        for button in (self.start_button, self.pause_button, self.stop_button):
-            buttons.addWidget(button)
-        buttons.addStretch(1)
-        rows.addLayout(fields)
-        rows.addLayout(buttons)
+        # As many rows as the width needs: one on a wide screen, three on a netbook in large type.
+        controls = control_row(("data", self.dataset), ("images", self.subset), ("epochs", self.epochs),
+                               ("lr", self.lr), ("batch", self.batch_size), ("seed", self.seed),
+                               self.start_button, self.pause_button, self.stop_button)
 
         self.loss_plot = make_plot("train loss", "epoch")
         self.acc_plot = make_plot("accuracy", "epoch")

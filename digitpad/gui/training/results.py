@@ -95,6 +95,7 @@ class PerClassAccuracyView(StaticPlot):
         self.setYRange(0, 112, padding=0)
         self.setXRange(-0.5, 9.5, padding=0.02)
         self.values = np.zeros(10)
+        self.getAxis("bottom").set_names([str(d) for d in range(10)])
 
     def show_accuracy(self, per_class: list[float], class_names: tuple[str, ...]) -> None:
         self.values = np.asarray(per_class)
@@ -242,10 +243,13 @@ class ResultsPanel(QTabWidget):
         self.weights = ImageGrid(ColourScale(DIVERGING, ("blue: votes against the class", "white: 0", "red: votes for it"),
                                              "Each template is scaled to its own largest weight"),
                                  columns=5, max_side=420)
-        self.addTab(self.confusion, "Confusion matrix")
-        self.addTab(self.per_class, "Per-class accuracy")
+        # Short titles: five of them fit beside the Setup column at a projector's text size.
+        self.addTab(self.confusion, "Confusion")
+        self.addTab(self.per_class, "Per class")
         self.addTab(self.mistakes, "Mistakes")
-        self.weights_index = self.addTab(self.weights, "Weights (softmax)")
+        self.weights_index = self.addTab(self.weights, "Weights")
+        self.setTabToolTip(0, "The confusion matrix: true class down, predicted class across")
+        self.setTabToolTip(1, "Test accuracy of each class")
         self._latest: tuple[EvalReport, tuple[str, ...], np.ndarray | None] | None = None
         self._stale: set[int] = set()
         self.currentChanged.connect(self._refresh)

@@ -8,7 +8,6 @@ from dataclasses import replace
 from pathlib import Path
 
 from PySide6.QtCore import QSettings, QSize, Qt, Signal
-from PySide6.QtGui import QFontDatabase
 from PySide6.QtWidgets import (QCheckBox, QFileDialog, QFormLayout, QFrame, QGroupBox, QHBoxLayout, QLabel,
                                QPlainTextEdit, QProgressBar, QPushButton, QScrollArea, QSplitter, QVBoxLayout,
                                QWidget)
@@ -27,7 +26,8 @@ from digitpad.gui.training.form import CourseLr, Form
 from digitpad.gui.training.results import ResultsPanel
 from digitpad.gui.training.runs_panel import RunsPanel
 from digitpad.gui.common.settings import as_bool, stored
-from digitpad.gui.common.widgets import FittedLabel, SteadyButton, TextColumn, steady_row
+from digitpad.gui.common.text_zoom import monospace
+from digitpad.gui.common.widgets import FittedLabel, Foldable, SteadyButton, TextColumn, steady_row
 from digitpad.gui.common.worker import Worker, run_call, run_events
 
 FAILURE_TITLES = {FailureKind.DIVERGED: "Training diverged", FailureKind.DATA: "Data set missing",
@@ -124,10 +124,12 @@ class TrainingTab(QWidget):
         for f in self.form.fields:
             form.addRow(f.label, self.form.widgets[f.name])
         form.addRow(self.keep_setup)
-        setup = QGroupBox("Setup")
+        setup = QGroupBox()
         setup.setLayout(form)
-        # On a short screen the form scrolls instead of squeezing its controls below their height.
+        # On a short screen the form scrolls instead of squeezing its controls below their height; it folds to
+        # a one-line summary (presentation mode folds it: the charts get the room).
         self.setup_scroll = FormScroll(setup, self.epochs)
+        self.setup_fold = Foldable("Setup", self.setup_scroll, self.setup_summary)
 
         # Start, Pause/Resume and Stop keep one place and one size in every state (steady_row), and nothing
         # above them changes height with the run's state: the teacher's second click lands where the first did.
@@ -168,14 +170,14 @@ class TrainingTab(QWidget):
         self.log.setMaximumBlockCount(2000)
         self.log.setPlaceholderText("One line per epoch appears here.")
         self.log.setLineWrapMode(QPlainTextEdit.LineWrapMode.NoWrap)
-        self.log.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
+        monospace(self.log)  # follows View ▸ Larger text like every other text
         self.log.setMinimumHeight(4 * self.log.fontMetrics().lineSpacing())
         # The newest line stays in view: the document lays out lazily, so follow every growth of the range.
         follow = self.log.verticalScrollBar()
         follow.rangeChanged.connect(lambda _low, high: follow.setValue(high))
 
         left = QVBoxLayout()
-        left.addWidget(self.setup_scroll)  # its whole height when there is room; the log takes the rest
+        left.addWidget(self.setup_fold)  # its whole height when there is room; the log takes the rest
         left.addWidget(self.fast_button)
         left.addLayout(buttons)
         left.addLayout(files)
@@ -218,6 +220,18 @@ class TrainingTab(QWidget):
     def show_config(self, cfg: TrainConfig) -> None:
         """Show a run's setup in the form: a recorded run loaded back, or the sweep's run now starting."""
         self.form.show({f.name: getattr(cfg, f.name) for f in self.form.fields})
+        self.setup_fold.refresh()
+
+    def setup_summary(self) -> str:
+        """The setup in one line, for the folded Setup form: "MNIST · CNN · 1 epoch · batch 64 · lr 0.008 · Adam"."""
+        cfg = self.config()
+        epochs = f"{cfg.epochs} epoch{'s' if cfg.epochs != 1 else ''}"
+        return " · ".join((DATASETS[cfg.dataset].title, MODELS[cfg.model].title, epochs, f"batch {cfg.batch_size}",
+                           f"lr {cfg.lr:g}", SETTING["optimizer"].title_of(cfg.optimizer)))
+
+    def set_presenting(self, on: bool) -> None:
+        """Presentation mode folds the Setup form into its summary (the Setup button opens it again)."""
+        self.setup_fold.set_open(not on)
 
     def _update_momentum_enabled(self) -> None:
         self.momentum.setEnabled(self.optimizer.currentData() == "momentum" and not self.is_running())
