@@ -2,14 +2,23 @@
 
 from __future__ import annotations
 
+import math
+from dataclasses import asdict
+
+import numpy as np
 import pyqtgraph as pg
 import pytest
 from PySide6.QtCore import QPoint, QRect, QRectF, Qt
-from PySide6.QtGui import QImage, QKeySequence, QPainter, QTextDocument
+from PySide6.QtGui import QImage, QKeySequence, QPainter, QPalette, QTextDocument
 from PySide6.QtWidgets import (QAbstractButton, QAbstractSpinBox, QApplication, QComboBox, QLabel, QPushButton, QStyle,
                                QStyleOptionButton, QStyleOptionComboBox, QTabBar, QTabWidget, QWidget)
 
+from digitpad.core.runs import RunRecord, labels_for, load_runs, save_record
+from digitpad.core.trainer import TrainConfig
 from digitpad.gui.common.charts import ClassAxis
+from digitpad.gui.common.colours import (CLASS_COLOURS, LOSS_COLOUR, RUN_COLOURS, TEST_COLOUR, TRAIN_COLOUR,
+                                         contrast_ratio, hex_rgb, simulate_cvd, smallest_difference)
+from digitpad.gui.common.text_zoom import stored_zoom
 from digitpad.gui.common.widgets import FittedLabel
 
 from helpers import click, setup_run
@@ -285,3 +294,78 @@ def test_presentation_mode_lays_out_every_tab_without_cutting_a_text_or_an_axis(
         assert not any(problems.values()), f"at {screen}, {points:.1f} pt: {problems}"
     finally:
         window.presentation.leave()
+
+
+def test_f5_enters_presentation_mode_and_f5_again_puts_everything_back(qtbot, window):
+    window.activateWindow()
+    qtbot.waitUntil(window.isActiveWindow)
+    charts, fold = window.training.charts, window.training.setup_fold
+    palette = QApplication.palette()
+    before = (QApplication.font().pointSizeF(), window.isFullScreen(), charts.smooth_loss.opts["pen"].widthF(),
+              palette.color(QPalette.ColorRole.Window).name(), fold.is_open(), stored_zoom())
+    key(qtbot, "F5")
+    assert window.presentation.active and window.isFullScreen()
+    assert QApplication.font().pointSizeF() > before[0]
+    assert charts.smooth_loss.opts["pen"].widthF() == 2 * before[2]  # thicker lines for the back row
+    assert not fold.is_open() and "MNIST" in fold.summary_label.text()  # the setup in one line
+    now = QApplication.palette()
+    white = hex_rgb(now.color(QPalette.ColorRole.Window).name())
+    for group, role, least in ((QPalette.ColorGroup.Active, QPalette.ColorRole.WindowText, 7),
+                               (QPalette.ColorGroup.Active, QPalette.ColorRole.ButtonText, 7),
+                               (QPalette.ColorGroup.Disabled, QPalette.ColorRole.ButtonText, 4.5)):
+        assert contrast_ratio(hex_rgb(now.color(group, role).name()), white) >= least
+        assert contrast_ratio(hex_rgb(now.color(group, role).name()),
+                              hex_rgb(now.color(QPalette.ColorRole.Button).name())) >= least
+    key(qtbot, "F5")
+    qtbot.waitUntil(lambda: not window.isFullScreen())
+    palette = QApplication.palette()
+    after = (QApplication.font().pointSizeF(), window.isFullScreen(), charts.smooth_loss.opts["pen"].widthF(),
+             palette.color(QPalette.ColorRole.Window).name(), fold.is_open(), stored_zoom())
+    assert after == before and not window.presentation.active
+
+
+def test_the_palette_stays_apart_under_colour_blindness():
+    """Ten classes, and the recorded runs beside the live curves: every pair ΔE ≥ 15 for normal vision and
+    under simulated deuteranopia and protanopia (ΔE ~2 is barely seen; the old red/green pair was 7 apart)."""
+    for colours in (CLASS_COLOURS, RUN_COLOURS + (LOSS_COLOUR, TRAIN_COLOUR, TEST_COLOUR)):
+        rgb = np.array([hex_rgb(c) for c in colours])
+        for seen in (rgb, simulate_cvd(rgb, "deuteranopia"), simulate_cvd(rgb, "protanopia")):
+            assert smallest_difference(seen) >= 15
+    old_red, old_green = hex_rgb("#d62728"), hex_rgb("#2ca02c")
+    assert smallest_difference(simulate_cvd(np.array([old_red, old_green]))) < 10  # what the check catches
+
+
+def fake_runs(folder, n: int) -> None:
+    """n recorded runs of three models at six learning rates, without training any."""
+    models = ("softmax", "mlp", "cnn")
+    for k in range(n):
+        config = asdict(TrainConfig.for_model(models[k % 3], lr=(0.01, 0.03, 0.1, 0.3, 1.0, 3.0)[k // 3 % 6]))
+        xs = [i / 4 for i in range(1, 21)]
+        save_record(RunRecord(f"run{k:02d}", f"run {k}", config, status="finished", started=f"2026-01-01T00:{k:02d}",
+                              loss_x=xs, loss_y=[2.3 * math.exp(-x * (0.3 + k / 20)) + 0.1 for x in xs],
+                              epochs=[{"epoch": e, "train_loss": 0.3, "train_accuracy": 0.8 + e / 40,
+                                       "test_accuracy": 0.78 + e / 40 + k / 250, "seconds": 1.0} for e in range(1, 6)],
+                              final_accuracy=0.9, folder=folder))
+
+
+def test_compare_on_eighteen_runs_names_them_beside_the_charts_uncut(qapp, tmp_path):
+    from digitpad.cli import main
+
+    fake_runs(tmp_path, 18)
+    out = tmp_path / "chart.png"
+    assert main(["compare", str(tmp_path), "--out", str(out)]) == 0
+    image = QImage(str(out))
+    assert (image.width(), image.height()) == (1600, 1000)  # a slide, not 910×370
+    records, _ = load_runs([tmp_path])
+    labels = labels_for([r.config for r in records], [r.name for r in records])
+    assert labels[:3] == ["softmax · lr 0.01", "mlp · lr 0.01", "cnn · lr 0.01"]  # what tells each apart
+    from digitpad.gui.training.runs_panel import LiveCharts
+
+    charts = LiveCharts()
+    charts.show_runs([r.curves(label) for r, label in zip(records, labels)])
+    charts.as_figure((1600, 1000), 16)
+    legend, plot = charts.runs_legend.sceneBoundingRect(), charts.loss_plot.getViewBox().sceneBoundingRect()
+    assert QRectF(charts.sceneRect()).contains(legend)  # not cut off
+    assert not legend.intersects(plot) and not legend.intersects(charts.acc_plot.getViewBox().sceneBoundingRect())
+    assert len(charts.runs_legend.items) == 18 + 2  # every run, and the solid/dashed key
+    charts.close()

@@ -12,7 +12,8 @@ import sys
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import QBuffer, QIODevice, QPoint, QRect, QSettings, QSize, Qt, Signal, qInstallMessageHandler
+from PySide6.QtCore import (QBuffer, QEvent, QIODevice, QPoint, QRect, QSettings, QSize, Qt, Signal,
+                            qInstallMessageHandler)
 from PySide6.QtGui import QColor, QFont, QFontMetrics, QImage, QPainter, QPen
 from PySide6.QtWidgets import (QApplication, QComboBox, QDoubleSpinBox, QGridLayout, QHBoxLayout, QLabel,
                                QSlider, QVBoxLayout, QWidget)
@@ -23,7 +24,7 @@ from digitpad.core.explain import (ConvBlock, EvidenceMaps, Explanation, LabelLo
 from digitpad.core.inference import UNSURE_BELOW
 from digitpad.gui.app import qt_app
 from digitpad.gui.common.colours import (ACTIVATION, BAR_COLOUR, DIVERGING, GREY, TOP_COLOUR, Legend, draw_legend,
-                                        fmt, lut_image, rgb_image, stacked_colours, symmetric)
+                                        fmt, legend_width, lut_image, rgb_image, stacked_colours, symmetric)
 
 TOP = QColor(TOP_COLOUR)
 BAR = QColor(BAR_COLOUR)
@@ -44,6 +45,7 @@ class MapGrid(QWidget):
                  parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.columns, self.tile, self.caption_lines, self.gap = columns, tile, caption_lines, gap
+        self.base_tile, self.base_gap = tile, gap  # at the panel's own text size; `set_scale` grows them
         self.sizes: list[tuple[int, int]] = []  # each map's (width, height) in model pixels
         self.images: list[QImage] = []  # one per map, unless they are drawn from the atlas
         self.atlas: QImage | None = None  # grids without captions: every map in one image, one drawImage
@@ -77,6 +79,12 @@ class MapGrid(QWidget):
         if (len(self.sizes), self.tile_height, len(self.legends)) != before:
             self.updateGeometry()  # a relayout of the whole panel only when this grid's size changes
         self.update()
+
+    def set_scale(self, scale: float) -> None:
+        """Maps `scale` times their base size (the text grew); shown again by the next `set_maps`."""
+        self.tile, self.gap = max(1, round(self.base_tile * scale)), max(1, round(self.base_gap * scale))
+        self._cell_size = None
+        self.updateGeometry()
 
     def _line(self) -> int:
         return self.fontMetrics().height()
@@ -135,7 +143,9 @@ class MapGrid(QWidget):
     def sizeHint(self) -> QSize:
         cell = self._cell()
         cols = min(self.columns, max(1, len(self.sizes)))
-        return QSize(cols * cell.width() + 8, self._rows() * cell.height() + (self._line() + 10) * len(self.legends))
+        legends = max((legend_width(self.fontMetrics(), lg) for lg in self.legends), default=0)
+        return QSize(max(cols * cell.width(), legends) + 8,
+                     self._rows() * cell.height() + (self._line() + 10) * len(self.legends))
 
     def minimumSizeHint(self) -> QSize:
         return self.sizeHint()
@@ -292,6 +302,7 @@ class ExplainPanel(QWidget):
             self.setFont(font)
         self.with_verdict = with_verdict
         self.zoom = zoom
+        self._built_points = self.font().pointSizeF()
         self.explanation: Explanation | None = None
         self.selected_map: tuple[int, int] | None = None  # (conv block, channel) whose arithmetic is shown
         self._network_kind: tuple | None = None  # the layer layout the network section was built for
@@ -300,7 +311,23 @@ class ExplainPanel(QWidget):
     # --- building ----------------------------------------------------------------------------
 
     def _grid(self, columns: int, tile: int, caption_lines: int = 1, gap: int = 8) -> MapGrid:
-        return MapGrid(columns, round(tile * self.zoom), caption_lines, round(gap * self.zoom))
+        grid = MapGrid(columns, round(tile * self.zoom), caption_lines, round(gap * self.zoom))
+        grid.set_scale(self._text_growth())
+        return grid
+
+    def _text_growth(self) -> float:
+        """How much larger the panel's text is than when it was built: its maps grow by as much."""
+        return self.font().pointSizeF() / self._built_points
+
+    def changeEvent(self, event) -> None:
+        """Larger text (presentation mode, View ▸ Larger text): the maps grow with their captions."""
+        if event.type() == QEvent.Type.FontChange and hasattr(self, "strip"):
+            growth = self._text_growth()
+            for grid in self.findChildren(MapGrid):
+                grid.set_scale(growth)
+            if self.explanation is not None:
+                self.show_explanation(self.explanation)
+        super().changeEvent(event)
 
     def _build(self) -> None:
         self.verdict = QLabel()
@@ -397,7 +424,7 @@ class ExplainPanel(QWidget):
         self.network_grids = []
         for i, layer in enumerate(explanation.layers):
             if isinstance(layer, EvidenceMaps):
-                grid = self._grid(columns=5, tile=54, caption_lines=3, gap=14)
+                grid = self._grid(columns=5, tile=72, caption_lines=3, gap=14)  # ten maps, each readable
             elif isinstance(layer, ConvBlock):
                 n = layer.maps.shape[0]
                 grid = self._grid(columns=8, tile=36 if n <= 16 else 28, caption_lines=0)

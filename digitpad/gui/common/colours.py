@@ -34,8 +34,9 @@ TEST_COLOUR = "#009e73"  # bluish green
 SCRATCH_COLOUR = "#e69f00"  # orange: the from-scratch twin of a curve
 CLASS_COLOURS = ("#332288", "#e69f00", "#009e73", "#cc79a7", "#56b4e9", "#d55e00", "#117733", "#aa4499",
                  "#882255", "#000000")  # one per class, 0-9
-# Recorded runs under the live one: the class colours less the live curves' own (vermilion, bluish green).
-RUN_COLOURS = tuple(c for c in CLASS_COLOURS if c not in (TRAIN_COLOUR, TEST_COLOUR))
+# Recorded runs under the live one: the class colours less the live curves' own (vermilion, bluish green) and the
+# purple that protanopia shows as the loss curve's blue (ΔE 8); every pair then stays ≥ 17 apart.
+RUN_COLOURS = tuple(c for c in CLASS_COLOURS if c not in (TRAIN_COLOUR, TEST_COLOUR, "#aa4499"))
 BAR_COLOUR = "#9ccbeb"  # light sky blue: the other classes' bars
 TOP_COLOUR = TRAIN_COLOUR  # the top class's bar, in vermilion: told apart by lightness too
 
@@ -101,6 +102,16 @@ def legend_bar(lut: np.ndarray) -> QImage:
     return _BARS[id(lut)]
 
 
+LEGEND_BAR = 120  # the colour bar's length in a legend line, pixels
+
+
+def legend_width(metrics, legend: Legend) -> int:
+    """How wide `draw_legend` draws this legend with these font metrics: a picture is never narrower, so its
+    legend is never cut ("blue agai…")."""
+    return (metrics.horizontalAdvance(fmt(legend.lo)) + 6 + LEGEND_BAR + 6
+            + metrics.horizontalAdvance(f"{fmt(legend.hi)}   {legend.text}") + 8)
+
+
 def draw_legend(p: QPainter, at: QPoint, legend: Legend, line: int) -> None:
     """lo [colour bar] hi  what it means."""
     fm = p.fontMetrics()
@@ -109,12 +120,12 @@ def draw_legend(p: QPainter, at: QPoint, legend: Legend, line: int) -> None:
     p.setPen(QColor("black"))
     p.drawText(QRect(x, at.y(), fm.horizontalAdvance(lo) + 4, line), Qt.AlignmentFlag.AlignVCenter, lo)
     x += fm.horizontalAdvance(lo) + 6
-    bar = QRect(x, at.y() + line // 4, 120, line // 2)
+    bar = QRect(x, at.y() + line // 4, LEGEND_BAR, line // 2)
     p.drawImage(bar, legend_bar(legend.lut))
     p.setPen(QColor("#666666"))
     p.drawRect(bar.adjusted(0, 0, -1, -1))
     p.setPen(QColor("black"))
-    x += 126
+    x += LEGEND_BAR + 6
     p.drawText(QRect(x, at.y(), 4000, line), Qt.AlignmentFlag.AlignVCenter, f"{hi}   {legend.text}")
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from PySide6.QtCore import QSize, Qt, QUrl, Signal
+from PySide6.QtCore import QEvent, QSize, Qt, QUrl, Signal
 from PySide6.QtGui import QColor, QDesktopServices, QIcon, QKeySequence, QPainter, QPixmap, QShortcut
 from PySide6.QtWidgets import (QComboBox, QFileDialog, QGridLayout, QHBoxLayout, QLabel, QListView, QListWidget,
                                QListWidgetItem, QProgressBar, QPushButton, QScrollArea, QToolButton, QVBoxLayout,
@@ -26,6 +26,7 @@ from digitpad.core.personal_set import (PersonalSet, Sample, add_sample, delete_
 from digitpad.core.strokes import StrokeSet
 from digitpad.core.events import EpochEnd, Finished, Progress, RunControl
 from digitpad.gui.common.images import gray_image
+from digitpad.gui.common.text_zoom import text_scale
 from digitpad.gui.model_library import ModelLibrary
 from digitpad.gui.common.worker import Worker, run_call, run_events
 
@@ -57,12 +58,12 @@ class KeepRow(QWidget):
         row.addStretch(1)
 
 
-def framed_icon(pixels: np.ndarray, colour: QColor | None) -> QIcon:
+def framed_icon(pixels: np.ndarray, colour: QColor | None, side: int = THUMB) -> QIcon:
     """The 28×28 the network saw, framed green (read right), red (read wrong) or grey (not known yet)."""
-    pix = QPixmap(THUMB + 6, THUMB + 6)
+    pix = QPixmap(side + 6, side + 6)
     pix.fill(colour or QColor("#888888"))
     painter = QPainter(pix)
-    painter.drawImage(3, 3, gray_image(pixels).scaled(THUMB, THUMB, Qt.AspectRatioMode.KeepAspectRatio,
+    painter.drawImage(3, 3, gray_image(pixels).scaled(side, side, Qt.AspectRatioMode.KeepAspectRatio,
                                                       Qt.TransformationMode.FastTransformation))
     painter.end()
     return QIcon(pix)
@@ -148,10 +149,7 @@ class MyDigitsTab(QWidget):
             row.setViewMode(QListView.ViewMode.IconMode)
             row.setFlow(QListView.Flow.LeftToRight)
             row.setWrapping(False)
-            row.setIconSize(QSize(THUMB + 6, THUMB + 6))
-            row.setGridSize(QSize(THUMB + 22, THUMB + 30))
             row.setMovement(QListView.Movement.Static)
-            row.setFixedHeight(THUMB + 44)
             row.setSelectionMode(QListWidget.SelectionMode.ExtendedSelection)
             row.itemSelectionChanged.connect(self._update_buttons)
             grid.addWidget(label, d, 0)
@@ -159,6 +157,7 @@ class MyDigitsTab(QWidget):
             self.rows.append(row)
             self.row_labels.append(label)
         grid.setRowStretch(10, 1)
+        self._size_rows()
         rows_widget = QWidget()
         rows_widget.setLayout(grid)
         self.grid = QScrollArea()
@@ -204,6 +203,23 @@ class MyDigitsTab(QWidget):
         layout.addWidget(self.status)
         layout.addWidget(self.result)
         self._update_buttons()
+
+    def _thumb(self) -> int:
+        """The pictures' side: THUMB at normal text size, larger with it (presentation mode)."""
+        return round(THUMB * text_scale(self))
+
+    def _size_rows(self) -> None:
+        side, line = self._thumb(), self.fontMetrics().lineSpacing()
+        for row in self.rows:
+            row.setIconSize(QSize(side + 6, side + 6))
+            row.setGridSize(QSize(side + 22, side + 12 + line))
+            row.setFixedHeight(side + 26 + line)
+
+    def changeEvent(self, event) -> None:
+        if event.type() == QEvent.Type.FontChange and hasattr(self, "rows"):
+            self._size_rows()
+            self._fill_grid()
+        super().changeEvent(event)
 
     # --- the set on disk ----------------------------------------------------------------------
 
@@ -319,7 +335,7 @@ class MyDigitsTab(QWidget):
             pred = self.predictions.get(s.path)
             colour = None if pred is None else RIGHT if pred == s.label else WRONG
             text = f"{s.label}" if pred is None else f"{s.label} ✓" if pred == s.label else f"{s.label} → {pred}"
-            item = QListWidgetItem(framed_icon(s.pixels, colour), text)
+            item = QListWidgetItem(framed_icon(s.pixels, colour, self._thumb()), text)
             item.setData(Qt.ItemDataRole.UserRole, str(s.path))
             item.setToolTip(f"{s.path}\nlabel {s.label}" + ("" if pred is None else f", the model says {pred}"))
             self.rows[s.label].addItem(item)

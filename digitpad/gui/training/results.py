@@ -18,6 +18,7 @@ from digitpad.core.evaluation import EvalReport, Mistake
 from digitpad.gui.common.charts import StaticPlot
 from digitpad.gui.common.colours import DIVERGING, ColourScale, diverging_image
 from digitpad.gui.common.images import gray_image
+from digitpad.gui.common.text_zoom import text_scale
 
 
 class PlotTexts(pg.GraphicsObject):
@@ -197,12 +198,14 @@ class ImageGrid(QWidget):
         words = [w for cell in shown for w in cell.caption.split()]
         widest_word = max((metrics.horizontalAdvance(w) for w in words), default=0.0) + 4
         gap = self.GAP
+        grow = text_scale(self)  # the pictures grow with their captions (presentation mode, Larger text)
+        min_side, max_side = self.min_side * grow, self.max_side * grow
         if self.columns:
             columns = self.columns
             cell_w = max((view.width() - gap * (columns + 1)) / columns, widest_word)
             side = cell_w
         else:
-            side = min(max(view.width() / 10, self.min_side), self.max_side)
+            side = min(max(view.width() / 10, min_side), max_side)
             cell_w = max(side, widest_word)
             columns = max(1, int((view.width() - gap) // (cell_w + gap)))
         caption_h = max((metrics.boundingRect(QRectF(0, 0, cell_w, 1e4), Qt.TextFlag.TextWordWrap,
@@ -210,7 +213,7 @@ class ImageGrid(QWidget):
         rows = math.ceil(len(shown) / columns) if shown else 0
         if self.columns and rows:
             side = min(side, (view.height() - gap * (rows + 1)) / rows - caption_h)
-        side = int(max(self.min_side, min(side, self.max_side, cell_w)))
+        side = int(max(min_side, min(side, max_side, cell_w)))
         cell_h = side + int(caption_h)
         for k, cell in enumerate(shown):
             row, col = divmod(k, columns)
