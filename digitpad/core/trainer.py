@@ -155,6 +155,16 @@ def failures_as_events(events: Iterator[Event], batch_size: int) -> Iterator[Eve
         yield Failed(f"Out of memory with batch size {batch_size}: {exc}. Try a smaller batch size.", FailureKind.OOM)
 
 
+def smoothed_loss_floor(smoothing: float, classes: int = 10) -> float:
+    """The lowest cross-entropy a perfect model can reach with label smoothing: the entropy of the smoothed target
+    (1 − ε + ε/K on the true class, ε/K on each other). 0.50 for ε = 0.1 over 10 classes: a run that ends at
+    loss ~0.6 and 99 % accuracy is close to perfect, not half wrong."""
+    if smoothing <= 0:
+        return 0.0
+    true, other = 1 - smoothing + smoothing / classes, smoothing / classes
+    return float(-true * math.log(true) - (classes - 1) * other * math.log(other))
+
+
 def optimizer_step(model: nn.Module, optimizer: torch.optim.Optimizer, xb: torch.Tensor, yb: torch.Tensor,
                    label_smoothing: float = 0.0) -> tuple[torch.Tensor, torch.Tensor]:
     """One mini-batch step on a normalized batch: forward, cross-entropy, backward, update. (loss, logits)."""

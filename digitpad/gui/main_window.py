@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+from dataclasses import replace
 
 from PySide6.QtCore import QRect, QSettings, QSize, QTimer, Signal
 from PySide6.QtGui import QCloseEvent
@@ -79,10 +80,14 @@ class MainWindow(QMainWindow):
         self.zoom.add_to(view)
         self.commands.add_tab_keys(view)
         self.presentation = Presentation(self, self.zoom, self.fits_in, self.rooms)  # F5
+        view.addAction(self.training.charts.accuracy_action)
         self.presentation.add_to(view)
         self.zoom.refused.connect(lambda why: self.statusBar().showMessage(why, 8000))
         self.training.snapshot_ready.connect(lambda m: self.library.put(m, activate=False))
         self.training.model_trained.connect(self._on_model_trained)
+        self.training.use_on_canvas.connect(self.use_on_canvas)
+        self.training.run_started.connect(self.statusBar().clearMessage)  # no word of the last run stays
+        self.my_digits.kept.connect(lambda message: self.statusBar().showMessage(message, 8000))
         self.training.model_loaded_request.connect(self.open_checkpoint)
         self.training.results.mistake_chosen.connect(self.open_mistake)
         self.library.active_changed.connect(self._update_title)
@@ -147,14 +152,19 @@ class MainWindow(QMainWindow):
                                          + "; ".join(self.library.load_errors), 15000)
 
     def _on_model_trained(self, model: TrainedModel, stopped: bool) -> None:
-        """Every run's model joins the canvas list; it replaces the canvas model only if the user chose none."""
+        """Every run's model joins the canvas list; the canvas keeps its model until the teacher says otherwise
+        (Use on canvas, or picking it there): nothing changes behind the teacher's back."""
+        self.library.put(model, activate=False)
         active = self.library.active
-        chosen = active if self.library.user_chose and active and active.source != model.source else None
-        self.library.put(model, activate=chosen is None)
-        ended = "Stopped" if stopped else "Training done"
-        self.statusBar().showMessage(
-            f"{ended}: the canvas now uses {model.title}." if chosen is None else
-            f"{ended}: {model.title} is in the canvas list; the canvas keeps {chosen.title}, which you chose.")
+        keeps = f"; the canvas keeps {active.title}" if active is not None and active.source != model.source else ""
+        self.statusBar().showMessage(f"{'Stopped' if stopped else 'Training done'}: {model.title} is in the canvas "
+                                     f"list{keeps}. Use on canvas to draw with it.")
+
+    def use_on_canvas(self, model: TrainedModel) -> None:
+        """The teacher's "Use on canvas": that model on the Canvas tab, which comes into view."""
+        self.library.choose(self.library.put(model, activate=False))
+        self.tabs.setCurrentWidget(self.canvas)
+        self.statusBar().showMessage(f"The canvas now uses {model.title}.", 8000)
 
     def open_checkpoint(self, path: str) -> None:
         """Read the checkpoint on a thread; the model in use changes only once it has loaded."""
@@ -171,11 +181,20 @@ class MainWindow(QMainWindow):
             self.error_box = show_warning(self, "Cannot open model", f"{reason}\n\nThe model in use is unchanged.")
         self.checkpoint_handled.emit()
 
-    def open_mistake(self, mistake: Mistake, true_name: str) -> None:
-        """A test image the model got wrong, on the canvas: classified there by the canvas's model."""
+    def open_mistake(self, mistake: Mistake, true_name: str, model: TrainedModel | None) -> None:
+        """A test image a run's model got wrong, on the canvas as it is (the 28×28 test image itself), read by
+        the model that made the mistake: clicking it is the teacher's say-so to switch."""
+        if model is not None:
+            index = next((i for i, m in enumerate(self.library.models) if m is model), None)
+            if index is None:  # a later epoch has taken its entry: it comes back under a name of its own
+                index = self.library.put(replace(model, source=model.name), activate=False)
+            self.library.choose(index)
         picture = dataset_picture(mistake.image, f"test image {mistake.index}, labelled {true_name}")
         self.canvas.show_picture(picture)
         self.tabs.setCurrentWidget(self.canvas)
+        if model is not None:
+            self.statusBar().showMessage(f"Test image {mistake.index} ({true_name}), read by {model.name}: the model "
+                                         "that got it wrong.", 10000)
 
     def _update_title(self, _model=None) -> None:
         active = self.library.active

@@ -20,7 +20,7 @@ from PySide6.QtWidgets import (QApplication, QComboBox, QDoubleSpinBox, QGridLay
 
 from digitpad.core.atomic import atomic_write_bytes
 from digitpad.core.explain import (ConvBlock, EvidenceMaps, Explanation, LabelLoss, SoftmaxSteps, UnitArithmetic,
-                                   captions, label_loss, unit_arithmetic)
+                                   captions, label_loss, strongest_on_ink, unit_arithmetic)
 from digitpad.core.inference import UNSURE_BELOW
 from digitpad.gui.app import qt_app
 from digitpad.gui.common.colours import (ACTIVATION, BAR_COLOUR, DIVERGING, GREY, TOP_COLOUR, Legend, draw_legend,
@@ -199,24 +199,48 @@ class SoftmaxTable(QWidget):
         self.names: tuple[str, ...] = tuple(str(d) for d in range(10))
         self.steps: SoftmaxSteps | None = None
         self.loss: LabelLoss | None = None
-        self.setMinimumWidth(380)
+        self._widths: tuple[tuple, list[int]] = ((), [])
 
     def set_steps(self, steps: SoftmaxSteps | None, loss: LabelLoss | None, names: tuple[str, ...]) -> None:
+        if names != self.names:
+            self.updateGeometry()  # the class column's width follows the longest name
         self.steps, self.loss, self.names = steps, loss, names
         self.update()
 
+    # The widest text each column may hold, whatever the numbers ("−0.00303" was cut to ")0.00303"); the bars
+    # (column 5) take what is left. Measured from the font, never from the numbers shown: a new drawing never
+    # changes the table's size.
+    TEMPLATES = ("", "-8.88e-88", "-8.88e-88", "-8.88e-88", "0.0000", "", "+0.0000")
+    BAR_MIN_CHARS = 6
+
+    def column_widths(self) -> list[int]:
+        key = (self.font().key(), self.names)
+        if self._widths[0] != key:
+            bold = QFont(self.font())
+            bold.setBold(True)
+            heads, cells = QFontMetrics(bold), self.fontMetrics()
+            names = [n[:12] for n in self.names]
+            texts = [[*names, "class"], *[[t] for t in self.TEMPLATES[1:]]]
+            headers = [*self.HEADERS[:3], "exp(z/T−88.8)", "p", "", "(p − y)/T"]
+            widths = [max(max(cells.horizontalAdvance(t) for t in column), heads.horizontalAdvance(h)) + 10
+                      for column, h in zip(texts, headers)]
+            widths[5] = cells.averageCharWidth() * self.BAR_MIN_CHARS
+            self._widths = (key, widths)
+        return self._widths[1]
+
     def sizeHint(self) -> QSize:
-        return QSize(460, self._row() * 12 + 4)
+        return QSize(sum(self.column_widths()) + 4 * self.fontMetrics().averageCharWidth(), self._row() * 12 + 4)
 
     def minimumSizeHint(self) -> QSize:
-        return QSize(380, self._row() * 12 + 4)
+        return QSize(sum(self.column_widths()), self._row() * 12 + 4)
 
     def paintEvent(self, _event) -> None:
         """One multi-line drawText per column (ten rows each): 70 separate calls cost several ms a frame."""
         p = QPainter(self)
         row = self._row()
-        widths = [0.12, 0.13, 0.13, 0.16, 0.14, 0.17, 0.15]
-        xs = np.concatenate([[0], np.cumsum(widths) * self.width()]).round().astype(int)
+        widths = list(self.column_widths())
+        widths[5] += max(0, self.width() - sum(widths))  # the bars take the spare width
+        xs = np.concatenate([[0], np.cumsum(widths)]).astype(int)
         right = Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignTop
         left = Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop
         bold = QFont(self.font())
@@ -226,6 +250,8 @@ class SoftmaxTable(QWidget):
         heads = list(self.HEADERS)
         if s is not None and s.shift != 0:
             heads[3] = f"exp(z/T−{fmt(s.shift)})"
+        if s is not None and s.temperature != 1.0:
+            heads[6] = "(p − y)/T"  # the gradient on the logits z themselves
         for c, head in enumerate(heads):
             p.drawText(QRect(xs[c], 0, xs[c + 1] - xs[c] - 4, row), right if c else left, head)
         p.setFont(self.font())
@@ -238,7 +264,7 @@ class SoftmaxTable(QWidget):
                    [fmt(v) for v in s.logits], [fmt(v) for v in s.scaled], [fmt(v) for v in s.exps],
                    [f"{v:.4f}" for v in s.probabilities]]
         if self.loss is not None:
-            columns.append([f"{g:+.4f}" for g in self.loss.gradient])
+            columns.append([f"{g:+.4f}" for g in self.loss.gradient / s.temperature])
         at = [0, 1, 2, 3, 4, 6]  # the bars take column 5
         for c, cells in enumerate(columns):
             box = QRect(xs[at[c]], row, xs[at[c] + 1] - xs[at[c]] - 4, n * row)
@@ -256,7 +282,7 @@ class SoftmaxTable(QWidget):
         p.setFont(bold)
         footer = [(0, "Σ", left), (3, fmt(s.total), right), (4, f"{s.probabilities.sum():.4f}", right)]
         if self.loss is not None:
-            footer.append((6, f"{round(self.loss.gradient.sum(), 4) + 0.0:+.4f}", right))  # no "−0.0000"
+            footer.append((6, f"{round(self.loss.gradient.sum() / s.temperature, 4) + 0.0:+.4f}", right))  # no "−0.0000"
         for c, text, align in footer:
             p.drawText(QRect(xs[c], y, (xs[c + 1] if c else xs[3]) - xs[c] - 4, row), align, text)
         p.end()
@@ -290,6 +316,7 @@ class ExplainPanel(QWidget):
     """Sections 1-5 of the issue for one explanation; nothing is computed here but the drawing."""
 
     unsure_below_changed = Signal(float)
+    temperature_changed = Signal(float)  # the table's probabilities are at this T: the canvas's answer follows
 
     def __init__(self, with_verdict: bool = False, zoom: float = 1.0, point_size: int | None = None,
                  parent: QWidget | None = None) -> None:
@@ -445,6 +472,9 @@ class ExplainPanel(QWidget):
 
     # --- showing -----------------------------------------------------------------------------
 
+    def temperature_value(self) -> float:
+        return temperature_of(self.temperature.value())
+
     @property
     def unsure_below(self) -> float:
         return self.unsure_spin.value()
@@ -521,13 +551,20 @@ class ExplainPanel(QWidget):
         label = self.label_picker.currentIndex() - 1
         loss = label_loss(steps, label) if label >= 0 else None
         self.table.set_steps(steps, loss, e.class_names)
+        self.temperature_changed.emit(t)
         if loss is None:
             set_text(self.loss_label, "Pick a label above to see the cross-entropy loss and its gradient.")
-        else:
+        elif t == 1.0:
             set_text(self.loss_label,
                      f"cross-entropy if it is a {self._name(label)}: −log p[{label}] = −log "
                      f"{steps.probabilities[label]:.4f} = {loss.loss:.4f}. The gradient on the logits is "
                      f"p − onehot({label}): training would lower the logits with + and raise the one with −.")
+        else:  # the loss of the tempered softmax: its gradient on z/T is p − y, on the logits z that over T
+            set_text(self.loss_label,
+                     f"cross-entropy if it is a {self._name(label)}, at T = {t:.2f}: −log p[{label}] = −log "
+                     f"{steps.probabilities[label]:.4f} = {loss.loss:.4f}. Its gradient on z/T is p − onehot({label}); "
+                     f"on the logits z it is (p − onehot({label}))/T, the last column: training would lower the logits "
+                     "with + and raise the one with −.")
 
     def show_saliency(self, e: Explanation) -> None:
         """Without a saliency yet (a child process computes it), the previous maps stay until it comes."""
@@ -587,11 +624,15 @@ class ExplainPanel(QWidget):
             self.detail_box.setVisible(False)
             return
         b, ch = self.selected_map
-        u = unit_arithmetic(e.layers[b], ch)
-        self._draw_filter(b, u)
+        block = e.layers[b]
+        strongest = unit_arithmetic(block, ch)
+        on_ink = strongest_on_ink(block, ch)
+        u = strongest if on_ink is None else unit_arithmetic(block, ch, *on_ink)
+        self._draw_filter(b, u, None if (u.row, u.col) == (strongest.row, strongest.col) else strongest)
         self.detail_box.setVisible(True)
 
-    def _draw_filter(self, b: int, u: UnitArithmetic) -> None:
+    def _draw_filter(self, b: int, u: UnitArithmetic, off_ink: UnitArithmetic | None = None) -> None:
+        """`off_ink`: the map's strongest unit when that one sees no ink (u is then its strongest on the ink)."""
         """The filter slice on the input map that contributes most, its input patch, and the arithmetic."""
         shares = (u.patch.astype(np.float64) * u.filter).sum(axis=(1, 2))
         k = int(np.abs(shares).argmax())  # the input map that contributes most
@@ -607,13 +648,19 @@ class ExplainPanel(QWidget):
         n = u.patch.size
         extra = "" if u.patch.shape[0] == 1 else (f" (input map {k} alone: {fmt(shares[k])}; the filter spans all "
                                                   f"{u.patch.shape[0]} input maps)")
+        which = "its strongest unit" if off_ink is None else "its strongest unit on the ink"
+        note = "" if off_ink is None else (
+            f"<br><small>This map is strongest at ({off_ink.row}, {off_ink.col}) = {fmt(off_ink.output)}, on the blank "
+            "paper: its filter answers to the empty background (its weights sum to a sign that the background's "
+            "uniform value turns into a high score), not to a stroke. Shown instead: where it answers most to the "
+            "drawing.</small>")
         set_text(self.arithmetic,
-                 f"<b>Map {u.channel} of block {b + 1}, its strongest unit ({u.row}, {u.col}):</b><br>"
+                 f"<b>Map {u.channel} of block {b + 1}, {which} ({u.row}, {u.col}):</b><br>"
                  f"Σ patch × filter ({n} products) = {fmt(u.dot)}{extra}<br>"
                  f"+ bias {fmt(u.bias)} = <b>{fmt(u.pre_activation)}</b><br>"
                  f"→ max-pool of the 2×2 window [{window}] = {fmt(float(u.pool_window.max()))}<br>"
                  f"→ ReLU = <b>{fmt(u.output)}</b><br>"
-                 "<small>(batch norm folded into the filter and bias)</small>")
+                 "<small>(batch norm folded into the filter and bias)</small>" + note)
 
     def _on_unsure_below(self, value: float) -> None:
         QSettings().setValue("explain/unsure_below", value)

@@ -20,6 +20,7 @@ from digitpad.core.inference import (ImageError, InferenceError, Prediction, cla
                                      open_image)
 from digitpad.core.preprocess import PreprocessSteps, mnist_steps, stroke_steps
 from digitpad.gui.common.worker import Worker, run_call
+from digitpad.gui.canvas.as_drawn import TIP as AS_DRAWN_TIP, AsDrawnView, naive_input
 from digitpad.gui.canvas.drawing import BrushSwatch, DrawingCanvas
 from digitpad.gui.common.charts import StaticPlot
 from digitpad.gui.common.colours import BAR_COLOUR, TOP_COLOUR
@@ -206,6 +207,7 @@ class CanvasTab(QWidget):
         self.explain_button.toggled.connect(self._on_explain_toggled)
         self.explain_panel = ExplainPanel()
         self.explain_panel.unsure_below_changed.connect(lambda _: self._show(self.prediction))
+        self.explain_panel.temperature_changed.connect(self._on_temperature)
         self.explain_area = QScrollArea()
         self.explain_area.setWidget(self.explain_panel)
         self.explain_area.setWidgetResizable(True)
@@ -215,7 +217,13 @@ class CanvasTab(QWidget):
                                 "your brush, cropped to the ink, scaled to 20 px, centred by centre of mass, "
                                 "as MNIST digits were made")
         preview_box = QVBoxLayout()
-        self.preview_label = FittedLabel("What the network sees (28×28)", chars=16, lines=2, min_scale=0.75)
+        self.preview_label = FittedLabel("As the network reads it (28×28)", chars=16, lines=2, min_scale=0.75)
+        # "As drawn / as the network reads it": the naive 28×28 and its answer beside the network's own input.
+        self.as_drawn = AsDrawnView()
+        self.as_drawn.setVisible(False)
+        self.as_drawn_box = QCheckBox("Also as drawn")
+        self.as_drawn_box.setToolTip(AS_DRAWN_TIP)
+        self.as_drawn_box.toggled.connect(self._on_as_drawn_toggled)
         preview_box.addWidget(self.preview_label)
         preview_box.addWidget(self.preview, stretch=1)
         answer_box = QVBoxLayout()
@@ -225,6 +233,7 @@ class CanvasTab(QWidget):
         answer_box.addStretch(1)
         top = QHBoxLayout()
         top.addLayout(preview_box, stretch=2)
+        top.addWidget(self.as_drawn, stretch=2)
         top.addLayout(answer_box, stretch=3)
 
         picker_row = QHBoxLayout()
@@ -235,7 +244,11 @@ class CanvasTab(QWidget):
         column.addLayout(picker_row)
         column.addLayout(top, stretch=2)
         column.addWidget(self.chart, stretch=3)
-        column.addWidget(self.logits_box)
+        switches = QHBoxLayout()
+        switches.addWidget(self.logits_box)
+        switches.addWidget(self.as_drawn_box)
+        switches.addStretch(1)
+        column.addLayout(switches)
         column.addWidget(self.explain_area, stretch=5)
         self._answer_column, self._answer_row = column, top
         return column
@@ -294,8 +307,9 @@ class CanvasTab(QWidget):
     def _on_explain_toggled(self, on: bool) -> None:
         """The panel takes the chart's place and most of the width; the canvas stays drawable beside it."""
         self.explain_button.setText("Explain ◂" if on else "Explain ▸")
-        for widget in (self.chart, self.logits_box, self.preview_label, self.preview):
+        for widget in (self.chart, self.logits_box, self.preview_label, self.preview, self.as_drawn_box):
             widget.setVisible(not on)
+        self.as_drawn.setVisible(not on and self.as_drawn_box.isChecked())
         self.explain_area.setVisible(on)
         self.layout().setStretch(1, 9 if on else 4)
         self._answer_column.setStretchFactor(self._answer_row, 0 if on else 2)
@@ -305,6 +319,10 @@ class CanvasTab(QWidget):
         else:
             self.saliency.cancel()  # the child stays a minute: reopening the panel soon needs no new start
             self._saliency_idle.start()
+        self.classify()
+
+    def _on_as_drawn_toggled(self, on: bool) -> None:
+        self.as_drawn.setVisible(on)
         self.classify()
 
     def clear(self) -> None:
@@ -371,6 +389,8 @@ class CanvasTab(QWidget):
             self._show(None, f"No answer: {model.name}'s output is not finite (NaN or infinity).")
             return
         self.last_latency_ms = (time.perf_counter() - start) * 1000
+        if self.as_drawn.isVisible():
+            self.as_drawn.show_input(model, naive_input(self.canvas.stroke_set(), picture))
         self._show(pred)
 
     def _explain(self, model: TrainedModel) -> Explanation | None:
@@ -393,6 +413,18 @@ class CanvasTab(QWidget):
             self.explanation = replace(self.explanation, saliency=saliency)
             self.explain_panel.show_saliency(self.explanation)
 
+    def _answer(self, name: str, pred: Prediction) -> str:
+        """"7 · 98.1 %": at the Explain panel's temperature when it is open, as its table shows it."""
+        t = self.explain_panel.temperature_value() if self.explain_button.isChecked() else 1.0
+        if t == 1.0 or self.explanation is None:
+            return f"{name}  ·  {pred.confidence:.1%}"
+        return f"{name}  ·  {self.explanation.softmax(t).probabilities[pred.label]:.1%} at T = {t:.2f}"
+
+    def _on_temperature(self, _t: float) -> None:
+        pred, model = self.prediction, self.library.active
+        if pred is not None and model is not None and not pred.unsure(self.explain_panel.unsure_below):
+            self.answer.setText(self._answer(model.meta.class_names[pred.label], pred))
+
     def _show(self, pred: Prediction | None, message: str = "") -> None:
         self.prediction = pred
         model = self.library.active
@@ -400,6 +432,7 @@ class CanvasTab(QWidget):
             self.explanation = None
             self.saliency.cancel()
             self.chart.clear_bars()
+            self.as_drawn.show_input(None, None)
             self.answer.setText("Draw a digit" if not message else "")
             self.detail.setText(message or "The network's answer appears as you draw.")
             self.preview.set_image(None)
@@ -415,7 +448,7 @@ class CanvasTab(QWidget):
                 self.answer.setText(f"not sure — {name} or {second}?")
                 detail = f"softmax always sums to 1, even for a scribble · {detail}"
             else:
-                self.answer.setText(f"{name}  ·  {pred.confidence:.1%}")
+                self.answer.setText(self._answer(name, pred))
             self.detail.setText(detail)
         if self.explain_button.isChecked():
             self.explain_panel.show_explanation(self.explanation if pred is not None else None)

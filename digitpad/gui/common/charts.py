@@ -5,11 +5,12 @@ from __future__ import annotations
 import math
 
 import pyqtgraph as pg
-from PySide6.QtCore import QSize, Qt, QTimer, Signal
-from PySide6.QtGui import QContextMenuEvent, QFont, QFontMetricsF, QPen
+from PySide6.QtCore import QSettings, QSize, Qt, QTimer, Signal
+from PySide6.QtGui import QAction, QContextMenuEvent, QFont, QFontMetricsF, QPen
 from PySide6.QtWidgets import QApplication, QMenu, QSizePolicy
 
 from digitpad.core.runs import RunCurves
+from digitpad.gui.common.settings import as_bool, stored
 from digitpad.gui.common.text_zoom import restyle_view
 
 from digitpad.gui.common.colours import LOSS_COLOUR, RUN_COLOURS, TEST_COLOUR, TRAIN_COLOUR  # noqa: F401 (shared)
@@ -23,6 +24,7 @@ REDRAW_MS = 100  # a fast run reports many points a second; the curves are redra
 LOSS_TIP = ("Train loss, reported 20 times per epoch (every batch when an epoch has fewer): each thin-line "
             f"point is the mean loss over the batches since the previous point. The thick line is the mean of "
             f"the last {TREND_POINTS} points, the trend through the noise.")
+ACCURACY_SETTING = "view/accuracy_axis_fixed"
 RUN_MARKERS = ("s", "o", "t", "d")  # the test-accuracy markers of runs 1-8, 9-16, …
 RUNS_LEGEND_ROWS = 12
 CHART_MIN_LINES = 7  # a chart's smallest height, in lines of its text: three tick labels, the axis title, a legend
@@ -201,6 +203,14 @@ class LiveCharts(pg.GraphicsLayoutWidget):
         self.diverged_line = pg.InfiniteLine(angle=90, pen=dashed, label="diverged",
                                              labelOpts=dict(position=0.85, color=DIVERGED_COLOUR))
         self.loss_plot.addItem(self.diverged_line)
+        # With label smoothing the loss cannot reach 0: its floor is drawn and named where the loss is shown.
+        floor_pen = pg.mkPen("#000000", width=1.5, style=Qt.PenStyle.DotLine)
+        self.floor_line = pg.InfiniteLine(angle=0, pen=floor_pen, label="",
+                                          labelOpts=dict(position=0.5, color="#000000", anchors=[(0.5, 1), (0.5, 1)]))
+        self.floor_line.setVisible(False)
+        self.loss_plot.addItem(self.floor_line)
+        self.loss_floor: float | None = None
+        self.loss_smoothing = 0.0
         self._redraw = QTimer(self, singleShot=True, interval=REDRAW_MS)
         self._redraw.timeout.connect(self._draw_loss)
         self.train_acc = self.acc_plot.plot(pen=pg.mkPen(TRAIN_COLOUR, width=2.5), symbol="o", symbolSize=7,
@@ -214,6 +224,11 @@ class LiveCharts(pg.GraphicsLayoutWidget):
         self.ci.layout.setAlignment(self.runs_legend, Qt.AlignmentFlag.AlignTop)
         self.runs_legend.setVisible(False)
         scale_lines([self.raw_loss, self.smooth_loss, self.diverged_line, self.train_acc, self.test_acc])
+        self.accuracy_fixed = False
+        self.accuracy_action = QAction("&Accuracy axis from 0 to 1", self, checkable=True)
+        self.accuracy_action.setStatusTip("Keep the accuracy axis at 0-1 instead of zooming to the curves")
+        self.accuracy_action.toggled.connect(self.set_accuracy_axis_fixed)
+        self.accuracy_action.setChecked(stored(ACCURACY_SETTING, as_bool, False))
         self.clear_curves()
 
     def sizeHint(self) -> QSize:
@@ -224,6 +239,29 @@ class LiveCharts(pg.GraphicsLayoutWidget):
         metrics = QFontMetricsF(self.font())
         return QSize(round(metrics.averageCharWidth() * CHART_MIN_CHARS * 1.5),
                      round(metrics.lineSpacing() * CHART_MIN_LINES * 2))
+
+    def set_loss_floor(self, floor: float | None, smoothing: float = 0.0) -> None:
+        """Mark the lowest loss label smoothing allows (None: no smoothing, no mark)."""
+        self.loss_floor, self.loss_smoothing = floor, smoothing
+        self.floor_line.setVisible(floor is not None)
+        if floor is not None:
+            self.floor_line.setValue(floor)
+            self.floor_line.label.setFormat(f"label smoothing {smoothing:g}: a perfect model's loss is {floor:.2f}")
+            self.floor_line.label.setVisible(True)
+        self.setToolTip(LOSS_TIP + ("" if floor is None else f"\n\nLabel smoothing {smoothing:g} trains towards "
+                                    f"{1 - smoothing + smoothing / 10:.2f} on the true class, not 1: even a perfect "
+                                    f"model's loss is {floor:.2f}, so a loss of ~0.6 beside 99 % accuracy is no "
+                                    "contradiction."))
+
+    def set_accuracy_axis_fixed(self, fixed: bool) -> None:
+        """Accuracy from 0 to 1, always (the option in View and the charts' menu), or zoomed to the curves,
+        where a wobble of 0.80-0.86 fills the chart and looks dramatic."""
+        self.accuracy_fixed = fixed
+        if fixed:
+            self.acc_plot.setYRange(0, 1, padding=0.02)
+        else:
+            self.acc_plot.enableAutoRange(axis="y")
+        QSettings().setValue(ACCURACY_SETTING, fixed)
 
     def clear_curves(self, epochs: int = 1) -> None:
         self.loss_x: list[float] = []
@@ -345,6 +383,8 @@ class LiveCharts(pg.GraphicsLayoutWidget):
         if self.diverged_at is not None:
             other.last_loss_at = self.diverged_at
             other.mark_diverged()
+        other.set_loss_floor(self.loss_floor, self.loss_smoothing)
+        other.accuracy_action.setChecked(self.accuracy_fixed)
         live = self.loss_plot.legend.getLabel(self.smooth_loss)
         other.show_runs(self.overlays, live.text.removesuffix(" (this run)") if live and self.overlays else None)
         return other
@@ -368,4 +408,5 @@ class LiveCharts(pg.GraphicsLayoutWidget):
     def contextMenuEvent(self, event: QContextMenuEvent) -> None:
         menu = QMenu(self)
         menu.addAction("Export charts…", self.export_requested.emit)
+        menu.addAction(self.accuracy_action)
         menu.exec(event.globalPos())

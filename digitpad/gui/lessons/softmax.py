@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from functools import partial
 
 import pyqtgraph as pg
@@ -13,7 +14,7 @@ from digitpad.core.datasets import DATASETS
 from digitpad.core.events import EpochEnd, FailureKind, Progress, RunControl
 from digitpad.core.models import MODELS, softmax_regression
 from digitpad.core.trainer import TrainConfig, Trainer
-from digitpad.gui.common.charts import LOSS_COLOUR, TEST_COLOUR, TRAIN_COLOUR
+from digitpad.gui.common.charts import LOSS_COLOUR, TEST_COLOUR, TRAIN_COLOUR, scale_lines
 from digitpad.gui.lessons.page import (LessonPage, SCRATCH_COLOUR, CodePane, control_row, fill_table, lesson_layout,
                                        make_plot, make_table, stacked)
 from digitpad.gui.common.widgets import SteadyButton, same_width
@@ -56,6 +57,8 @@ class SoftmaxLesson(LessonPage):
         self.loss_plot = make_plot("train loss", "epoch")
         self.acc_plot = make_plot("accuracy", "epoch")
         self.acc_plot.setXLink(self.loss_plot)
+        self.acc_plot.setYRange(0, 1, padding=0.02)  # every run on one scale: a broken run's 10 % is seen as such
+        self.marks: list[pg.InfiniteLine] = []  # where a run's loss stopped being a number
         self.curves: dict[str, dict[str, pg.PlotDataItem]] = {}
         self.data: dict[str, dict[str, list[float]]] = {}
         for model, title, colour in self.IMPLEMENTATIONS:
@@ -110,6 +113,10 @@ class SoftmaxLesson(LessonPage):
                 curve.setData([], [])
         self.table.setRowCount(0)
         self.loss_plot.setXRange(0, self.epochs.value(), padding=0.02)
+        self.loss_plot.enableAutoRange(axis="y")  # the new run's own scale, not the last one's
+        for line in self.marks:
+            self.loss_plot.removeItem(line)
+        self.marks = []
         self.messages: dict[str, str] = {}
         for model, title, _ in self.IMPLEMENTATIONS:
             control = RunControl()
@@ -148,9 +155,21 @@ class SoftmaxLesson(LessonPage):
 
     def _on_progress(self, model: str, ev: Progress) -> None:
         d = self.data[model]
+        if not math.isfinite(ev.loss) and all(math.isfinite(v) for v in d["loss"]):
+            self._mark(model, ev.fraction, f"loss = {ev.loss}")  # NaN is no point on a chart: say where it came
         d["loss_x"].append(ev.fraction)
         d["loss"].append(ev.loss)
-        self.curves[model]["loss"].setData(d["loss_x"], d["loss"])
+        self.curves[model]["loss"].setData(d["loss_x"], d["loss"], connect="finite")
+
+    def _mark(self, model: str, at: float, text: str) -> None:
+        """A dashed line in the run's colour where its loss stopped being a number, named on the chart."""
+        title, colour = next((t, c) for m, t, c in self.IMPLEMENTATIONS if m == model)
+        line = pg.InfiniteLine(at, angle=90, pen=pg.mkPen(colour, width=2, style=Qt.PenStyle.DashLine),
+                               label=f"{title}: {text}", labelOpts=dict(position=0.9 - 0.15 * len(self.marks),
+                                                                        color=colour, fill="#ffffffcc"))
+        self.loss_plot.addItem(line)
+        scale_lines([line])
+        self.marks.append(line)
 
     def _on_epoch_end(self, model: str, ev: EpochEnd) -> None:
         d = self.data[model]
@@ -173,8 +192,12 @@ class SoftmaxLesson(LessonPage):
         fill_table(self.table, rows)
         self.table.scrollToBottom()
 
-    def _on_failed(self, title: str, message: str, _kind: FailureKind) -> None:
+    def _on_failed(self, title: str, message: str, kind: FailureKind) -> None:
         self.messages[title] = message
+        model = next(m for m, t, _ in self.IMPLEMENTATIONS if t == title)
+        d = self.data[model]
+        if kind == FailureKind.DIVERGED and d["loss_x"] and all(math.isfinite(v) for v in d["loss"]):
+            self._mark(model, d["loss_x"][-1], "stopped, diverged")  # a finite but exploding loss
 
     def _on_run_ended(self, model: str) -> None:
         self.runs.pop(model)

@@ -54,7 +54,8 @@ class KeepRow(QWidget):
             button.clicked.connect(lambda _=False, d=d: self.chosen.emit(d))
             row.addWidget(button)
             self.buttons.append(button)
-            QShortcut(QKeySequence(str(d)), shortcut_owner, activated=lambda d=d: self.chosen.emit(d))
+            # the key presses the button (seen going down), which keeps the drawing: the class sees what happened
+            QShortcut(QKeySequence(str(d)), shortcut_owner, activated=button.animateClick)
         row.addStretch(1)
 
 
@@ -106,6 +107,7 @@ class MyDigitsTab(QWidget):
 
     changed = Signal()  # the set on screen changed (loaded, sample added, deleted or relabelled)
     taught = Signal(object)  # a fine-tuned TrainedModel, already in the library
+    kept = Signal(str)  # what became of a drawing kept from the canvas (said where the teacher is: the status bar)
     teach_ended = Signal()
 
     def __init__(self, library: ModelLibrary, folder: Path, parent: QWidget | None = None) -> None:
@@ -252,15 +254,19 @@ class MyDigitsTab(QWidget):
         """Save a drawing with its label (the strokes and the 28×28 the network saw)."""
         if pixels is None or not any(s.points for s in strokes.strokes):
             self.status.setText("Draw a digit first: only drawings on the canvas can be kept.")
+            self.kept.emit(self.status.text())
             return
         self._io(save_drawing, self.folder, label, strokes, pixels, then=self._on_kept, name="digitpad-keep")
 
     def _on_kept(self, sample: Sample | None, error: Exception | None) -> None:
         if error is not None:
             self.status.setText(f"Not kept: {error}")
+            self.kept.emit(self.status.text())
             return
         self.personal.samples.append(sample)
         self.status.setText(f"Kept as a {sample.label}: {self.personal.counts()[sample.label]} of them now.")
+        self.kept.emit(f"Kept in My digits as a {sample.label} ({self.personal.counts()[sample.label]} of them now); "
+                       "the canvas is clear for the next one.")
         self._changed()
 
     def selected_samples(self) -> list[Sample]:

@@ -14,6 +14,7 @@ from PySide6.QtCore import QEvent, QObject, QPointF, QRectF, QSize, Qt, QTimer, 
 from PySide6.QtGui import QColor, QFontMetricsF, QImage, QPainter
 from PySide6.QtWidgets import QFrame, QLabel, QScrollArea, QTabWidget, QVBoxLayout, QWidget
 
+from digitpad.core.checkpoints import TrainedModel
 from digitpad.core.evaluation import EvalReport, Mistake
 from digitpad.gui.common.charts import StaticPlot
 from digitpad.gui.common.colours import DIVERGING, ColourScale, diverging_image
@@ -234,7 +235,7 @@ def mistakes_summary(report: EvalReport) -> str:
 class ResultsPanel(QTabWidget):
     """The latest run's evaluation, refreshed at each epoch end."""
 
-    mistake_chosen = Signal(object, str)  # the Mistake clicked, and its true class's name
+    mistake_chosen = Signal(object, str, object)  # the Mistake clicked, its true class's name, the model that made it
 
     def __init__(self) -> None:
         super().__init__()
@@ -254,6 +255,7 @@ class ResultsPanel(QTabWidget):
         self.setTabToolTip(0, "The confusion matrix: true class down, predicted class across")
         self.setTabToolTip(1, "Test accuracy of each class")
         self._latest: tuple[EvalReport, tuple[str, ...], np.ndarray | None] | None = None
+        self.model: TrainedModel | None = None  # the model the report is of: its mistakes open with it
         self._stale: set[int] = set()
         self.currentChanged.connect(self._refresh)
         self.mistakes.clicked.connect(self._on_mistake_clicked)
@@ -264,9 +266,11 @@ class ResultsPanel(QTabWidget):
         self.setTabToolTip(self.weights_index, "Softmax regression's ten weight vectors as 28×28 images: "
                                                "red pixels vote for the class, blue against it")
 
-    def show_report(self, report: EvalReport, class_names: tuple[str, ...], weights: np.ndarray | None) -> None:
-        """Keep the report; draw only the page in view, shortly (the others when they are opened)."""
+    def show_report(self, report: EvalReport, class_names: tuple[str, ...], weights: np.ndarray | None,
+                    model: TrainedModel | None = None) -> None:
+        """Keep the report (and the model it is of); draw only the page in view, shortly (the others when opened)."""
         self._latest = (report, class_names, weights)
+        self.model = model
         self._stale = set(range(self.count()))
         self.setTabEnabled(self.weights_index, weights is not None)
         self._draw_later.start()
@@ -274,6 +278,7 @@ class ResultsPanel(QTabWidget):
     def clear(self) -> None:
         """Nothing shown until the new run's first epoch: the last run's results belong to another model."""
         self._latest = None
+        self.model = None
         self._draw_later.stop()
         self.setTabEnabled(self.weights_index, False)
         self.confusion.show_matrix(np.zeros((10, 10), dtype=np.int64).tolist(), tuple(str(d) for d in range(10)))
@@ -284,7 +289,7 @@ class ResultsPanel(QTabWidget):
     def _on_mistake_clicked(self, index: int) -> None:
         if self._latest is not None and index < len(self._latest[0].mistakes):
             mistake: Mistake = self._latest[0].mistakes[index]
-            self.mistake_chosen.emit(mistake, self._latest[1][mistake.true])
+            self.mistake_chosen.emit(mistake, self._latest[1][mistake.true], self.model)
 
     def _refresh(self, index: int) -> None:
         if self._latest is None or index not in self._stale:

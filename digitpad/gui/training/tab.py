@@ -19,7 +19,7 @@ from digitpad.core.models import MODELS
 from digitpad.core.runs import RunRecord, RunRecorder, note_checkpoint
 from digitpad.core.events import EpochEnd, FailureKind, Finished, Progress, RunControl, Started
 from digitpad.core.settings import SETTING
-from digitpad.core.trainer import TrainConfig, Trainer
+from digitpad.core.trainer import TrainConfig, Trainer, smoothed_loss_floor
 from digitpad.gui.common.charts import LiveCharts
 from digitpad.gui.common.dialogs import show_warning
 from digitpad.gui.training.form import CourseLr, Form
@@ -80,6 +80,15 @@ def with_chosen_suffix(path: str, chosen_filter: str) -> str:
     return str(Path(path).with_suffix(wanted)) if suffix == ".pt" else path + wanted
 
 
+def try_it(model: TrainedModel) -> str:
+    """How to try a run's model: it never replaces the canvas's model by itself, and a model of another data set
+    is not a digit reader."""
+    info = DATASETS.get(model.meta.dataset)
+    if info is not None and info.name != "mnist":
+        return f"It reads {info.subject} ({info.title}), not digits: Use on canvas to see it answer with those."
+    return "Use on canvas to draw digits for it."
+
+
 def format_duration(seconds: float) -> str:
     if not math.isfinite(seconds):
         return "—"
@@ -92,6 +101,8 @@ class TrainingTab(QWidget):
     snapshot_ready = Signal(object)  # TrainedModel, at every epoch end
     run_ended = Signal()  # the run's thread is over, whatever happened
     model_loaded_request = Signal(str)  # a checkpoint path the user chose to open
+    use_on_canvas = Signal(object)  # TrainedModel: "Use on canvas" was pressed
+    run_started = Signal()
     save_finished = Signal()  # a checkpoint was written, or the failure was shown
 
     def __init__(self, parent: QWidget | None = None) -> None:
@@ -152,6 +163,10 @@ class TrainingTab(QWidget):
         files = QHBoxLayout()
         files.addWidget(self.save_button)
         files.addWidget(self.load_button)
+        # The canvas changes model only when the teacher says so: a finished run offers itself, naming what it reads.
+        self.use_button = QPushButton("Use on canvas")
+        self.use_button.setToolTip("Draw with the model of the last run on the Canvas tab")
+        self.use_button.clicked.connect(lambda: self.last_model and self.use_on_canvas.emit(self.last_model))
 
         self.progress = QProgressBar()
         self.progress.setRange(0, 1000)
@@ -181,6 +196,7 @@ class TrainingTab(QWidget):
         left.addWidget(self.fast_button)
         left.addLayout(buttons)
         left.addLayout(files)
+        left.addWidget(self.use_button)
         left.addWidget(self.progress)
         left.addWidget(self.speed)
         left.addWidget(self.status)
@@ -267,6 +283,9 @@ class TrainingTab(QWidget):
         self.pause_button.setEnabled(running)
         self.stop_button.setEnabled(running)
         self.save_button.setEnabled(not running and self.last_model is not None)
+        self.use_button.setEnabled(not running and self.last_model is not None)
+        if self.last_model is not None:
+            self.use_button.setText(f"Use on canvas ({DATASETS[self.last_model.meta.dataset].title})")
         self.pause_button.setText("Pause")
         self.runs.set_running(running)
         self._update_momentum_enabled()
@@ -282,17 +301,21 @@ class TrainingTab(QWidget):
         self.run_number += 1
         self.epochs_tested = 0
         self.charts.clear_curves(cfg.epochs)
+        floor = smoothed_loss_floor(cfg.label_smoothing)
+        self.charts.set_loss_floor(floor or None, cfg.label_smoothing)
         self.results.clear()  # the previous run's results belong to another model, maybe another data set
         self.speed.setText("")
         self.progress.setValue(0)
         self.progress.setFormat("loading data…")
         self.status.setText(f"Loading {DATASETS[cfg.dataset].title}…")
+        smoothing = f"  label smoothing {cfg.label_smoothing:g}: the loss cannot go below {floor:.2f}\n" if floor else ""
         self._log(f"— run {self.run_number}: {DATASETS[cfg.dataset].title} · {cfg.model} · {cfg.epochs} epochs\n"
                   f"  batch {cfg.batch_size} · lr {cfg.lr:g} · {SETTING['optimizer'].title_of(cfg.optimizer)} · "
-                  f"seed {cfg.seed}\nepoch  loss    train   test    time")
+                  f"seed {cfg.seed}\n{smoothing}epoch  loss    train   test    time")
         self.started_at = time.perf_counter()
         self.recorder = self.runs.recorder_for(cfg)
         self._set_running(True)
+        self.run_started.emit()
         control = RunControl()
         # The record is kept on the worker's thread as the events pass, never on the GUI thread.
         self.run = run_events(self.recorder.track, Trainer(cfg, control).run(), name="digitpad-training",
@@ -348,8 +371,9 @@ class TrainingTab(QWidget):
         self.charts.add_epoch(ev.epoch, ev.train_accuracy, ev.test_accuracy)
         self._log(f"{ev.epoch:>5}  {ev.train_loss:.4f}  {ev.train_accuracy:6.2%}  "
                   f"{ev.test_accuracy:6.2%}  {ev.seconds:4.1f}s")
-        self.results.show_report(ev.report, ev.snapshot.meta.class_names, ev.weight_templates)
-        self.snapshot_ready.emit(self._run_model(ev.snapshot, f", epoch {ev.epoch}"))
+        snapshot = self._run_model(ev.snapshot, f", epoch {ev.epoch}")
+        self.results.show_report(ev.report, ev.snapshot.meta.class_names, ev.weight_templates, snapshot)
+        self.snapshot_ready.emit(snapshot)
 
     def _run_model(self, model: TrainedModel, suffix: str = "") -> TrainedModel:
         """This run's model, named after the run and identified by it: a later run gets its own entry."""
@@ -374,12 +398,12 @@ class TrainingTab(QWidget):
         if ev.stopped:
             trained = f"{ev.epochs_done:.2f}".rstrip("0").rstrip(".")
             self.status.setText(f"Stopped after {trained} epochs of training ({acc_text}). "
-                                "The model so far is in the Canvas tab's model list.")
+                                f"{try_it(self.last_model)}")
             self.progress.setFormat(f"stopped · {elapsed}")
         else:
             self.progress.setValue(1000)
             self.progress.setFormat(f"done · {elapsed}")
-            self.status.setText(f"Finished: {acc_text}. Draw a digit on the Canvas tab to try it.")
+            self.status.setText(f"Finished: {acc_text}. {try_it(self.last_model)}")
         tested = f"test {acc:.2%}" if self.epochs_tested else "not tested"
         self._log(f"— {'stopped' if ev.stopped else 'finished'} · {elapsed} · {tested}")
         self.model_trained.emit(self.last_model, ev.stopped)
