@@ -7,8 +7,9 @@ import pyqtgraph as pg
 import pytest
 from PySide6.QtCore import QPoint, QRect, QRectF, Qt
 from PySide6.QtGui import QImage, QKeySequence, QPainter, QPalette, QTextDocument
-from PySide6.QtWidgets import (QAbstractButton, QAbstractSpinBox, QApplication, QComboBox, QLabel, QPushButton, QStyle,
-                               QStyleOptionButton, QStyleOptionComboBox, QTabBar, QTabWidget, QWidget)
+from PySide6.QtWidgets import (QAbstractButton, QAbstractSpinBox, QApplication, QComboBox, QHeaderView, QLabel,
+                               QPushButton, QStyle, QStyleOptionButton, QStyleOptionComboBox, QTabBar, QTableWidget,
+                               QTabWidget, QWidget)
 
 from digitpad.core.runs import labels_for, load_runs
 from digitpad.gui.common.charts import ClassAxis
@@ -223,6 +224,19 @@ def clipped_texts(root) -> list[str]:
         elif isinstance(w, QAbstractSpinBox):
             if fm.horizontalAdvance(w.text()) > w.lineEdit().width() + 1:
                 problems.append(f"spin box cut: {w.text()!r}")
+        elif isinstance(w, QHeaderView) and w.orientation() == Qt.Orientation.Horizontal:
+            model = w.model()
+            for k in range(w.count()):
+                text = str(model.headerData(k, Qt.Orientation.Horizontal) or "")
+                if text and not w.isSectionHidden(k) and fm.horizontalAdvance(text) + 8 > w.sectionSize(k):
+                    problems.append(f"column title cut: {text!r} ({fm.horizontalAdvance(text) + 8} > "
+                                    f"{w.sectionSize(k)})")
+        elif isinstance(w, QTableWidget):
+            for row in range(w.rowCount()):
+                for col in range(w.columnCount()):
+                    item = w.item(row, col)
+                    if item is not None and item.text() and fm.horizontalAdvance(item.text()) + 8 > w.columnWidth(col):
+                        problems.append(f"cell cut: {item.text()!r}")
         elif isinstance(w, QTabBar) and w.count():
             if w.tabRect(w.count() - 1).right() > w.width() + 1:
                 problems.append(f"tabs scroll: {[w.tabText(k) for k in range(w.count())]}")
@@ -246,6 +260,11 @@ def axes_without_ticks(view) -> list[tuple[str, str]]:
             wanted = len(item.names) if isinstance(item, ClassAxis) and item.names else 2
             if len(texts) < wanted:
                 out.append((item.labelText or item.orientation, f"{len(texts)} tick labels of {wanted}"))
+            if item.label.isVisible() and item.labelText:  # the axis title, along the axis
+                title = item.label.boundingRect().width()
+                length = item.height() if item.orientation == "left" else item.width()
+                if title > length + 1:
+                    out.append((item.labelText, f"title longer than its axis ({title:.0f} > {length:.0f})"))
         for item in view.scene().items():
             if isinstance(item, pg.LegendItem) and item.isVisible() and item.items:
                 box = item.sceneBoundingRect()
@@ -282,6 +301,10 @@ def test_presentation_mode_lays_out_every_tab_without_cutting_a_text_or_an_axis(
                 place = window.tabs.tabText(window.tabs.indexOf(room)) + (f" ▸ {inner.tabText(k)}" if inner else "")
                 problems[place] = clipped_texts(room)
         window.tabs.setCurrentWidget(window.canvas)
+        window.canvas.as_drawn_box.click()
+        qtbot.wait(20)
+        problems["Canvas ▸ Also as drawn"] = clipped_texts(window.canvas)
+        window.canvas.as_drawn_box.click()
         window.canvas.explain_button.click()
         qtbot.wait(20)
         problems["Canvas ▸ Explain"] = clipped_texts(window.canvas)

@@ -156,9 +156,8 @@ class MainWindow(QMainWindow):
         (Use on canvas, or picking it there): nothing changes behind the teacher's back."""
         self.library.put(model, activate=False)
         active = self.library.active
-        keeps = f"; the canvas keeps {active.title}" if active is not None and active.source != model.source else ""
-        self.statusBar().showMessage(f"{'Stopped' if stopped else 'Training done'}: {model.title} is in the canvas "
-                                     f"list{keeps}. Use on canvas to draw with it.")
+        keeps = f" (the canvas keeps {active.name})" if active is not None and active.source != model.source else ""
+        self.statusBar().showMessage(f"{'Stopped' if stopped else 'Done'}: {model.name} joined the canvas list{keeps}.")
 
     def use_on_canvas(self, model: TrainedModel) -> None:
         """The teacher's "Use on canvas": that model on the Canvas tab, which comes into view."""

@@ -19,7 +19,7 @@ from digitpad.core.strokes import StrokeSet
 from digitpad.gui.common.images import gray_image
 from digitpad.gui.common.widgets import FittedLabel, PixelView
 
-CAPTION = "As drawn: the whole canvas squashed to 28×28"
+CAPTION = "As drawn (28×28)"
 TIP = ("What a naive program gives the network: your ink with your brush, the whole canvas resized to 28×28, no "
        "cropping or centring. The same model reads it here; MNIST digits never looked like this.")
 

@@ -27,7 +27,7 @@ LOSS_TIP = ("Train loss, reported 20 times per epoch (every batch when an epoch 
 ACCURACY_SETTING = "view/accuracy_axis_fixed"
 RUN_MARKERS = ("s", "o", "t", "d")  # the test-accuracy markers of runs 1-8, 9-16, …
 RUNS_LEGEND_ROWS = 12
-CHART_MIN_LINES = 7  # a chart's smallest height, in lines of its text: three tick labels, the axis title, a legend
+CHART_MIN_LINES = 6  # a plot axis's least length, in lines of its text: room for three tick labels
 CHART_MIN_CHARS = 20
 FIGURE_SIZE = (1600, 1000)  # exported charts: a 16:10 slide, text at FIGURE_POINTS
 FIGURE_POINTS = 16
@@ -137,6 +137,17 @@ def legend_above(plot: pg.PlotItem, columns: int = 2) -> pg.LegendItem:
     return legend
 
 
+def least_height(plot: pg.PlotItem, metrics: QFontMetricsF) -> float:
+    """A plot's smallest height at this text size: a left axis of at least CHART_MIN_LINES lines (three tick
+    labels) and at least as long as its title (written along the axis, it is cut off on a shorter one), plus what
+    sits above and below it: the legend rows, the bottom axis with its tick labels and title, the margins."""
+    left, bottom, legend = plot.getAxis("left"), plot.getAxis("bottom"), plot.legend
+    title = left.label.boundingRect().width() if left.labelText else 0.0
+    above = legend.effectiveSizeHint(Qt.SizeHint.PreferredSize).height() if getattr(legend, "above", False) else 0
+    below = bottom.height() if bottom.isVisible() else 0
+    return max(metrics.lineSpacing() * CHART_MIN_LINES, title) + above + below
+
+
 class StaticPlot(pg.PlotWidget):
     """A plot that shows, not explores: no context menu, no mouse pan/zoom, no auto-range button."""
 
@@ -155,12 +166,11 @@ class StaticPlot(pg.PlotWidget):
         loses its ticks, so a short screen scrolls or gets smaller text instead."""
         metrics = QFontMetricsF(self.font())
         width = metrics.averageCharWidth() * CHART_MIN_CHARS
-        legend, rows = self.getPlotItem().legend, 0
-        if getattr(legend, "above", False):  # its rows take height, and its width is the chart's least
-            rows = math.ceil(len(legend.items) / legend.columnCount)
+        legend = self.getPlotItem().legend
+        if getattr(legend, "above", False):  # its width is the chart's least
             legend_width = legend.effectiveSizeHint(Qt.SizeHint.PreferredSize).width()
             width = max(width, legend_width + self.getAxis("left").width() + metrics.averageCharWidth() * 2)
-        return QSize(round(width), round(metrics.lineSpacing() * (CHART_MIN_LINES + rows)))
+        return QSize(round(width), round(least_height(self.getPlotItem(), metrics)))
 
 
 def smooth(values: list[float]) -> list[float]:
@@ -186,6 +196,7 @@ class LiveCharts(pg.GraphicsLayoutWidget):
         self.loss_plot = self.addPlot(row=0, col=0)
         self.acc_plot = self.addPlot(row=1, col=0)
         self.acc_plot.setXLink(self.loss_plot)
+        self.loss_plot.getAxis("bottom").setStyle(showValues=False)  # one epoch axis, numbered under both plots
         self.loss_plot.setLabel("left", "train loss")
         self.acc_plot.setLabel("left", "accuracy")
         self.acc_plot.setLabel("bottom", "epoch")
@@ -194,8 +205,8 @@ class LiveCharts(pg.GraphicsLayoutWidget):
             for side in ("left", "bottom"):
                 style_axis(plot.getAxis(side))
             plot.setMenuEnabled(False)
-        self.loss_plot.addLegend(offset=(-10, 10))
-        self.acc_plot.addLegend(offset=(-10, -10))
+        legend_above(self.loss_plot)  # above the curves: accuracy rises into any corner a legend sat in
+        legend_above(self.acc_plot)
         self.raw_loss = self.loss_plot.plot(pen=pg.mkPen("#9ecae1", width=1), name="mean since previous point")
         self.smooth_loss = self.loss_plot.plot(pen=pg.mkPen(LOSS_COLOUR, width=2.5),
                                                name=TREND_NAME)
@@ -238,7 +249,7 @@ class LiveCharts(pg.GraphicsLayoutWidget):
         """Two charts' worth of StaticPlot's smallest size: squeezed below, the axes drop their tick labels."""
         metrics = QFontMetricsF(self.font())
         return QSize(round(metrics.averageCharWidth() * CHART_MIN_CHARS * 1.5),
-                     round(metrics.lineSpacing() * CHART_MIN_LINES * 2))
+                     round(least_height(self.loss_plot, metrics) + least_height(self.acc_plot, metrics)))
 
     def set_loss_floor(self, floor: float | None, smoothing: float = 0.0) -> None:
         """Mark the lowest loss label smoothing allows (None: no smoothing, no mark)."""
@@ -368,6 +379,7 @@ class LiveCharts(pg.GraphicsLayoutWidget):
         """For a figure of recorded runs only: the live curves are empty, so their legends go."""
         for plot in (self.loss_plot, self.acc_plot):
             plot.legend.setVisible(False)
+            plot.layout.removeItem(plot.legend)  # and its row: the curves take it
 
     # --- figures for slides ---------------------------------------------------------------------
 

@@ -74,11 +74,15 @@ def scrolled(widget: QWidget) -> QScrollArea:
     return area
 
 
-def lesson_layout(page: QWidget, intro: str, controls: QWidget, left: QWidget, code: CodePane) -> None:
-    """Controls on top; under them the live part, with the whole height, beside the reading: the intro over the
-    code, each scrolling on a short page. (With the intro on top, a 1024×600 screen left the charts ~60 px.)"""
+def lesson_layout(page: QWidget, intro: str, controls: QWidget, left: QWidget, code: CodePane,
+                  numbers: QWidget | None = None) -> None:
+    """Controls on top; under them the live part, with the whole height, beside the reading: the intro over
+    `numbers` (a table of the run's numbers) over the code, each scrolling on a short page. (With the intro on top,
+    a 1024×600 screen left the charts ~60 px.)"""
     reading = QSplitter(Qt.Orientation.Vertical)
     reading.addWidget(scrolled(explanation(intro)))
+    if numbers is not None:
+        reading.addWidget(numbers)
     reading.addWidget(code)
     reading.setStretchFactor(0, 1)
     reading.setStretchFactor(1, 2)

@@ -71,13 +71,13 @@ class SoftmaxLesson(LessonPage):
                 "test": self.acc_plot.plot(pen=pg.mkPen(TEST_COLOUR, width=width, style=style), symbol="s",
                                            symbolSize=6, symbolBrush=TEST_COLOUR, name=f"test acc, {title}"),
             }
-        self.table = make_table(["epoch", "test acc, concise", "test acc, scratch", "difference"])
+        self.table = make_table(["epoch", "concise", "scratch", "Δ"])
+        self.table.setToolTip("Test accuracy after each epoch, concise and from scratch, and their difference (Δ)")
         self.status = QLabel("Press Start: both implementations train at once, from the same seed.")
         self.status.setWordWrap(True)
         charts = QSplitter(Qt.Orientation.Vertical)
         charts.addWidget(self.loss_plot)
         charts.addWidget(self.acc_plot)
-        charts.addWidget(self.table)
         left = stacked(charts, self.status, stretch=charts)
         code = CodePane(scratch.softmax, scratch.cross_entropy, scratch.sgd, scratch.accuracy,
                         scratch.SoftmaxRegressionScratch, scratch.scratch_step, softmax_regression, Trainer._step)
@@ -91,7 +91,8 @@ class SoftmaxLesson(LessonPage):
                       "loss turns into NaN, the concise one's stays a (huge) number until the "
                       "divergence watch stops it (lesson 4 shows why). DigitPad standardizes pixels (mean 0, std 1), "
                       "which makes each step about ten times stronger than on the course's pixels in [0, 1]: "
-                      "the course's lr 0.1 is lr 0.03 here on Fashion-MNIST and 0.05 on MNIST.", controls, left, code)
+                      "the course's lr 0.1 is lr 0.03 here on Fashion-MNIST and 0.05 on MNIST.", controls, left, code,
+                      numbers=self.table)
         self.runs: dict[str, Worker] = {}
         self._set_running(False)
 
@@ -165,7 +166,7 @@ class SoftmaxLesson(LessonPage):
         """A dashed line in the run's colour where its loss stopped being a number, named on the chart."""
         title, colour = next((t, c) for m, t, c in self.IMPLEMENTATIONS if m == model)
         line = pg.InfiniteLine(at, angle=90, pen=pg.mkPen(colour, width=2, style=Qt.PenStyle.DashLine),
-                               label=f"{title}: {text}", labelOpts=dict(position=0.9 - 0.15 * len(self.marks),
+                               label=f"{title}: {text}", labelOpts=dict(position=0.8 - 0.3 * len(self.marks),
                                                                         color=colour, fill="#ffffffcc"))
         self.loss_plot.addItem(line)
         scale_lines([line])
@@ -186,7 +187,7 @@ class SoftmaxLesson(LessonPage):
         for i in range(max(len(concise), len(scratch_))):
             a = concise[i] if i < len(concise) else None
             b = scratch_[i] if i < len(scratch_) else None
-            diff = f"{(b - a) * 100:+.2f} points" if a is not None and b is not None else ""
+            diff = f"{(b - a) * 100:+.2f} pts" if a is not None and b is not None else ""  # percentage points
             rows.append([str(i + 1), f"{a:.2%}" if a is not None else "…", f"{b:.2%}" if b is not None else "…",
                          diff])
         fill_table(self.table, rows)

@@ -11,7 +11,7 @@ import math
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QEvent, QObject, QPointF, QRectF, QSize, Qt, QTimer, Signal
-from PySide6.QtGui import QColor, QFontMetricsF, QImage, QPainter
+from PySide6.QtGui import QColor, QFont, QFontMetricsF, QImage, QPainter
 from PySide6.QtWidgets import QFrame, QLabel, QScrollArea, QTabWidget, QVBoxLayout, QWidget
 
 from digitpad.core.checkpoints import TrainedModel
@@ -42,13 +42,21 @@ class PlotTexts(pg.GraphicsObject):
         return QRectF(min(xs) - 1, min(ys) - 1, max(xs) - min(xs) + 2, max(ys) - min(ys) + 2)
 
     def paint(self, painter: QPainter, *_args) -> None:
+        """Each text centred on its point, in a smaller type where a cell is narrower than the widest text (the
+        confusion matrix's counts on a netbook in large type overlapped their neighbours)."""
         to_screen = painter.transform()
         painter.resetTransform()
+        cell = abs(to_screen.map(QPointF(1, 0)).x() - to_screen.map(QPointF(0, 0)).x())
+        widest = max((painter.fontMetrics().horizontalAdvance(t[2]) for t in self.texts), default=0)
+        if widest > cell - 4 > 0:
+            font = QFont(painter.font())
+            font.setPointSizeF(max(5.0, font.pointSizeF() * (cell - 4) / widest))
+            painter.setFont(font)
         height = painter.fontMetrics().height()
         for x, y, text, colour in self.texts:
             centre = to_screen.map(QPointF(x, y))
             painter.setPen(QColor(colour))
-            box = QRectF(centre.x() - 60, centre.y() - height / 2 - self.lift * height, 120, height)
+            box = QRectF(centre.x() - cell / 2, centre.y() - height / 2 - self.lift * height, cell, height)
             painter.drawText(box, Qt.AlignmentFlag.AlignCenter, text)
 
 
@@ -91,7 +99,7 @@ class PerClassAccuracyView(StaticPlot):
         self.labels = PlotTexts()
         self.labels.lift = 0.6
         self.addItem(self.labels)
-        self.setLabel("left", "test accuracy (%)")
+        self.setLabel("left", "accuracy (%)")  # of each class, on the test set (the tab's tooltip says so)
         self.getAxis("left").setTicks([[(v, str(v)) for v in range(0, 101, 20)]])
         # From 0, not from the worst class: bar lengths compare honestly; the labels give the detail.
         self.setYRange(0, 112, padding=0)

@@ -14,7 +14,7 @@ from dataclasses import asdict
 from pathlib import Path
 
 from pyqtgraph.exporters import ImageExporter, SVGExporter
-from PySide6.QtCore import QBuffer, QIODevice, QSettings, Qt, QTimer, Signal
+from PySide6.QtCore import QBuffer, QEvent, QIODevice, QSettings, Qt, QTimer, Signal
 from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QFileDialog, QHBoxLayout, QHeaderView, QLabel,
                                QLineEdit, QMessageBox, QPushButton, QTableWidget, QTableWidgetItem, QVBoxLayout,
                                QWidget)
@@ -202,7 +202,18 @@ class RunsPanel(QWidget):
         layout.addLayout(actions)
         layout.addLayout(sweep)
         layout.addWidget(self.message)
+        self._fit_table()
         self._update_buttons()
+
+    def _fit_table(self) -> None:
+        """The list may shrink to its header and two rows (it scrolls): on a short screen in large type the
+        charts above keep their height."""
+        self.table.setMinimumHeight(round(3.5 * self.fontMetrics().lineSpacing()))
+
+    def changeEvent(self, event) -> None:
+        if event.type() == QEvent.Type.FontChange and hasattr(self, "table"):
+            self._fit_table()
+        super().changeEvent(event)
 
     # --- the list ------------------------------------------------------------------------------
 
