@@ -20,7 +20,7 @@ from PySide6.QtCore import QEvent, QObject, QPoint, QRect, QRectF, Qt
 from PySide6.QtGui import QAction, QColor, QKeySequence, QPainter, QPen, QRegion
 from PySide6.QtWidgets import QAbstractButton, QApplication, QMainWindow, QMenu, QTabWidget, QWidget
 
-RING_COLOUR = "#0047ab"  # 9.6:1 on white, 8.4:1 on the window's grey
+RING_COLOUR = "#0047ab"  # 8.4:1 on white, 7.3:1 on Fusion's window grey
 RING_WIDTH = 3
 TAB_KEYS = 9  # Ctrl+1 … Ctrl+9
 
