@@ -108,11 +108,8 @@ class MainWindow(QMainWindow):
         QTimer.singleShot(0, self, lambda: run_call(preload_and_freeze, name="digitpad-preload", parent=self))
 
     def fits_screen(self) -> bool:
-        """The window's smallest size at the current text size fits the screen it is on (title bar included).
-
-        The font change reaches the layouts as posted events: they are sent first, so the sizes are the new
-        ones (layout requests alone were not enough: the window still measured the old size).
-        """
+        """The window's smallest size at the current text size fits the screen it is on (with room for a title
+        bar, except in full screen)."""
         room = self.screen().geometry() if self.isFullScreen() else self.screen().availableGeometry()
         return self.fits_in(room.size() - QSize(0, 0 if self.isFullScreen() else TITLE_BAR))
 
