@@ -14,7 +14,7 @@ def register(sub) -> None:
     c = sub.add_parser("compare", help="draw recorded runs' curves overlaid into one figure (PNG, SVG or CSV)")
     c.add_argument("runs", nargs="+", type=Path, metavar="RUN_OR_DIR", help="run records (.json) or folders of them")
     c.add_argument("--out", type=Path, required=True, help="the figure: .png, .svg, or .csv for the numbers")
-    c.add_argument("--size", default="960x640", help="figure size in pixels (default 960x640)")
+    c.add_argument("--size", default="1600x1000", help="figure size in pixels (default 1600x1000, a slide)")
     c.set_defaults(run=cmd_compare)
 
 
@@ -25,7 +25,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
     try:
         width, height = (int(v) for v in args.size.lower().split("x"))
     except ValueError:
-        print(f"digitpad compare: --size {args.size!r}: give WIDTHxHEIGHT, e.g. 960x640", file=sys.stderr)
+        print(f"digitpad compare: --size {args.size!r}: give WIDTHxHEIGHT, e.g. 1600x1000", file=sys.stderr)
         return EXIT_USAGE
     if args.out.suffix.lower() not in (".png", ".svg", ".csv"):
         print(f"digitpad compare: {args.out}: the figure is written as .png, .svg or .csv", file=sys.stderr)

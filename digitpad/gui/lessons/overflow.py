@@ -43,7 +43,9 @@ class OverflowLesson(LessonPage):
         self.verdict = QLabel()
         self.verdict.setWordWrap(True)
         self.verdict.setTextFormat(Qt.TextFormat.RichText)
-        self.plot = make_plot(f"loss −log ŷ of the label ({scratch.OVERFLOW_LABEL})", "logits ×")
+        self.plot = make_plot(f"−log ŷ[{scratch.OVERFLOW_LABEL}]", "logits ×")
+        self.plot.setToolTip(f"The cross-entropy loss of the label, class {scratch.OVERFLOW_LABEL}: −log of its "
+                             "softmax probability")
         self.plot.setLogMode(x=True, y=True)
         self.plot.getAxis("bottom").setTicks([[(k, f"{10 ** k:g}") for k in range(4)], []])
         scales = np.logspace(0, 3, 200)

@@ -35,6 +35,10 @@ class LessonsTab(QWidget):
         """The lesson registered under `key` (tests and screenshots open pages by it)."""
         return self.lessons[key]
 
+    def current_page(self) -> LessonPage:
+        """The page in view: the window's Start, Pause and Stop keys press its buttons."""
+        return self.pages.currentWidget()
+
     def is_training(self) -> bool:
         return any(page.is_training() for page in self.lessons.values())
 
