@@ -66,5 +66,6 @@ def test_explain_into_a_folder_it_cannot_write_reports_it(tmp_path):
     photo_like(7).save(photo)
     blocker = tmp_path / "file-not-folder"
     blocker.write_text("")
-    (answer,) = lines(digitpad("explain", photo, "--out", blocker))
-    assert answer["prediction"] == 7 and "cannot write the figure" in answer["error"]
+    result = digitpad("explain", photo, "--out", blocker)  # checked before any work, like every --out
+    assert result.returncode == 2 and result.stdout == "" and "Traceback" not in result.stderr
+    assert f"--out {blocker}: {blocker} is a regular file, not a folder" in result.stderr

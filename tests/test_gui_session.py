@@ -29,9 +29,9 @@ def open_window(qtbot) -> MainWindow:
     win = make_window()
     qtbot.addWidget(win)
     win.show()
-    qtbot.waitUntil(lambda: len(win.library.models) > 0, timeout=20_000)
-    # The start-up preloading finished too: closing joins it, but only for 30 s on a loaded machine.
-    qtbot.waitUntil(lambda: not Worker.running(), timeout=120_000)
+    # The models are loaded and the start-up preloading has finished (closing joins it, but only for 30 s).
+    # One wait on that condition, with room for a heavily loaded machine: never a guess at how long it takes.
+    qtbot.waitUntil(lambda: len(win.library.models) > 0 and not Worker.running(), timeout=300_000)
     return win
 
 
@@ -164,12 +164,15 @@ def test_a_restarted_app_opens_with_the_course_defaults_unless_asked_to_keep(qtb
 
 
 def test_geometry_saved_by_qt_is_restored(qtbot):
+    """Every step waits on its condition (the resize applied, the restored size shown), not a fixed time."""
     win = open_window(qtbot)
     win.resize(760, 520)  # within the offscreen screen (800×600) and above the minimum size
+    qtbot.waitUntil(lambda: (win.width(), win.height()) == (760, 520), timeout=60_000)
     win.close()
     assert isinstance(QSettings().value("window/geometry"), QByteArray)
     again = open_window(qtbot)
-    assert abs(again.width() - 760) <= 10 and again.height() == 520  # (the frame may take a few pixels)
+    qtbot.waitUntil(lambda: abs(again.width() - 760) <= 10 and again.height() == 520,  # (the frame may take a
+                    timeout=60_000)  # few pixels)
     again.close()
 
 

@@ -430,7 +430,7 @@ def test_every_stroke_file_gets_its_own_answer_in_bounded_memory(tmp_path):
                          text=True, timeout=300)
     answers = [strict_json(line) for line in out.stdout.splitlines()]
     assert [a["file"] for a in answers] == files and out.returncode == 1 and "Traceback" not in out.stderr
-    for answer, (name, fragment) in zip(answers, [*cases.items(), ("/dev/zero", "too large")]):
+    for answer, (name, fragment) in zip(answers, [*cases.items(), ("/dev/zero", "not a regular file")]):
         if fragment is None:
             assert answer["error"] is None and len(answer["probabilities"]) == 10, (name, answer)
         else:
@@ -542,8 +542,9 @@ def test_any_option_values_are_refused_naming_the_flag_or_make_a_valid_run(optio
 
 
 def test_a_folder_or_a_device_given_as_a_file_is_answered(tmp_path, shipped_cnn):
-    for path, strokes, fragment in [(tmp_path, False, "Is a directory"), (tmp_path, True, "Is a directory"),
-                                    (Path("/dev/zero"), False, "not an image file"),
-                                    (Path("/dev/zero"), True, "too large")]:
+    for path, strokes, fragment in [(tmp_path, False, "a folder, not a regular file"),
+                                    (tmp_path, True, "a folder, not a regular file"),
+                                    (Path("/dev/zero"), False, "a character device, not a regular file"),
+                                    (Path("/dev/zero"), True, "a character device, not a regular file")]:
         answer = predict_file(shipped_cnn, path, strokes=strokes)
         assert answer["prediction"] is None and fragment in answer["error"] and str(path) in answer["error"]

@@ -140,7 +140,9 @@ def test_digitpad_linreg_prints_json_with_the_learned_and_true_parameters(capsys
     out = json.loads(capsys.readouterr().out.splitlines()[-1])
     assert out["true_w"] == [2, -3.4] and out["true_b"] == 4.2 and len(out["loss"]) == 2
     assert np.allclose(out["w"], [2, -3.4], atol=0.02) and out["loss"][1] < out["loss"][0]
-    assert main(["linreg", "--lr", "0"]) == 2 and "learning rate" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as refused:  # refused while parsing, naming the flag
+        main(["linreg", "--lr", "0"])
+    assert refused.value.code == 2 and "argument --lr: must be positive" in capsys.readouterr().err
 
 
 def test_the_reported_loss_is_a_mean_even_over_the_short_last_batch(mnist):

@@ -7,14 +7,17 @@ parser and sets `run` to the function that carries it out. Nothing heavy is impo
 from __future__ import annotations
 
 import argparse
+import errno
 import os
+import signal
 import sys
+import threading
 from typing import Sequence
 
 from digitpad.cli import (classroom, compare, evaluate, exercise, export, finetune, fool, linreg, my_digits, playground,
                           predict, robustness, step, train)
 from digitpad.cli import map as map_command  # not `map`: the builtin stays itself
-from digitpad.cli.common import EXIT_INTERRUPTED
+from digitpad.cli.common import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_TERMINATED, Terminated
 
 # To add a subcommand: a module and its name here.
 COMMANDS = (train, predict, evaluate, finetune, linreg, compare, export, step, playground, map_command, fool,
@@ -41,15 +44,50 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    """Run one command. Whatever happens, the user gets a line, not a traceback: Ctrl+C (also while torch
+    is still importing), SIGTERM (a run's record then says "stopped", as for Ctrl+C), a reader that went
+    away, an output that cannot be written (`digitpad eval > /dev/full`)."""
+    previous = signal.getsignal(signal.SIGTERM)
     try:
-        return args.run(args)
+        args = build_parser().parse_args(argv)
+        if args.run is not cmd_gui and threading.current_thread() is threading.main_thread():
+            signal.signal(signal.SIGTERM, _terminate)
+        status = args.run(args)
+        sys.stdout.flush()  # a full disk under `> file` shows here, not as a traceback at exit
+        return status
     except BrokenPipeError:  # `digitpad eval | head`: the reader has gone, which is not our error
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        _drop_stdout()
         return 0
-    except KeyboardInterrupt:
-        print("\ninterrupted", file=sys.stderr)
-        return EXIT_INTERRUPTED
+    except KeyboardInterrupt as exc:
+        terminated = isinstance(exc, Terminated)
+        print("\nterminated" if terminated else "\ninterrupted", file=sys.stderr)
+        return EXIT_TERMINATED if terminated else EXIT_INTERRUPTED
+    except OSError as exc:
+        if exc.errno not in OUTPUT_FULL:
+            raise
+        _drop_stdout()
+        print(f"digitpad: could not write the output ({exc.strerror}); nothing more was written", file=sys.stderr)
+        return EXIT_FAILED
+    finally:
+        if threading.current_thread() is threading.main_thread():
+            signal.signal(signal.SIGTERM, previous)
+
+
+OUTPUT_FULL = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EIO)
+
+
+def _terminate(signum, frame) -> None:
+    """SIGTERM ends a command the way Ctrl+C does: the work stops at once, a run's record says "stopped"."""
+    raise Terminated()
+
+
+def _drop_stdout() -> None:
+    """Send what is still buffered for stdout nowhere, so that exiting does not fail on it a second time."""
+    try:
+        fd = sys.stdout.fileno()
+    except (OSError, ValueError, AttributeError):  # not a real file (a test's capture)
+        return
+    os.dup2(os.open(os.devnull, os.O_WRONLY), fd)
 
 
 if __name__ == "__main__":

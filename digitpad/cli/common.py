@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterable
 
@@ -13,22 +14,28 @@ from digitpad.core.settings import SETTING, Setting
 EXIT_FAILED = 1
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
+EXIT_TERMINATED = 143  # 128 + SIGTERM, as a shell reports it
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised where the command is: it unwinds as Ctrl+C does (work stopped, records closed as
+    stopped, nothing half-written), and `main` exits with EXIT_TERMINATED."""
+
+
+def interrupted(exc: KeyboardInterrupt) -> tuple[str, int]:
+    """How a command says it was stopped, and its exit status: by Ctrl+C or by SIGTERM."""
+    return ("terminated", EXIT_TERMINATED) if isinstance(exc, Terminated) else ("interrupted", EXIT_INTERRUPTED)
 
 
 def bounded(key: str, table: dict[str, names.Bounds] | None = None) -> Callable[[str], int | float]:
     """An argparse type for the numeric setting `key`, checked as it is parsed, so a bad value is refused with
     the flag's name before anything is loaded: a training setting against `settings.SETTING`, another
-    (the playground's, the map's) against its table of `names.Bounds`."""
-    if table is None:
-        setting = SETTING[key]
-        check = setting.parse
-    else:
-        bounds = table[key]
-        check = Setting(key, key, int if bounds.integer else float, None, bounds=bounds).parse
+    (linreg's, the playground's, the map's) against its table of `names.Bounds`."""
+    bounds = SETTING[key].bounds if table is None else table[key]
 
     def parse(text: str) -> int | float:
         try:
-            return check(text)
+            return bounds.parse(text)
         except ValueError as exc:
             raise argparse.ArgumentTypeError(str(exc)) from None
     parse.__name__ = key  # argparse names the type in "invalid <name> value"
@@ -86,10 +93,8 @@ def _unsure_below(text: str) -> float:
 
 
 def add_unsure_arg(p: argparse.ArgumentParser) -> None:
-    from digitpad.core.inference import UNSURE_BELOW
-
-    p.add_argument("--unsure-below", type=_unsure_below, default=UNSURE_BELOW, metavar="P",
-                   help=f"answer \"unsure\" when the top probability is below P (default {UNSURE_BELOW})")
+    p.add_argument("--unsure-below", type=_unsure_below, default=names.UNSURE_BELOW, metavar="P",
+                   help=f"answer \"unsure\" when the top probability is below P (default {names.UNSURE_BELOW})")
 
 
 
@@ -103,23 +108,83 @@ def load_model_or_exit(path: Path | None):
         return None
 
 
+def model_path(path: Path | None) -> Path:
+    """The checkpoint a command reads: the one given, or the shipped MNIST CNN."""
+    from digitpad.core.checkpoints import DEFAULT_MODEL
+
+    return path or DEFAULT_MODEL
+
+
+def checkpoint_name(out: Path, command: str) -> bool:
+    """A command that writes a DigitPad checkpoint refuses an --out named for an export (.onnx, .pt2):
+    the file would not be what its name says. Prints why and returns False."""
+    suffix = out.suffix.lower()
+    if suffix in (".onnx", ".pt2"):
+        print(f"digitpad {command}: --out {out}: {command} writes a DigitPad checkpoint (.pt), not {suffix}; "
+              f"save it as {out.with_suffix('.pt')}, then `digitpad export --model {out.with_suffix('.pt')} "
+              f"--out {out}`", file=sys.stderr)
+        return False
+    return True
+
+
+# --- where a command writes: one check before the work, one rescue after it ----------------------------
+
+@dataclass(frozen=True)
+class Destination:
+    """An --out that passed `destination`'s checks; `new_folder` is the outermost folder that did not exist
+    and is created with the first file written (every writing command creates missing folders, and says so)."""
+
+    command: str
+    path: Path
+    new_folder: Path | None = None
+
+    def say_created(self) -> None:
+        if self.new_folder is not None and self.new_folder.is_dir():
+            print(f"digitpad {self.command}: created the folder {self.new_folder}", file=sys.stderr)
+
+
+def destination(command: str, out: Path, inputs: Iterable[Path] = (), folder: bool = False) -> Destination | None:
+    """Check --out before any work: not a folder, device or FIFO (a rename would replace it), not one of the
+    command's inputs (the result would destroy them), and a place a file can really be created. Prints why
+    not and returns None (the command exits with EXIT_USAGE)."""
+    from digitpad.core.atomic import check_writable, check_writable_folder
+
+    try:
+        missing = check_writable_folder(out) if folder else check_writable(out, inputs)
+    except OSError as exc:
+        print(f"digitpad {command}: --out {out}: {exc.strerror or exc}", file=sys.stderr)
+        return None
+    return Destination(command, out, missing)
+
+
+def save_or_rescue(dest: Destination, write: Callable[[Path], Path],
+                   what: str = "the model") -> tuple[Path | None, int]:
+    """Write the result to `dest`; when that fails after all (the folder vanished or filled up during the
+    work), write it beside the requested path under a dated name or into the user's cache, and say where.
+
+    Returns where the result is (None when nowhere) and the exit status: 0 only when it is at `dest`.
+    """
+    from digitpad.core.atomic import rescue_paths
+
+    try:
+        saved = write(dest.path)
+        dest.say_created()
+        return saved, 0
+    except OSError as exc:
+        print(f"digitpad {dest.command}: could not write {dest.path} ({exc.strerror or exc})", file=sys.stderr)
+    places = rescue_paths(dest.path)
+    for place in places:
+        try:
+            saved = write(place)
+        except OSError:
+            continue
+        print(f"digitpad {dest.command}: {what} is kept at {saved}; move it where you want it", file=sys.stderr)
+        return saved, EXIT_FAILED
+    print(f"digitpad {dest.command}: {what} could not be written anywhere (also tried "
+          f"{', '.join(map(str, places))})", file=sys.stderr)
+    return None, EXIT_FAILED
+
+
 
 def percent(value: float | None) -> str:
     return "n/a" if value is None else f"{value:.2%}"
-
-
-def png_out_refused(command: str, out: Path | None) -> bool:
-    """True (having said why on stderr) when a figure's --out is given but is no writable .png file."""
-    if out is None:
-        return False
-    from digitpad.core.atomic import check_writable
-
-    if out.suffix.lower() != ".png":
-        print(f"digitpad {command}: --out {out}: the figure is written as .png", file=sys.stderr)
-        return True
-    try:
-        check_writable(out)
-    except OSError as exc:
-        print(f"digitpad {command}: --out {out}: {exc}", file=sys.stderr)
-        return True
-    return False

@@ -7,8 +7,8 @@ import json
 import sys
 from pathlib import Path
 
-from digitpad.cli.common import (EXIT_FAILED, EXIT_INTERRUPTED, EXIT_USAGE, add_data_args, bounded, device_name,
-                                 load_model_or_exit, percent)
+from digitpad.cli.common import (EXIT_FAILED, EXIT_USAGE, add_data_args, bounded, checkpoint_name, destination,
+                                 device_name, interrupted, load_model_or_exit, model_path, percent, save_or_rescue)
 
 
 def register(sub) -> None:
@@ -30,19 +30,25 @@ def register(sub) -> None:
 
 def cmd_finetune(args: argparse.Namespace) -> int:
     from digitpad.core.checkpoints import save_checkpoint
-    from digitpad.core.finetune import FinetuneConfig, Finetuner, finetune_result
+    from digitpad.core.finetune import FinetuneConfig, Finetuner, check_base, finetune_result
     from digitpad.core.personal_set import PersonalSetError, default_folder, load_personal_set, require_samples
     from digitpad.core.events import EpochEnd, Failed, Finished, Progress
 
+    if not checkpoint_name(args.out, "finetune"):
+        return EXIT_USAGE
+    dest = destination("finetune", args.out, inputs=[model_path(args.model)])
+    if dest is None:
+        return EXIT_USAGE
     base = load_model_or_exit(args.model)
     if base is None:
         return EXIT_USAGE
     try:
+        check_base(base)
         personal = load_personal_set(args.samples or default_folder())
         for message in personal.skipped:
             print(f"digitpad finetune: {message}", file=sys.stderr)
         require_samples(personal)
-    except PersonalSetError as exc:
+    except (PersonalSetError, ValueError) as exc:
         print(f"digitpad finetune: {exc}", file=sys.stderr)
         return EXIT_USAGE
     counts = ", ".join(f"{d}: {n}" for d, n in enumerate(personal.counts()) if n)
@@ -50,6 +56,7 @@ def cmd_finetune(args: argparse.Namespace) -> int:
     config = FinetuneConfig(epochs=args.epochs, seed=args.seed, device=args.device, mnist_test_limit=args.test_limit,
                             data_dir=args.data_dir, idx_dir=args.idx_dir)
     events = Finetuner(base, personal, config).run()
+    status = 0
     try:
         for ev in events:
             if isinstance(ev, Progress):
@@ -62,19 +69,18 @@ def cmd_finetune(args: argparse.Namespace) -> int:
                 print(f"digitpad finetune: {ev.message}", file=sys.stderr)
                 return EXIT_FAILED
             elif isinstance(ev, Finished):
-                path = save_checkpoint(ev.model, args.out)
+                path, status = save_or_rescue(dest, lambda target: save_checkpoint(ev.model, target))
                 result = finetune_result(ev.model)
-                print(f"saved {path}: your held-out digits {percent(result.before)} → {percent(result.after)} "
-                      f"({result.n_holdout} held out), MNIST test {percent(result.mnist_before)} → "
-                      f"{percent(result.mnist_after)}")
+                print(f"{'saved ' + str(path) if status == 0 else 'fine-tuned'}: your held-out digits "
+                      f"{percent(result.before)} → {percent(result.after)} ({result.n_holdout} held out), MNIST test "
+                      f"{percent(result.mnist_before)} → {percent(result.mnist_after)}")
                 if result.note:
                     print(result.note)
                 if args.json:
                     print(json.dumps(result.as_json()))
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as exc:  # Ctrl+C, or SIGTERM
         events.close()
-        print("\ninterrupted: fine-tuning stopped, nothing saved", file=sys.stderr)
-        return EXIT_INTERRUPTED
-    return 0
-
-
+        word, code = interrupted(exc)
+        print(f"\n{word}: fine-tuning stopped, nothing saved", file=sys.stderr)
+        return code
+    return status

@@ -7,7 +7,7 @@ import json
 import os
 from pathlib import Path
 
-from digitpad.cli.common import EXIT_FAILED, EXIT_USAGE, load_model_or_exit
+from digitpad.cli.common import EXIT_FAILED, EXIT_USAGE, destination, load_model_or_exit
 
 
 def eps_value(text: str) -> float:
@@ -110,16 +110,22 @@ def cmd_fool(args: argparse.Namespace) -> int:
     from digitpad.core.devices import keep_this_thread_serial
 
     keep_this_thread_serial()  # one drawing at a time: a second thread only waits for the first (bench/attacks.py)
+    dest = None
+    if args.out is not None:
+        dest = destination("fool", args.out, folder=True)
+        if dest is None:
+            return EXIT_USAGE
+        os.environ["QT_QPA_PLATFORM"] = "offscreen"  # figures need no screen (a display named but absent aborts)
     trained = load_model_or_exit(args.model)
     if trained is None:
         return EXIT_USAGE
     settings = AttackSettings(args.attack, args.eps, args.target, args.steps, args.step_size)
-    if args.out is not None:
-        os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")  # figures need no screen
     status = 0
     for path in args.files:
         answer = fool_file(trained, path, args.strokes, settings, args.out)
         if answer["error"]:
             status = EXIT_FAILED
         print(json.dumps(answer) if args.json else sentence(answer), flush=True)
+    if dest is not None:
+        dest.say_created()
     return status

@@ -9,7 +9,8 @@ import sys
 from pathlib import Path
 
 from digitpad.core import names
-from digitpad.cli.common import EXIT_FAILED, EXIT_USAGE, add_data_args, bounded, load_model_or_exit, png_out_refused
+from digitpad.cli.common import (EXIT_FAILED, EXIT_USAGE, add_data_args, bounded, destination, load_model_or_exit,
+                                 model_path, save_or_rescue)
 
 
 def register(sub) -> None:
@@ -30,8 +31,13 @@ def cmd_map(args: argparse.Namespace) -> int:
     from digitpad.core.datasets import DataError, load_dataset
     from digitpad.core.projection import build_map
 
-    if png_out_refused("map", args.out):
-        return EXIT_USAGE
+    if args.out is not None:
+        if args.out.suffix.lower() != ".png":
+            print(f"digitpad map: --out {args.out}: the figure is written as .png", file=sys.stderr)
+            return EXIT_USAGE
+        dest = destination("map", args.out, inputs=[model_path(args.model)])
+        if dest is None:
+            return EXIT_USAGE
     trained = load_model_or_exit(args.model)
     if trained is None:
         return EXIT_USAGE
@@ -50,12 +56,11 @@ def cmd_map(args: argparse.Namespace) -> int:
         wrong = int((digit_map.predictions != digit_map.labels).sum())
         title = (f"{trained.name} on {data.info.title}: PCA of {features_title(trained)} · {n:,} test images, "
                  f"{wrong:,} misclassified · 5-NN accuracy in 2-D {digit_map.knn_accuracy:.1%}")
-        try:
-            render_map(digit_map, data.info.class_names, title, args.out)
-        except OSError as exc:
-            print(f"digitpad map: cannot write {args.out}: {exc}", file=sys.stderr)
-            return EXIT_FAILED
-        print(f"wrote {args.out}", file=sys.stderr if args.json else sys.stdout)
+        path, status = save_or_rescue(dest, lambda target: render_map(digit_map, data.info.class_names, title, target),
+                                      what="the figure")
+        if status:
+            return status
+        print(f"wrote {path}", file=sys.stderr if args.json else sys.stdout)
     if args.json:
         print(json.dumps({"method": digit_map.method, "points": n, "knn_accuracy": digit_map.knn_accuracy}))
     else:

@@ -7,7 +7,7 @@ import json
 import sys
 from pathlib import Path
 
-from digitpad.cli.common import EXIT_FAILED, EXIT_USAGE
+from digitpad.cli.common import EXIT_FAILED, EXIT_USAGE, destination
 
 
 def register(sub) -> None:
@@ -30,11 +30,15 @@ def cmd_export(args: argparse.Namespace) -> int:
     except ValueError as exc:
         print(f"digitpad my-digits export: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    dest = destination("my-digits export", args.out)
+    if dest is None:
+        return EXIT_USAGE
     try:
         summary = export_personal_set(args.folder, args.writer, args.out)
     except (PersonalSetError, OSError) as exc:
         print(f"digitpad my-digits export: {exc}", file=sys.stderr)
         return EXIT_FAILED
+    dest.say_created()
     for line in summary.skipped:
         print(f"digitpad my-digits export: {line}", file=sys.stderr)
     if args.json:

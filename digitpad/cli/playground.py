@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 from digitpad.core import names
-from digitpad.cli.common import EXIT_FAILED, EXIT_USAGE, bounded, png_out_refused
+from digitpad.cli.common import EXIT_FAILED, EXIT_USAGE, bounded, destination, save_or_rescue
 
 PLAYGROUND = names.PLAYGROUND_BOUNDS
 
@@ -97,8 +97,13 @@ def cmd_playground(args: argparse.Namespace) -> int:
     except ValueError as exc:
         print(f"digitpad playground: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    if png_out_refused("playground", args.out):
-        return EXIT_USAGE
+    if args.out is not None:
+        if args.out.suffix.lower() != ".png":
+            print(f"digitpad playground: --out {args.out}: the figure is written as .png", file=sys.stderr)
+            return EXIT_USAGE
+        dest = destination("playground", args.out)
+        if dest is None:
+            return EXIT_USAGE
     points = make_points(cfg.data)
     playground = Playground(cfg, points)
     frame = None
@@ -114,12 +119,11 @@ def cmd_playground(args: argparse.Namespace) -> int:
         os.environ["QT_QPA_PLATFORM"] = "offscreen"  # a figure, not a window: no display needed
         from digitpad.gui.lessons.playground import render_boundary
 
-        try:
-            render_boundary(frame, points, _figure_title(cfg, frame), args.out)
-        except OSError as exc:
-            print(f"digitpad playground: cannot write {args.out}: {exc}", file=sys.stderr)
-            return EXIT_FAILED
-        print(f"wrote {args.out}", file=sys.stderr if args.json else sys.stdout)
+        path, status = save_or_rescue(dest, lambda target: render_boundary(frame, points, _figure_title(cfg, frame),
+                                                                           target), what="the figure")
+        if status:
+            return status
+        print(f"wrote {path}", file=sys.stderr if args.json else sys.stdout)
     if args.json:
         print(json.dumps({"data": cfg.data.kind, "model": cfg.net.kind, "train_accuracy": _number(frame.train_accuracy),
                           "test_accuracy": _number(frame.test_accuracy), "steps": frame.step}))

@@ -7,7 +7,7 @@ import json
 import os
 from pathlib import Path
 
-from digitpad.cli.common import EXIT_FAILED, EXIT_USAGE, add_unsure_arg, load_model_or_exit
+from digitpad.cli.common import EXIT_FAILED, EXIT_USAGE, add_unsure_arg, destination, load_model_or_exit
 
 
 def register(sub) -> None:
@@ -29,11 +29,12 @@ def register(sub) -> None:
 
 
 def predict_file(trained, path: Path, strokes: bool, unsure_below: float | None = None,
-                 explain_dir: Path | None = None) -> dict:
+                 explain_dir: Path | None = None, figure: Path | None = None) -> dict:
     """One JSON-ready answer for one file; every failure becomes its `error`, never an exception.
 
     With explain_dir, the prediction comes from the explanation (the same forward pass) and the
-    Explain panel is drawn into explain_dir/<stem>-explain.png: `explain` answers exactly as `predict`.
+    Explain panel is drawn into `figure` (default explain_dir/<stem>-explain.png): `explain` answers
+    exactly as `predict`.
     """
     from digitpad.core.explain import explain_image, explain_strokes
     from digitpad.core.inference import UNSURE_BELOW, classify_image, classify_strokes, open_image
@@ -54,7 +55,8 @@ def predict_file(trained, path: Path, strokes: bool, unsure_below: float | None 
             explanation = (explain_strokes if strokes else explain_image)(trained, source, unsure_below)
             pred = None if explanation is None else explanation.prediction
     except ValueError as exc:  # ImageError, StrokeError, InferenceError: this file's answer
-        answer["error"] = str(exc) if str(path) in str(exc) else f"{path}: {exc}"
+        error = str(exc) if str(path) in str(exc) else f"{path}: {exc}"
+        answer["error"] = error + _strokes_hint(path, strokes, error)
         return answer
     if pred is None:
         answer["error"] = f"{path}: no ink found — the picture is blank (draw a digit)"
@@ -66,8 +68,33 @@ def predict_file(trained, path: Path, strokes: bool, unsure_below: float | None 
     answer["not_a_digit"] = None if pred.not_digit_score is None else round(pred.not_digit_score, 6)
     answer["runner_up"] = pred.runner_up
     if explanation is not None:
-        answer["explanation"] = _render_figure(explanation, explain_dir / f"{path.stem}-explain.png", answer)
+        answer["explanation"] = _render_figure(explanation, figure or explain_dir / f"{path.stem}-explain.png", answer)
     return answer
+
+
+def _strokes_hint(path: Path, strokes: bool, error: str) -> str:
+    """A stroke file read as an image (or an image as a stroke file) fails; say which flag was meant."""
+    if not strokes and "not an image file" in error and path.suffix.lower() == ".json":
+        return " — to read a stroke file, add --strokes"
+    if strokes and "not a readable stroke JSON" in error and path.suffix.lower() != ".json":
+        return " — to read an image, leave out --strokes"
+    return ""
+
+
+def figure_paths(files: list[Path], folder: Path) -> list[Path]:
+    """Where each file's figure goes, DIR/<stem>-explain.png, made unique within one command: seven.png and
+    seven.jpg (or a/seven.png and b/seven.png) get seven-explain.png and seven-2-explain.png, and no
+    figure is ever written over one of the input files."""
+    inputs = {p.resolve() for p in files}
+    taken: set[Path] = set()
+    paths = []
+    for path in files:
+        candidate, n = folder / f"{path.stem}-explain.png", 2
+        while candidate.resolve() in taken | inputs:
+            candidate, n = folder / f"{path.stem}-{n}-explain.png", n + 1
+        taken.add(candidate.resolve())
+        paths.append(candidate)
+    return paths
 
 
 def _render_figure(explanation, target: Path, answer: dict) -> str | None:
@@ -82,18 +109,25 @@ def _render_figure(explanation, target: Path, answer: dict) -> str | None:
 
 
 def cmd_predict(args: argparse.Namespace) -> int:
+    explain_dir = args.out if args.command == "explain" else None
+    dest = None
+    if explain_dir is not None:
+        dest = destination("explain", explain_dir, folder=True)
+        if dest is None:
+            return EXIT_USAGE
+        # Figures are drawn offscreen and need no screen: a QT_QPA_PLATFORM naming a display that is not
+        # there (xcb without X) would abort the process.
+        os.environ["QT_QPA_PLATFORM"] = "offscreen"
     trained = load_model_or_exit(args.model)
     if trained is None:
         return EXIT_USAGE
-    explain_dir = getattr(args, "out", None) if args.command == "explain" else None
-    if explain_dir is not None:
-        os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")  # figures need no screen
+    figures = figure_paths(args.files, explain_dir) if explain_dir is not None else [None] * len(args.files)
     status = 0
-    for path in args.files:
-        answer = predict_file(trained, path, args.strokes, args.unsure_below, explain_dir)
+    for path, figure in zip(args.files, figures):
+        answer = predict_file(trained, path, args.strokes, args.unsure_below, explain_dir, figure)
         if answer["error"]:
             status = EXIT_FAILED
         print(json.dumps(answer), flush=True)
+    if dest is not None:
+        dest.say_created()
     return status
-
-

@@ -7,7 +7,8 @@ import sys
 from pathlib import Path
 
 from digitpad.core.settings import PRESETS, SETTING
-from digitpad.cli.common import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_USAGE, add_data_args, add_setting_flags, escaped
+from digitpad.cli.common import (EXIT_FAILED, EXIT_USAGE, add_data_args, add_setting_flags, checkpoint_name,
+                                 destination, escaped, interrupted, save_or_rescue)
 
 
 def register(sub) -> None:
@@ -34,39 +35,10 @@ def _train_config(args: argparse.Namespace):
     return TrainConfig.for_model(given.pop("model", SETTING["model"].default), **given)
 
 
-def save_or_rescue(trained, out: Path) -> tuple[Path | None, int]:
-    """Save to `out`; when that fails after all, keep the model somewhere and say where.
-
-    Returns where the model is (None when nowhere) and the exit status: 0 only when it is at `out`.
-    """
-    from digitpad.core.checkpoints import rescue_paths, save_checkpoint
-
-    acc = trained.meta.test_accuracy
-    accuracy = f" (test accuracy {acc:.2%})" if acc is not None else ""
-    try:
-        saved = save_checkpoint(trained, out)
-        print(f"saved {saved}{accuracy}")
-        return saved, 0
-    except OSError as exc:
-        print(f"digitpad train: could not write {out} ({exc.strerror or exc})", file=sys.stderr)
-    places = rescue_paths(out)
-    for place in places:
-        try:
-            saved = save_checkpoint(trained, place)
-        except OSError:
-            continue
-        print(f"digitpad train: the model is kept at {saved}{accuracy}; move it where you want it",
-              file=sys.stderr)
-        return saved, EXIT_FAILED
-    print(f"digitpad train: the model could not be written anywhere (also tried {', '.join(map(str, places))})",
-          file=sys.stderr)
-    return None, EXIT_FAILED
-
-
 def cmd_train(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
-    from digitpad.core.atomic import check_writable
+    from digitpad.core.checkpoints import save_checkpoint
     from digitpad.core.runs import RunRecorder, note_checkpoint
     from digitpad.core.events import EpochEnd, Failed, Finished, Progress, Started
     from digitpad.core.trainer import Trainer
@@ -78,10 +50,10 @@ def cmd_train(args: argparse.Namespace) -> int:
         print(f"digitpad train: {exc}", file=sys.stderr)
         return EXIT_USAGE
     out = args.out or Path(f"{cfg.dataset}-{cfg.model}.pt")
-    try:
-        check_writable(out)
-    except OSError as exc:
-        print(f"digitpad train: --out {out}: {exc}", file=sys.stderr)
+    if not checkpoint_name(out, "train"):
+        return EXIT_USAGE
+    dest = destination("train", out)
+    if dest is None:
         return EXIT_USAGE
     bar, status = None, 0
     recorder = RunRecorder(cfg, args.runs_dir)
@@ -110,16 +82,22 @@ def cmd_train(args: argparse.Namespace) -> int:
             elif isinstance(ev, Finished):
                 if bar is not None:
                     bar.close()
-                saved, status = save_or_rescue(ev.model, out)
+                acc = ev.model.meta.test_accuracy
+                saved, status = save_or_rescue(dest, lambda path: save_checkpoint(ev.model, path))
                 if saved is not None:
-                    note_checkpoint(recorder.record, saved)
-    except KeyboardInterrupt:
+                    if status == 0:
+                        print(f"saved {saved}" + (f" (test accuracy {acc:.2%})" if acc is not None else ""))
+                    warning = note_checkpoint(recorder.record, saved)
+                    if warning:
+                        print(f"digitpad train: warning: {warning}", file=sys.stderr)
+    except KeyboardInterrupt as exc:  # Ctrl+C, or SIGTERM (cli.main raises Terminated)
         events.close()
         if bar is not None:
             bar.close()
-        print("\ninterrupted: training stopped, no checkpoint saved", file=sys.stderr)
+        word, code = interrupted(exc)
+        print(f"\n{word}: training stopped, no checkpoint saved", file=sys.stderr)
         _report_record(recorder)
-        return EXIT_INTERRUPTED
+        return code
     _report_record(recorder)
     return status
 

@@ -8,22 +8,27 @@ import math
 import os
 import pickle
 import warnings
+import zipfile
 from dataclasses import MISSING, asdict, dataclass, field, fields
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import torch
 from torch import nn
 
 from digitpad import __version__
 from digitpad.core.atomic import atomic_writer
+from digitpad.core.files import describe_size, file_problem, open_regular, reason
 from digitpad.core import names
 from digitpad.core.settings import SETTING
 from digitpad.core.models import build_model, parameter_count
 
 FORMAT = "digitpad-checkpoint"
 FORMAT_VERSION = 1
+# The largest model DigitPad has is ~2.7 MB; a file that is (or unpacks to) more than this is not ours, and
+# loading it could take gigabytes (a few MB of deflated zeros unpack to 4 GB).
+MAX_CHECKPOINT_BYTES = 256 * 2**20
 
 
 def _assets_dir() -> Path:
@@ -154,35 +159,65 @@ def save_checkpoint(trained: TrainedModel, path: str | os.PathLike) -> Path:
     return target
 
 
-def rescue_paths(wanted: Path) -> list[Path]:
-    """Where a trained model goes when `wanted` cannot be written at the end of a run: beside it under
-    a new name, then the user's cache folder. Losing minutes of training to a bad path is not an option."""
-    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
-    name = f"{wanted.stem or 'model'}-{stamp}.pt"
-    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "digitpad" / "unsaved-models"
-    return [wanted.parent / name, cache / name]
+def _unpacked_size(fh: BinaryIO) -> int | None:
+    """What a zip-format checkpoint declares its members unpack to (None for torch's older plain format,
+    whose size is its file's): read from the zip's directory, before anything is unpacked."""
+    try:
+        if not zipfile.is_zipfile(fh):
+            return None
+        with zipfile.ZipFile(fh) as archive:
+            return sum(member.file_size for member in archive.infolist())
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError):
+        return None  # torch.load says it is corrupt
+    finally:
+        fh.seek(0)
 
 
 def _read_payload(path: Path) -> dict:
-    if not path.is_file():
-        raise CheckpointError(f"{path}: no such file")
-    if path.stat().st_size == 0:
+    try:
+        fh = open_regular(path)
+    except FileNotFoundError:
+        raise CheckpointError(f"{path}: no such file") from None
+    except OSError as exc:
+        raise CheckpointError(f"{path}: cannot read it as a checkpoint ({file_problem(exc)})") from None
+    with fh:
+        raw = io.BytesIO(fh.read(MAX_CHECKPOINT_BYTES + 1))
+    size = raw.getbuffer().nbytes
+    if size == 0:
         raise CheckpointError(f"{path}: the file is empty")
+    unpacked = _unpacked_size(raw) or 0
+    if max(size, unpacked) > MAX_CHECKPOINT_BYTES:
+        amount = f"unpacks to {describe_size(unpacked)}" if unpacked > size else "is larger than that"
+        raise CheckpointError(f"{path}: {amount}, more than any DigitPad model takes (at most "
+                              f"{describe_size(MAX_CHECKPOINT_BYTES)}); not loaded")
+    payload = _torch_load(raw, path)
+    if not isinstance(payload, dict) or payload.get("format") != FORMAT:
+        raise CheckpointError(f"{path}: a PyTorch file, but not a DigitPad checkpoint (no '{FORMAT}' header)")
+    version = payload.get("format_version", FORMAT_VERSION)
+    if isinstance(version, bool) or not isinstance(version, int) or not 1 <= version <= FORMAT_VERSION:
+        raise CheckpointError(f"{path}: checkpoint format version {version!r:.40} is not one this DigitPad reads "
+                              f"(1 to {FORMAT_VERSION}); a newer DigitPad may have written it — update DigitPad")
+    return payload
+
+
+def _torch_load(fh: BinaryIO, path: Path) -> object:
+    """torch.load with weights_only=True, its many failures turned into one CheckpointError in our words
+    (torch's own text suggests weights_only=False, which is exactly what must never be done here)."""
     try:
         with warnings.catch_warnings():  # foreign pickles make torch warn; our message says it better
             warnings.simplefilter("ignore", UserWarning)
-            payload = torch.load(path, map_location="cpu", weights_only=True)
+            return torch.load(fh, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as exc:
         if "global" not in str(exc).lower():
             raise CheckpointError(f"{path}: not a readable PyTorch file (truncated or corrupt)") from exc
         raise CheckpointError(f"{path}: refused to load — it holds Python objects other than weights "
                               "(a pickle that could run code), so it is not a DigitPad checkpoint") from exc
+    except MemoryError as exc:
+        raise CheckpointError(f"{path}: too large to load in the memory left") from exc
     except Exception as exc:  # torch.load on arbitrary bytes fails in many ways (IndexError, KeyError, …)
-        raise CheckpointError(f"{path}: not a readable PyTorch file (truncated or corrupt): "
-                              f"{str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__}") from exc
-    if not isinstance(payload, dict) or payload.get("format") != FORMAT:
-        raise CheckpointError(f"{path}: a PyTorch file, but not a DigitPad checkpoint (no '{FORMAT}' header)")
-    return payload
+        detail = reason(exc)
+        detail = "" if "weights_only" in detail else f": {detail}"
+        raise CheckpointError(f"{path}: not a readable PyTorch file (truncated or corrupt){detail}") from exc
 
 
 def _meta_from(payload: dict, path: Path) -> ModelMeta:
@@ -216,6 +251,30 @@ def _check_weights(model: nn.Module, meta: ModelMeta, path: Path) -> None:
         raise CheckpointError(f"{path}: the model's outputs overflow (NaN or infinity on a test input)")
 
 
+def _listed(keys: list[str], limit: int = 3) -> str:
+    more = f" and {len(keys) - limit} more" if len(keys) > limit else ""
+    return ", ".join(map(str, keys[:limit])) + more
+
+
+def state_mismatch(model: nn.Module, state: dict) -> str | None:
+    """What keeps `state` from loading into `model`, in words (missing, unexpected, misshapen, sparse or
+    non-tensor weights); None when it fits. torch's own message names only the model's class."""
+    expected = model.state_dict()
+    missing = [k for k in expected if k not in state]
+    unexpected = [k for k in state if k not in expected]
+    not_tensors = [k for k in expected if k in state and not isinstance(state[k], torch.Tensor)]
+    sparse = [k for k in expected if k in state and k not in not_tensors and state[k].layout != torch.strided]
+    misshapen = [f"{k} is {'×'.join(map(str, state[k].shape)) or 'a number'} where the model needs "
+                 f"{'×'.join(map(str, expected[k].shape))}" for k in expected
+                 if k in state and k not in not_tensors + sparse and state[k].shape != expected[k].shape]
+    parts = [f"missing {_listed(missing)}" if missing else "",
+             f"unexpected {_listed(unexpected)}" if unexpected else "",
+             f"not tensors: {_listed(not_tensors)}" if not_tensors else "",
+             f"sparse, where DigitPad reads dense weights: {_listed(sparse)}" if sparse else "",
+             _listed(misshapen, 2)]
+    return "; ".join(p for p in parts if p) or None
+
+
 def load_checkpoint(path: str | os.PathLike) -> TrainedModel:
     """Load safely (weights_only=True) and check the weights fit the named architecture exactly."""
     path = Path(path)
@@ -225,11 +284,14 @@ def load_checkpoint(path: str | os.PathLike) -> TrainedModel:
     state = payload.get("state_dict")
     if not isinstance(state, dict):
         raise CheckpointError(f"{path}: checkpoint has no weights")
-    try:
-        model.load_state_dict(state, strict=True)
-    except (RuntimeError, TypeError, AttributeError) as exc:
-        raise CheckpointError(f"{path}: weights do not fit a 28×28 {meta.architecture} model "
-                              f"({str(exc).splitlines()[0][:200]})") from exc
+    problem = state_mismatch(model, state)
+    if problem is None:
+        try:
+            model.load_state_dict(state, strict=True)
+        except (RuntimeError, TypeError, AttributeError) as exc:
+            problem = reason(exc)
+    if problem is not None:
+        raise CheckpointError(f"{path}: weights do not fit a 28×28 {meta.architecture} model ({problem})")
     _check_weights(model, meta, path)
     return TrainedModel(model=model, meta=meta, name=path.stem, source=str(path.resolve()))
 

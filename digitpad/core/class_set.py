@@ -43,6 +43,7 @@ from digitpad.core.checkpoints import TrainedModel
 from digitpad.core.evaluation import EvalReport, build_report, predict_all
 from digitpad.core.events import Failed, FailureKind, Finished, Progress, RunControl
 from digitpad.core.exercises import parse_json, read_limited
+from digitpad.core.files import read_regular
 from digitpad.core.inference import ImageError
 from digitpad.core.personal_set import (DIGITS, IMAGE_SUFFIXES, PersonalSet, PersonalSetError, Sample,
                                         load_personal_set, read_sample)
@@ -163,7 +164,7 @@ def writer_id(folder: Path) -> str | None:
     None when the folder cannot keep it (read-only): the class set then tells writers apart by samples."""
     path = folder / WRITER_ID_FILE
     try:
-        text = path.read_text(encoding="ascii").strip()
+        text = read_regular(path, 64, "a writer id").decode("ascii").strip()  # a FIFO there must not block
         if re.fullmatch(r"[0-9a-f]{32}", text):
             return text
     except (OSError, UnicodeDecodeError):

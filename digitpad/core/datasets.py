@@ -14,6 +14,7 @@ import importlib.util
 import os
 import shutil
 import tempfile
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -22,6 +23,7 @@ import numpy as np
 import torch
 
 from digitpad.core.atomic import atomic_write_bytes
+from digitpad.core.files import file_problem, open_regular, read_regular
 
 SPLIT_FILES = {
     "train": ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
@@ -43,6 +45,13 @@ class DatasetInfo:
     md5: dict[str, str]  # decompressed IDX file name -> md5 of its bytes
     offline_dirs: tuple[str, ...] = ()
     install_hint: str = ""
+    sizes: tuple[int, int] = (60_000, 10_000)  # images in the train and test splits
+
+    def max_bytes(self, name: str) -> int:
+        """The size of the official decompressed IDX file `name`: nothing larger is ever read or unpacked
+        (a 4 MB .gz can unpack to gigabytes)."""
+        count = self.sizes[0] if name.startswith("train") else self.sizes[1]
+        return 16 + count * 28 * 28 if "images" in name else 8 + count
 
 
 DATASETS: dict[str, DatasetInfo] = {
@@ -183,15 +192,27 @@ def parse_idx(raw: bytes, name: str) -> np.ndarray:
     return np.frombuffer(raw, dtype=np.uint8, offset=offset).reshape(dims)
 
 
-def _read_verified(folder: Path, name: str, md5: str) -> bytes | None:
-    """The decompressed bytes of `name` (or `name.gz`) in folder; None if absent; DataError if damaged."""
+def _read_verified(folder: Path, name: str, md5: str, limit: int) -> bytes | None:
+    """The decompressed bytes of `name` (or `name.gz`) in folder; None if absent; DataError if damaged.
+
+    Only a regular file is read (a FIFO would block, a device never end) and never more than `limit`
+    bytes, decompressed or not: the official file's size, so a gzip bomb stops there.
+    """
     for path in (folder / name, folder / f"{name}.gz"):
-        if not path.is_file():
+        if not os.path.lexists(path):
             continue
         try:
-            raw = gzip.decompress(path.read_bytes()) if path.suffix == ".gz" else path.read_bytes()
-        except (OSError, EOFError, gzip.BadGzipFile) as exc:
-            raise DataError(f"{path}: cannot be read ({exc}); delete it and load the data set again") from exc
+            if path.suffix == ".gz":
+                with open_regular(path) as fh, gzip.GzipFile(fileobj=fh) as unpacked:
+                    raw = unpacked.read(limit + 1)
+            else:
+                raw = read_regular(path, limit, "a data set file")
+        except (OSError, EOFError, zlib.error) as exc:  # gzip.BadGzipFile is an OSError
+            raise DataError(f"{path}: cannot be read ({file_problem(exc)}); delete it and load the data set "
+                            "again") from exc
+        if len(raw) > limit:
+            raise DataError(f"{path}: unpacks to more than the {limit:,} bytes of the official file, so it is "
+                            "not that file — delete it and load the data set again")
         if hashlib.md5(raw).hexdigest() != md5:
             raise DataError(f"{path}: md5 of its contents does not match the official file; "
                             "it is damaged or a different data set — delete it and load again")
@@ -203,7 +224,7 @@ def _load_folder(folder: Path, info: DatasetInfo) -> dict[str, bytes] | None:
     """All four files from one folder, or None when any is missing there."""
     found: dict[str, bytes] = {}
     for name, md5 in info.md5.items():
-        raw = _read_verified(folder, name, md5)
+        raw = _read_verified(folder, name, md5, info.max_bytes(name))
         if raw is None:
             return None
         found[name] = raw
@@ -275,7 +296,14 @@ def _find_and_load(name: str, data_dir: str | os.PathLike | None, idx_dir: str |
     cache = cache_root(data_dir) / info.name
     looked = []
     for label, folder in candidate_folders(info, data_dir, idx_dir):
-        files = _load_folder(folder, info)
+        try:
+            files = _load_folder(folder, info)
+        except DataError as exc:
+            if label != "cache":
+                raise  # a folder the user named, or an installed copy: theirs to fix, so say so
+            # The cache is DigitPad's own copy: a damaged file there is replaced from the next good source.
+            looked.append(f"  - {label}: {folder}: {exc}")
+            continue
         if files is not None:
             if label != "cache":
                 _cache_files(files, cache)

@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Mapping
 
 from digitpad.core.atomic import atomic_write_bytes
+from digitpad.core.files import NotAFileError, TooLargeError, read_regular
 from digitpad.core.exercise_kinds import (ANSWER_TYPES, CHOICE, DIGIT, KINDS, NUMBER, ExerciseKind, Measure,
                                           SetupField, SetupProblem, unknown_keys)
 
@@ -148,33 +149,16 @@ def shipped_exercises() -> list[Path]:
 def read_limited(path: Path, limit: int, what: str) -> bytes:
     """The bytes of a regular file of at most `limit` bytes; OSError-free: ValueError with one clear line.
 
-    Checked before opening (lstat, not following a link) and again on the open file, so a FIFO never
-    blocks the reader and a swapped-in link is not followed."""
+    Read through `files.read_regular` without following a link: a FIFO never blocks the reader, a device
+    or folder is refused, and a swapped-in link is not followed."""
     try:
-        st = os.lstat(path)
+        return read_regular(path, limit, what, follow_links=False)
     except FileNotFoundError:
         raise ValueError("no such file") from None
+    except (NotAFileError, TooLargeError) as exc:
+        raise ValueError(exc.strerror) from None
     except OSError as exc:
         raise ValueError(f"cannot read it ({exc.strerror or exc})") from None
-    if stat.S_ISLNK(st.st_mode):
-        raise ValueError(f"a symbolic link, not {what}: open the file it points to")
-    if stat.S_ISDIR(st.st_mode):
-        raise ValueError(f"a folder, not {what}")
-    if not stat.S_ISREG(st.st_mode):
-        raise ValueError(f"not a regular file (a FIFO, socket or device), so not {what}")
-    if st.st_size > limit:
-        raise ValueError(f"{st.st_size / 2**20:.1f} MB, too large for {what} (at most {limit // 2**20} MB)")
-    try:
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0))
-        with os.fdopen(fd, "rb") as fh:
-            if not stat.S_ISREG(os.fstat(fh.fileno()).st_mode):
-                raise ValueError(f"not a regular file, so not {what}")
-            data = fh.read(limit + 1)
-    except OSError as exc:
-        raise ValueError(f"cannot read it ({exc.strerror or exc})") from None
-    if len(data) > limit:
-        raise ValueError(f"too large for {what} (at most {limit // 2**20} MB)")
-    return data
 
 
 def _no_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict:

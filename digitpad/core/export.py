@@ -11,18 +11,23 @@ import copy
 import io
 import json
 import os
+import signal
+import threading
 import warnings
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Iterator
 
 import torch
 from torch import nn
 
 from digitpad import __version__
+from digitpad.core import names
 from digitpad.core.atomic import atomic_write_bytes
 from digitpad.core.checkpoints import TrainedModel
 
-EXPORT_FORMATS = ("onnx", "pt2")
-SUFFIXES = {"onnx": ".onnx", "pt2": ".pt2"}
+SUFFIXES = names.EXPORT_SUFFIXES
+EXPORT_FORMATS = tuple(SUFFIXES)
 INPUT_NAME, OUTPUT_NAME = "pixels", "logits"
 MISSING_ONNX = ("Exporting to ONNX needs the ONNX packages, which are an optional extra: "
                 "pip install 'digitpad[export]'")
@@ -103,7 +108,44 @@ def export_pt2(trained: TrainedModel, path: str | os.PathLike) -> Path:
 def export_model(trained: TrainedModel, fmt: str, path: str | os.PathLike) -> Path:
     if fmt not in EXPORT_FORMATS:
         raise ExportError(f"unknown export format {fmt!r}; choose one of {', '.join(EXPORT_FORMATS)}")
-    return (export_onnx if fmt == "onnx" else export_pt2)(trained, path)
+    with interrupts_win():
+        return (export_onnx if fmt == "onnx" else export_pt2)(trained, path)
+
+
+@contextmanager
+def interrupts_win() -> Iterator[None]:
+    """Ctrl+C (or a Python SIGTERM handler's exception) during an export ends it as that interrupt.
+
+    torch's exporters catch broad exceptions while they trace: a KeyboardInterrupt inside one comes out as
+    an AttributeError from a half-imported torch._dynamo. The signals that came are remembered here and,
+    whatever the exporter raised, their own exception is raised instead. Only on the main thread (where
+    signals arrive); elsewhere a no-op.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)
+                if callable(signal.getsignal(sig))}  # only signals that raise in Python, not SIG_DFL's exit
+    came: list[int] = []
+
+    def handler(signum, frame) -> None:
+        came.append(signum)
+        previous[signum](signum, frame)
+
+    for sig in previous:
+        signal.signal(sig, handler)
+    try:
+        yield
+    except BaseException as exc:
+        if came and not isinstance(exc, KeyboardInterrupt):
+            try:
+                previous[came[0]](came[0], None)  # raises what the signal's own handler raises
+            except KeyboardInterrupt as interrupt:
+                raise interrupt from None
+        raise
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)
 
 
 def format_for_path(path: str | os.PathLike) -> str | None:

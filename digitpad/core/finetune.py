@@ -22,7 +22,7 @@ from torch import nn
 
 from digitpad.core.augment import augment_batch
 from digitpad.core.checkpoints import TrainedModel
-from digitpad.core.datasets import load_dataset
+from digitpad.core.datasets import dataset_info, load_dataset
 from digitpad.core.devices import describe, resolve_device, train_on_all_cores
 from digitpad.core.evaluation import build_report, predict_all
 from digitpad.core.models import parameter_count
@@ -86,6 +86,16 @@ def finetune_result(model: TrainedModel) -> FinetuneResult | None:
     return FinetuneResult(**raw) if isinstance(raw, dict) else None
 
 
+def check_base(base: TrainedModel) -> None:
+    """ValueError unless `base` reads digits: the personal set's folders are digits 0–9, so fine-tuning a
+    model of another data set (the Fashion-MNIST CNN's clothes) would train digit labels onto its classes
+    and report its own test set as "MNIST"."""
+    if base.meta.dataset != "mnist":
+        info = dataset_info(base.meta.dataset)
+        raise ValueError(f"{base.title} reads {info.subject} ({info.title}), not digits: fine-tuning on your "
+                         "digits needs a model trained on MNIST (e.g. the shipped mnist-cnn)")
+
+
 def holdout_split(labels: torch.Tensor, fraction: float, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
     """Indices (train, held out), stratified per digit; digits with fewer than MIN_PER_DIGIT samples
     are all trained on, since one or two held-out drawings measure nothing."""
@@ -132,6 +142,7 @@ class Finetuner:
         cfg = self.config
         try:
             cfg.validate()
+            check_base(self.base)
             require_samples(self.personal)
             # The trainer's own failure handling: no data, no device, out of memory.
             yield from failures_as_events(self._run(), cfg.personal_batch + cfg.replay_batch)

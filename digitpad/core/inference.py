@@ -11,17 +11,19 @@ import torch
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from digitpad.core.checkpoints import TrainedModel
+from digitpad.core.files import file_problem, open_regular, reason
+from digitpad.core.names import UNSURE_BELOW  # noqa: F401  (where the app and the CLI read it)
 from digitpad.core.ood import detector_for
 from digitpad.core.preprocess import mnist_pixels, stroke_pixels, to_tensor
 from digitpad.core.strokes import Stroke, StrokeSet, as_points
 from digitpad.core.sample_digits import digit_strokes
 
-# Below this top probability the answer reads "not sure — 4 or 9?". Measured with the shipped MNIST
-# models on 400 scribbles and the 10,000 MNIST test digits (bench/unsure_threshold.py, docs/BENCHMARKS.md).
-UNSURE_BELOW = 0.7
 
-# Decompression bombs are refused by Pillow above this; a 10000×10000 scan of a digit is still fine.
-Image.MAX_IMAGE_PIXELS = 120_000_000
+# Larger pictures are refused before they are decoded (a small file can claim a huge picture); a
+# 10000×10000 scan of a digit is still read. `open_image` is the one place DigitPad opens images, and it
+# refuses past this: Pillow's own check (a warning only, up to twice its limit) is left out.
+MAX_IMAGE_PIXELS = 100_000_000
+Image.MAX_IMAGE_PIXELS = None
 
 
 class ImageError(ValueError):
@@ -118,19 +120,39 @@ def warm_up(trained: TrainedModel) -> None:
 
 def open_image(path: str | os.PathLike) -> Image.Image:
     """Open and fully decode an image file, upright as its EXIF orientation says (a phone photo is stored
-    rotated), turning every failure into an ImageError naming the file."""
+    rotated), turning every failure into an ImageError naming the file.
+
+    Only a regular file is opened (a FIFO would block, a device never end), and only a picture of at most
+    MAX_IMAGE_PIXELS is decoded: the size is read from the header first, so a small file claiming a huge
+    picture costs nothing. Any decoder error (Pillow's plugins raise many kinds) is this file's answer.
+    """
     path = Path(path)
     try:
-        with Image.open(path) as im:
-            im.load()
-            return ImageOps.exif_transpose(im) or im.copy()
+        fh = open_regular(path)
     except FileNotFoundError:
         raise ImageError(f"{path}: no such file") from None
-    except (IsADirectoryError, PermissionError) as exc:
-        raise ImageError(f"{path}: cannot read it ({exc.strerror})") from None
+    except OSError as exc:
+        raise ImageError(f"{path}: cannot read it as an image ({file_problem(exc)})") from None
+    try:
+        with fh:
+            im = Image.open(fh)
+            _check_pixels(path, im.size)
+            im.load()
+            _check_pixels(path, im.size)  # some formats know their size only once decoded
+            ImageOps.exif_transpose(im, in_place=True)  # in place: a copy would double a large picture
+        return im
+    except ImageError:
+        raise
     except UnidentifiedImageError:
         raise ImageError(f"{path}: not an image file (or a format Pillow cannot read)") from None
-    except Image.DecompressionBombError as exc:
-        raise ImageError(f"{path}: image is too large ({exc})") from None
-    except (OSError, SyntaxError, ValueError) as exc:
-        raise ImageError(f"{path}: image is corrupt or truncated ({exc})") from None
+    except MemoryError:
+        raise ImageError(f"{path}: image is too large to open in the memory left") from None
+    except Exception as exc:  # OSError, SyntaxError, ValueError, NotImplementedError (DDS), struct.error, …
+        raise ImageError(f"{path}: image is corrupt or in a form that cannot be decoded ({reason(exc)})") from None
+
+
+def _check_pixels(path: Path, size: tuple[int, int]) -> None:
+    width, height = size
+    if width * height > MAX_IMAGE_PIXELS:
+        raise ImageError(f"{path}: image is {width:,}×{height:,} pixels, more than the {MAX_IMAGE_PIXELS / 1e6:.0f} "
+                         "million DigitPad reads; scale it down first")

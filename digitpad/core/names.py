@@ -17,6 +17,10 @@ OPTIMIZERS: tuple[str, ...] = ("sgd", "momentum", "adam")
 SCHEDULES: tuple[str, ...] = ("constant", "onecycle")
 DATASETS: tuple[str, ...] = ("mnist", "fashion-mnist")
 DEVICE_KINDS: tuple[str, ...] = ("auto", "cpu", "cuda", "mps")
+EXPORT_SUFFIXES: dict[str, str] = {"onnx": ".onnx", "pt2": ".pt2"}  # export format -> its file's suffix
+# Below this top probability the answer reads "not sure — 4 or 9?". Measured with the shipped MNIST
+# models on 400 scribbles and the 10,000 MNIST test digits (bench/unsure_threshold.py, docs/BENCHMARKS.md).
+UNSURE_BELOW = 0.7
 ADVERSARIAL: tuple[str, ...] = ("none", "fgsm", "pgd")  # adversarial training: which attack makes the examples
 # The 2-D playground (core/playground.py): its data sets, input features, models and activations.
 PLAYGROUND_DATA: tuple[str, ...] = ("blobs", "moons", "circles", "xor", "spiral")
@@ -57,6 +61,15 @@ class Bounds:
         if too_low or too_high:
             raise ValueError(f"must be {self.describe()}, got {value:g}")
 
+    def parse(self, text: str) -> int | float:
+        """A value typed as text (a flag, a sweep's list), as a whole number or a number, checked."""
+        try:
+            value = int(text) if self.integer else float(text)
+        except ValueError:
+            raise ValueError(f"{text!r} is not {'a whole number' if self.integer else 'a number'}") from None
+        self.check(value)
+        return value
+
     def describe(self) -> str:
         low, high = (f"{int(v)}" if self.integer else f"{v:g}" for v in (self.low, self.high))
         if self.integer and self.high >= 2**62:  # no one meets this end: leave it unsaid
@@ -66,6 +79,16 @@ class Bounds:
         return f"in {'(' if self.low_open else '['}{low}, {high}{')' if self.high_open else ']'}"
 
 
+# The linear-regression warm-up's settings (`digitpad linreg`, the lesson's controls): its own ranges, as
+# the training table gives TrainConfig's. 1000 epochs of 1000 examples run in seconds; a learning rate
+# beyond 1e6 is a typo; a seed fits a spin box.
+LINREG_BOUNDS: dict[str, Bounds] = {
+    "epochs": Bounds(1, 1000, integer=True),
+    "lr": Bounds(0, 1e6, low_open=True),
+    "batch_size": Bounds(1, 1_000_000, integer=True),
+    "num_examples": Bounds(1, 1_000_000, integer=True),
+    "seed": Bounds(0, 2**31 - 1, integer=True),
+}
 # The playground's own ranges (its lr, momentum, weight decay and seed are the engine's: settings.SETTING): a few
 # points to a few thousand, up to three hidden layers of up to 16 units, classes that six colours tell apart.
 PLAYGROUND_BOUNDS: dict[str, Bounds] = {

@@ -22,7 +22,7 @@ from digitpad.core.atomic import atomic_write_bytes
 from digitpad.core.inference import ImageError, open_image
 from digitpad.core.paths import user_data_dir
 from digitpad.core.preprocess import FIELD, mnist_pixels, stroke_pixels
-from digitpad.core.strokes import StrokeError, StrokeSet
+from digitpad.core.strokes import StrokeError, StrokeSet, read_stroke_json
 
 DIGITS = tuple(str(d) for d in range(10))
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp")
@@ -68,13 +68,15 @@ def default_folder() -> Path:
 def read_sample(path: Path, label: int) -> Sample:
     """One file → a Sample; raises ValueError (with the file named) for anything unusable."""
     if path.suffix.lower() == ".json":
-        try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise StrokeError(f"{path}: not a readable stroke JSON file ({exc})") from exc
+        data = read_stroke_json(path)  # the stroke reader's guards: a regular file, 4 MB, no deep nesting
         pixels = _stored_pixels(data)
         if pixels is None:
-            pixels = stroke_pixels(StrokeSet.from_json(data))
+            try:
+                pixels = stroke_pixels(StrokeSet.from_json(data))
+            except StrokeError as exc:
+                raise StrokeError(f"{path}: {exc}") from None
+            except RecursionError:
+                raise StrokeError(f"{path}: not a stroke file (a point is nested too deeply)") from None
     else:
         pixels = mnist_pixels(open_image(path))
     if pixels is None:
@@ -108,28 +110,43 @@ def load_personal_set(root: str | os.PathLike) -> PersonalSet:
         entries = sorted(root.iterdir())
     except OSError as exc:
         raise PersonalSetError(f"{root}: cannot list the folder ({exc.strerror or exc})") from exc
-    digit_dirs = [e for e in entries if e.is_dir() and e.name in DIGITS]
-    if not digit_dirs:
+    digit_dirs = [e for e in entries if e.name in DIGITS and e.is_dir() and not e.is_symlink()]
+    if not digit_dirs and not any(e.name in DIGITS and e.is_symlink() for e in entries):
         raise PersonalSetError(f"{root}: no digit folders — put each sample in {root}/<digit>/, "
                                "e.g. 7/my-seven.json (ImageFolder layout, folders 0 to 9)")
     for entry in entries:
-        if entry.name.startswith("."):
+        if entry.name.startswith(".") or entry in digit_dirs:
             continue  # hidden files, and the temp file of a save that never finished
-        if entry not in digit_dirs:
-            result.skipped.append(f"{entry}: not a digit folder (0–9), ignored")
+        result.skipped.append(f"{entry}: {LINK if entry.is_symlink() else 'not a digit folder (0–9)'}, ignored")
     for folder in digit_dirs:
-        for path in sorted(folder.iterdir()):
-            if path.name.startswith("."):
-                continue
-            if path.is_dir() or path.suffix.lower() not in (".json", *IMAGE_SUFFIXES):
-                result.skipped.append(f"{path}: not a stroke .json or an image file, ignored")
-                continue
-            try:
-                result.samples.append(read_sample(path, int(folder.name)))
-            except (ImageError, ValueError) as exc:
-                message = str(exc) if str(path) in str(exc) else f"{path}: {exc}"
-                result.skipped.append(message + " — skipped")
+        _read_digit_folder(folder, result)
     return result
+
+
+LINK = "a link, not followed (a personal set holds its own files: copy them in)"
+
+
+def _read_digit_folder(folder: Path, result: PersonalSet) -> None:
+    """Every usable sample of one digit folder into `result`; what cannot be used, with why, into `skipped`."""
+    try:
+        paths = sorted(folder.iterdir())
+    except OSError as exc:
+        result.skipped.append(f"{folder}: cannot list the folder ({exc.strerror or exc}), skipped")
+        return
+    for path in paths:
+        if path.name.startswith("."):
+            continue
+        if path.is_symlink():
+            result.skipped.append(f"{path}: {LINK}, ignored")
+            continue
+        if path.is_dir() or path.suffix.lower() not in (".json", *IMAGE_SUFFIXES):
+            result.skipped.append(f"{path}: not a stroke .json or an image file, ignored")
+            continue
+        try:
+            result.samples.append(read_sample(path, int(folder.name)))
+        except (ImageError, ValueError) as exc:
+            message = str(exc) if str(path) in str(exc) else f"{path}: {exc}"
+            result.skipped.append(message + " — skipped")
 
 
 def require_samples(personal: PersonalSet) -> None:
@@ -186,11 +203,7 @@ def relabel_sample(path: str | os.PathLike, root: str | os.PathLike, label: int)
     try:
         folder.mkdir(parents=True, exist_ok=True)
         target = _new_name(folder, path.suffix)
-        if path.suffix.lower() == ".json":
-            data = json.loads(path.read_text(encoding="utf-8"))
-            if isinstance(data, dict) and "label" in data:
-                            atomic_write_bytes(path, json.dumps(data, separators=(",", ":")).encode("utf-8"))
         os.replace(path, target)
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+    except OSError as exc:
         raise PersonalSetError(f"cannot move {path} to {folder}: {getattr(exc, 'strerror', None) or exc}") from exc
     return target

@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import math
 import os
 import re
 import threading
@@ -18,9 +19,10 @@ import time
 from dataclasses import asdict, dataclass, field, fields
 from datetime import datetime
 from pathlib import Path
-from typing import Iterator, Sequence
+from typing import Callable, Iterator, Sequence
 
 from digitpad.core.atomic import atomic_write_bytes
+from digitpad.core.files import file_problem, read_regular, reason
 from digitpad.core.paths import user_data_dir
 from digitpad.core.settings import SETTING
 from digitpad.core.events import EpochEnd, Event, Failed, Finished, Progress, Started
@@ -29,6 +31,9 @@ from digitpad.core.trainer import TrainConfig
 FORMAT = "digitpad-run"
 FORMAT_VERSION = 1
 STATUSES = ("running", "finished", "stopped", "failed")
+# 10,000 epochs of a few dozen loss reports each is ~10 MB of JSON: a larger file is not a run record.
+MAX_RECORD_BYTES = 64 * 2**20
+MAX_NAME, MAX_MESSAGE = 200, 10_000  # what a record's name and failure message may hold (written and read)
 
 # Config keys that never tell runs apart for a reader: where files came from, how often to report.
 NOT_HYPERPARAMETERS = ("data_dir", "idx_dir", "reports_per_epoch", "report_interval_s", "device",
@@ -47,6 +52,106 @@ class RunFileError(ValueError):
 
 def default_runs_dir() -> Path:
     return user_data_dir() / "runs"
+
+
+# --- checking a record as it is read ----------------------------------------------------------
+
+SAFE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,199}")
+
+
+def safe_id(run_id: object) -> str:
+    """A run id usable as a file stem in the runs folder: no separators, no "..", no hidden name."""
+    if not isinstance(run_id, str) or not SAFE_ID.fullmatch(run_id) or ".." in run_id:
+        raise ValueError(f"{run_id!r:.60} is not a run id (letters, digits, '.', '_' and '-' only)")
+    return run_id
+
+
+def _text(max_len: int, optional: bool = False) -> Callable[[object], str | None]:
+    def check(value: object) -> str | None:
+        if value is None and optional:
+            return None
+        if not isinstance(value, str) or len(value) > max_len:
+            raise ValueError(f"expected a text of at most {max_len} characters, got {value!r:.60}")
+        return value
+    return check
+
+
+def _number(low: float = -math.inf, high: float = math.inf, finite: bool = True, integer: bool = False,
+            optional: bool = False) -> Callable[[object], float | None]:
+    def check(value: object) -> float | None:
+        if value is None and optional:
+            return None
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or (integer and not isinstance(value, int)):
+            raise ValueError(f"expected a number, got {value!r:.60}")
+        if math.isnan(value) and not finite:
+            return value
+        if (finite and not math.isfinite(value)) or not low <= value <= high:
+            raise ValueError(f"expected a number in [{low:g}, {high:g}], got {value!r:.60}")
+        return value
+    return check
+
+
+def _numbers(item: Callable[[object], object]) -> Callable[[object], list]:
+    def check(value: object) -> list:
+        if not isinstance(value, list):
+            raise ValueError(f"expected a list of numbers, got {type(value).__name__}")
+        return [item(v) for v in value]
+    return check
+
+
+def _config(value: object) -> dict:
+    """The run's setup: a mapping whose training settings are each one the settings table accepts."""
+    if not isinstance(value, dict) or not all(isinstance(k, str) for k in value):
+        raise ValueError(f"config must be a mapping of setting names to values, got {value!r:.60}")
+    for key, setting in SETTING.items():
+        if key in value:
+            setting.check(value[key])
+    return value
+
+
+def _status(value: object) -> str:
+    if value not in STATUSES:
+        raise ValueError(f"status {value!r:.40} is not one of {', '.join(STATUSES)}")
+    return value
+
+
+_accuracy = _number(0.0, 1.0)
+EPOCH_FIELDS: dict[str, Callable[[object], object]] = {
+    "epoch": _number(0, SETTING["epochs"].bounds.high), "train_loss": _number(finite=False),
+    "train_accuracy": _accuracy, "test_accuracy": _accuracy, "seconds": _number(0),
+}
+
+
+def _checked(entry: dict, checks: dict[str, Callable[[object], object]], what: str, required: bool) -> dict:
+    """The entries of `entry` that `checks` knows, each checked; ValueError naming the field that fails."""
+    out = {}
+    for key, check in checks.items():
+        if key not in entry:
+            if required:
+                raise ValueError(f"{what} has no {key}")
+            continue
+        try:
+            out[key] = check(entry[key])
+        except ValueError as exc:
+            raise ValueError(f"{what}'s {key}: {exc}") from None
+    return out
+
+
+def _epochs(value: object) -> list[dict]:
+    """Each epoch's numbers, all present and in range: a chart or a table never meets a null or a text."""
+    if not isinstance(value, list) or not all(isinstance(e, dict) for e in value):
+        raise ValueError(f"expected a list of mappings, got {value!r:.60}")
+    return [{**entry, **_checked(entry, EPOCH_FIELDS, "an epoch", required=True)} for entry in value]
+
+
+# How each stored field is checked (losses may be NaN or infinite: a diverged run's last points are).
+RECORD_FIELDS: dict[str, Callable[[object], object]] = {
+    "name": _text(MAX_NAME), "config": _config, "status": _status, "started": _text(40),
+    "duration_s": _number(0), "device": _text(300, optional=True), "data_source": _text(5000, optional=True),
+    "parameters": _number(0, integer=True, optional=True), "loss_x": _numbers(_number(0)),
+    "loss_y": _numbers(_number(finite=False)), "epochs": _epochs, "final_accuracy": _number(0, 1, optional=True),
+    "epochs_done": _number(0), "checkpoint": _text(5000, optional=True), "message": _text(MAX_MESSAGE, optional=True),
+}
 
 
 @dataclass(frozen=True)
@@ -86,11 +191,11 @@ class RunRecord:
 
     @property
     def json_path(self) -> Path:
-        return Path(self.folder) / f"{self.id}.json"
+        return Path(self.folder) / f"{safe_id(self.id)}.json"
 
     @property
     def csv_path(self) -> Path:
-        return Path(self.folder) / f"{self.id}.csv"
+        return Path(self.folder) / f"{safe_id(self.id)}.csv"
 
     def to_json(self) -> dict:
         data = {k: v for k, v in asdict(self).items() if k not in ("folder", "deleted")}
@@ -98,22 +203,30 @@ class RunRecord:
 
     @classmethod
     def from_json(cls, data: object, path: Path) -> "RunRecord":
+        """A record from a file's JSON, every field checked once, here: whatever reads a record later (the
+        Runs list, its sort, the charts, "Load into form", `compare`) can trust it. Its id is the file's
+        own name, never the file's content, so no path is ever built from what a file says."""
         if not isinstance(data, dict) or data.get("format") != FORMAT:
             raise RunFileError(f"{path}: not a DigitPad run record (no '{FORMAT}' header)")
-        known = {f.name for f in fields(cls)} - {"folder", "deleted"}
+        missing = [k for k in ("name", "config") if k not in data]
+        if missing:
+            raise RunFileError(f"{path}: run record is incomplete (no {', '.join(missing)})")
         try:
-            record = cls(**{k: v for k, v in data.items() if k in known}, folder=path.parent)
-        except TypeError as exc:
-            raise RunFileError(f"{path}: run record is incomplete ({exc})") from exc
-        if (not isinstance(record.config, dict) or record.status not in STATUSES
-                or len(record.loss_x) != len(record.loss_y) or not all(isinstance(e, dict) for e in record.epochs)):
-            raise RunFileError(f"{path}: run record is inconsistent (config, status or curves)")
+            checked = _checked(data, RECORD_FIELDS, "the record", required=False)
+        except ValueError as exc:
+            raise RunFileError(f"{path}: run record is inconsistent ({exc})") from None
+        record = cls(id=path.stem, **checked, folder=path.parent)
+        if len(record.loss_x) != len(record.loss_y):
+            raise RunFileError(f"{path}: run record is inconsistent (loss_x and loss_y differ in length)")
         return record
 
     def train_config(self) -> TrainConfig:
-        """The run's setup as a TrainConfig, to run it again; keys this version does not know are left out."""
+        """The run's setup as a TrainConfig, to run it again; keys this version does not know are left out.
+        ValueError when a value is not one the form takes (the record was checked on load; this again)."""
         known = {f.name for f in fields(TrainConfig)}
-        return TrainConfig(**{k: v for k, v in self.config.items() if k in known})
+        cfg = TrainConfig(**{k: v for k, v in self.config.items() if k in known})
+        cfg.validate()
+        return cfg
 
     def curves(self, label: str | None = None) -> RunCurves:
         return RunCurves(label or self.name, list(self.loss_x), list(self.loss_y),
@@ -138,9 +251,11 @@ def save_record(record: RunRecord, with_csv: bool = True) -> None:
 def load_record(path: str | os.PathLike) -> RunRecord:
     path = Path(path)
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise RunFileError(f"{path}: not a readable run record ({exc})") from exc
+        data = json.loads(read_regular(path, MAX_RECORD_BYTES, "a run record").decode("utf-8"))
+    except OSError as exc:  # a FIFO, a device, a folder named *.json, a file beyond any run's size
+        raise RunFileError(f"{path}: not a readable run record ({file_problem(exc)})") from None
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:  # JSONDecodeError is a ValueError
+        raise RunFileError(f"{path}: not a readable run record ({reason(exc)})") from None
     return RunRecord.from_json(data, path)
 
 
@@ -167,6 +282,8 @@ def rename_run(record: RunRecord, name: str) -> None:
     name = name.strip()
     if not name:
         raise ValueError("a run needs a name")
+    if len(name) > MAX_NAME:
+        raise ValueError(f"a run's name is at most {MAX_NAME} characters")
     record.name = name
     save_record(record)
 
@@ -178,10 +295,16 @@ def delete_run(record: RunRecord) -> None:
         record.deleted = True
 
 
-def note_checkpoint(record: RunRecord, path: str | os.PathLike) -> None:
-    """The run's model was saved: keep where, so the record leads back to the weights."""
+def note_checkpoint(record: RunRecord, path: str | os.PathLike) -> str | None:
+    """The run's model was saved: keep where, so the record leads back to the weights. The model is safe
+    whatever happens here: a record that cannot be written (a full disk, a read-only or missing runs
+    folder) is a warning, returned, never an exception after the work is done."""
     record.checkpoint = str(Path(path).resolve())
-    save_record(record)
+    try:
+        save_record(record)
+    except OSError as exc:
+        return f"the model is saved, but the run's record in {record.folder} could not note it: {exc.strerror or exc}"
+    return None
 
 
 # --- telling runs apart ------------------------------------------------------------------------
@@ -263,14 +386,29 @@ def metrics_csv(curves: Sequence[RunCurves]) -> str:
 # --- recording a run as it happens -------------------------------------------------------------
 
 def new_run_id(folder: Path, config: TrainConfig) -> str:
-    """A sortable, readable file stem that is not taken yet: 20261130-142501-mnist-cnn."""
+    """A sortable, readable file stem that no other run has: 20261130-142501-mnist-cnn.
+
+    The name is claimed by creating its JSON file exclusively (O_EXCL), so eight `digitpad train`s started
+    in the same second each get their own record instead of overwriting one another's. Where the folder
+    cannot be written the first free name is returned unclaimed (the recorder then reports the failure).
+    """
     stem = f"{datetime.now():%Y%m%d-%H%M%S}-{config.dataset}-{config.model}"
     stem = re.sub(r"[^A-Za-z0-9._-]", "_", stem)
-    candidate, n = stem, 1
-    while (folder / f"{candidate}.json").exists():
-        n += 1
-        candidate = f"{stem}-{n}"
-    return candidate
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        pass
+    for n in range(1, 10_000):
+        candidate = stem if n == 1 else f"{stem}-{n}"
+        try:
+            os.close(os.open(folder / f"{candidate}.json", os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644))
+            return candidate
+        except FileExistsError:
+            continue
+        except OSError:
+            if not (folder / f"{candidate}.json").exists():
+                return candidate
+    return f"{stem}-{os.getpid()}-{time.monotonic_ns()}"
 
 
 class RunRecorder:
@@ -333,7 +471,7 @@ class RunRecorder:
     def _end(self, status: str, message: str | None = None) -> None:
         if self.record.status != "running":
             return
-        self.record.status, self.record.message = status, message
+        self.record.status, self.record.message = status, message and message[:MAX_MESSAGE]
         self._save()
 
     def _save(self, with_csv: bool = True) -> None:

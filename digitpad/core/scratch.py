@@ -7,12 +7,15 @@ the curve they produce, so what the student reads is exactly what ran. The engin
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Iterator, Union
 
 import numpy as np
 import torch
 from torch import nn
+
+from digitpad.core.names import LINREG_BOUNDS
 
 # --- lesson 1: linear regression --------------------------------------------------------------
 
@@ -66,8 +69,12 @@ class LinRegConfig:
     true_b: float = 4.2
 
     def validate(self) -> None:
-        if self.epochs < 1 or self.batch_size < 1 or self.num_examples < 1 or not self.lr > 0:
-            raise ValueError("epochs, batch size and examples must be at least 1 and the learning rate positive")
+        """ValueError naming the first setting outside its range (`names.LINREG_BOUNDS`)."""
+        for key, bounds in LINREG_BOUNDS.items():
+            try:
+                bounds.check(getattr(self, key))
+            except ValueError as exc:
+                raise ValueError(f"{key.replace('_', ' ')} {exc}") from None
 
 
 @dataclass(frozen=True)
@@ -97,6 +104,15 @@ class LinRegEpoch:
 
 
 LinRegEvent = Union[LinRegStep, LinRegEpoch]
+
+
+def linreg_divergence(event: LinRegEvent, lr: float) -> str | None:
+    """None while the numbers are finite; otherwise what went wrong: the loss or the parameters overflowed."""
+    loss = event.loss if isinstance(event, LinRegEpoch) else event.batch_loss
+    if all(math.isfinite(v) for v in (loss, *event.w, event.b)):
+        return None
+    where = f"epoch {event.epoch}" + (f", batch {event.batch}" if isinstance(event, LinRegStep) else "")
+    return f"The loss became {loss:g} at {where}: training diverged. Try a lower learning rate than {lr:g}."
 
 
 def linreg_data(cfg: LinRegConfig) -> tuple[torch.Tensor, torch.Tensor, torch.Generator]:

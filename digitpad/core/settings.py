@@ -78,12 +78,7 @@ class Setting:
     def parse(self, text: str) -> object:
         """A value typed as text (a flag, a sweep's list), checked; ValueError says what is wrong."""
         if self.kind in (int, float):
-            try:
-                value = int(text) if self.kind is int else float(text)
-            except ValueError:
-                raise ValueError(f"{text!r} is not {'a whole number' if self.kind is int else 'a number'}") from None
-            self.bounds.check(value)
-            return value
+            return self.bounds.parse(text)
         self.check(text)
         return text
 

@@ -18,6 +18,8 @@ from typing import Any, Sequence
 import numpy as np
 from PIL import Image, ImageDraw
 
+from digitpad.core.files import file_problem, read_regular
+
 MAX_CANVAS = 10_000
 MIN_RASTER_SIDE = 28  # the network's field: a drawing is never rasterized smaller than this
 # Stroke files: what a drawing can need, with room to spare, so that memory is bounded by design.
@@ -132,26 +134,28 @@ def _parse_stroke(raw: Any) -> Stroke:
     return Stroke(points, erase)
 
 
-def read_stroke_file(path: str | os.PathLike) -> StrokeSet:
-    """Read one stroke JSON file; every failure is a StrokeError naming the file.
-
-    At most MAX_STROKE_FILE_BYTES are read (a huge file or /dev/zero stops there), nesting that would
-    exhaust the parser's recursion and numbers Python will not parse are errors like any other.
+def read_stroke_json(path: str | os.PathLike) -> Any:
+    """The JSON document in a stroke file, read within the format's bounds; every failure is a StrokeError
+    naming the file. Only a regular file is opened (a FIFO would block, /dev/zero never end); at most
+    MAX_STROKE_FILE_BYTES are read; a UTF-8 byte-order mark is allowed (editors on Windows write one);
+    nesting that would exhaust the parser's recursion and numbers Python will not parse are errors too.
     """
     path = Path(path)
     try:
-        with open(path, "rb") as fh:
-            raw = fh.read(MAX_STROKE_FILE_BYTES + 1)
+        raw = read_regular(path, MAX_STROKE_FILE_BYTES, "a stroke file")
     except OSError as exc:
-        raise StrokeError(f"{path}: cannot read it ({exc.strerror or exc})") from None
-    if len(raw) > MAX_STROKE_FILE_BYTES:
-        raise StrokeError(f"{path}: larger than {MAX_STROKE_FILE_BYTES // 2**20} MB, too large for a stroke file")
+        raise StrokeError(f"{path}: cannot read it ({file_problem(exc)})") from None
     try:
-        data = json.loads(raw.decode("utf-8"))
+        return json.loads(raw.decode("utf-8-sig"))
     except (UnicodeDecodeError, ValueError) as exc:  # JSONDecodeError, and ints longer than Python parses
         raise StrokeError(f"{path}: not a readable stroke JSON file ({str(exc)[:200]})") from None
     except RecursionError:
         raise StrokeError(f"{path}: not a readable stroke JSON file (nested too deeply)") from None
+
+
+def read_stroke_file(path: str | os.PathLike) -> StrokeSet:
+    """Read one stroke file (`read_stroke_json`) and parse it strictly; every failure names the file."""
+    data = read_stroke_json(path)
     try:
         return StrokeSet.from_json(data)
     except StrokeError as exc:

@@ -136,8 +136,8 @@ def _oom_error_types() -> tuple[type[BaseException], ...]:
 
 def _out_of_memory(exc: RuntimeError) -> bool:
     """A RuntimeError that is the allocator's "no more memory" (the CPU's says it in other words)."""
-    text = str(exc).lower()
-    return "out of memory" in text or "can't allocate memory" in text
+    text = str(exc).lower()  # CUDA: "out of memory"; the CPU allocator: "can't allocate memory" (Windows: "not enough")
+    return any(words in text for words in ("out of memory", "can't allocate memory", "not enough memory"))
 
 
 def failures_as_events(events: Iterator[Event], batch_size: int) -> Iterator[Event]:
@@ -155,6 +155,9 @@ def failures_as_events(events: Iterator[Event], batch_size: int) -> Iterator[Eve
     except _oom_error_types():
         yield Failed(f"Out of memory on the device with batch size {batch_size}. "
                      "Try a smaller batch size (or the CPU).", FailureKind.OOM)
+    except MemoryError:  # Python's or numpy's own allocation (a data set, a batch gathered on the CPU)
+        yield Failed(f"Out of memory with batch size {batch_size}. Try a smaller batch size or fewer images.",
+                     FailureKind.OOM)
     except RuntimeError as exc:
         if not _out_of_memory(exc):
             raise

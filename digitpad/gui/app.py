@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gc
 import os
+import signal
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -70,11 +71,29 @@ def open_window(argv: list[str]):
     return qt_app(), window
 
 
+def on_sigterm(app, action):
+    """Run `action` on the GUI thread when SIGTERM comes (a logout, `kill`); returns the waking timer.
+
+    Python runs signal handlers only between its own bytecodes, which the Qt event loop does not execute
+    while idle: a timer gives Python a look four times a second.
+    """
+    from PySide6.QtCore import QTimer
+
+    signal.signal(signal.SIGTERM, lambda *_: QTimer.singleShot(0, action))
+    wake = QTimer(app)
+    wake.timeout.connect(lambda: None)
+    wake.start(250)
+    return wake
+
+
 def run_app(argv: list[str] | None = None) -> int:
     if not display_available():
         print(NO_DISPLAY, file=sys.stderr)
         return 1
     app, window = open_window(argv if argv is not None else sys.argv)
+    # SIGTERM quits without asking; finish_background_work below stops and joins any run, so its record
+    # says "stopped", never "running" forever.
+    on_sigterm(app, app.quit)
     status = app.exec()
     window.finish_background_work()
     return status

@@ -21,6 +21,7 @@ from digitpad.core.explain import (ConvBlock, EvidenceMaps, Explanation, LabelLo
                                    captions, label_loss, strongest_on_ink, unit_arithmetic)
 from digitpad.core.inference import UNSURE_BELOW
 from digitpad.gui.app import qt_app
+from digitpad.gui.common.settings import number_in, stored
 from digitpad.gui.common.colours import (ACTIVATION, BAR_COLOUR, DIVERGING, GREY, TOP_COLOUR, Legend, draw_legend,
                                         fmt, legend_width, lut_image, rgb_image, stacked_colours, symmetric)
 from digitpad.gui.app import offscreen_quiet
@@ -380,7 +381,7 @@ class ExplainPanel(QWidget):
         self.loss_label = QLabel()
         self.loss_label.setWordWrap(True)
         self.unsure_spin = QDoubleSpinBox(minimum=0.0, maximum=1.0, singleStep=0.05, decimals=2)
-        self.unsure_spin.setValue(float(QSettings().value("explain/unsure_below", UNSURE_BELOW)))
+        self.unsure_spin.setValue(stored("explain/unsure_below", number_in(float, 0.0, 1.0), UNSURE_BELOW))
         self.unsure_spin.setToolTip("Below this top probability the answer reads \"not sure\"")
         self.unsure_spin.valueChanged.connect(self._on_unsure_below)
         controls = QGridLayout()

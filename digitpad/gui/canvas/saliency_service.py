@@ -84,9 +84,9 @@ class SaliencyService(QObject):
         self._waiting = self._serial
         ask = (self._serial, self._copy[1], trained.meta, pixels)
         if self._in_process:
-            QTimer.singleShot(0, lambda: self._arrived(SaliencyDone(ask[0], saliency_of(*ask[1:]))))
+            self._compute_here(ask)
         elif self._child_ready:
-            self._child.ask(*ask)
+            self._send(ask)
         else:
             self._unsent = ask
 
@@ -122,8 +122,28 @@ class SaliencyService(QObject):
     def _on_child_ready(self, _event: ChildReady) -> None:
         self._child_ready = True
         if self._unsent is not None and self._child is not None:
-            self._child.ask(*self._unsent)
-            self._unsent = None
+            ask, self._unsent = self._unsent, None
+            self._send(ask)
+
+    def _send(self, ask: tuple[int, nn.Module, ModelMeta, np.ndarray]) -> None:
+        """Hand a request to the child. One that died (killed, crashed) before its listener could say so
+        fails here ("handle is closed", a broken pipe): a new child is started and gets the request once
+        it is ready, so the drawing still gets its saliency."""
+        try:
+            self._child.ask(*ask)
+        except OSError:
+            if self._listener is not None:
+                self._listener.stop()
+            self._child, self._child_ready, self._listener = None, False, None
+            self._start_child()
+            if self._in_process:
+                self._compute_here(ask)
+            else:
+                self._unsent = ask
+
+    def _compute_here(self, ask: tuple[int, nn.Module, ModelMeta, np.ndarray]) -> None:
+        """No child process may start: the saliency on this thread, after the rest is painted."""
+        QTimer.singleShot(0, lambda: self._arrived(SaliencyDone(ask[0], saliency_of(*ask[1:]))))
 
     def _arrived(self, done: SaliencyDone) -> None:
         if done.serial == self._waiting:

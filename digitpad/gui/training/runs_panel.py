@@ -7,6 +7,7 @@ offscreen for `digitpad compare`, so the figure on a slide is the one the app sh
 
 from __future__ import annotations
 
+import errno
 import os
 import sys
 from collections.abc import Callable
@@ -81,6 +82,8 @@ def write_figure(figure: LiveCharts, target: Path, size: tuple[int, int]) -> Pat
         buffer.open(QIODevice.OpenModeFlag.WriteOnly)
         exporter.export(toBytes=True).save(buffer, "PNG")
         data = bytes(buffer.data())
+    if not data:  # the renderer could not allocate the picture: never leave an empty file as the figure
+        raise OSError(errno.ENOMEM, "the figure came out empty (too large to draw in the memory left)")
     atomic_write_bytes(target, data)
     return target
 
