@@ -169,8 +169,9 @@ class SoftmaxLesson(LessonPage):
         side = (-0.05, 0.5) if at < (low + high) / 2 else (1.05, 0.5)  # the words beside the line, never off the chart
         line = pg.InfiniteLine(at, angle=90, pen=pg.mkPen(colour, width=2, style=Qt.PenStyle.DashLine),
                                label=f"{title}: {text}", labelOpts=dict(position=0.8 - 0.3 * len(self.marks),
-                                                                        color=colour, fill="#ffffffcc",
+                                                                        color=colour, fill="#ffffff",
                                                                         anchors=[side, side]))
+        line.setZValue(20 - len(self.marks))  # an earlier mark's words stay above a later mark's line
         self.loss_plot.addItem(line)
         scale_lines([line])
         self.marks.append(line)
