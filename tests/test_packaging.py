@@ -20,6 +20,8 @@ def test_the_wheel_carries_the_shipped_models_and_the_installed_package_finds_th
                     "-w", str(tmp_path / "dist"), str(src)], check=True, capture_output=True, timeout=300)
     wheel = next((tmp_path / "dist").glob("digitpad-*.whl"))
     names = zipfile.ZipFile(wheel).namelist()
+    modules = sorted(str(p.relative_to(ROOT)) for p in (ROOT / "digitpad").rglob("*.py") if "__pycache__" not in p.parts)
+    assert [m for m in modules if m not in names] == []  # every module of every package folder is in the wheel
     shipped = sorted(p.name for p in (ROOT / "assets" / "models").glob("*.pt"))
     assert sorted(n.rsplit("/", 1)[1] for n in names if n.startswith("digitpad/assets/models/")) == shipped
     exercises = sorted(p.name for p in (ROOT / "assets" / "exercises").glob("*.digitpad-exercise"))

@@ -175,11 +175,18 @@ class MapGrid(QWidget):
             p.drawRect(self._target(self.selected).adjusted(0, 0, -1, -1))
         p.setPen(QColor("black"))
         if self.caption_lines:
-            p.setFont(self._caption_font())
+            font = self._caption_font()
+            p.setFont(font)
             height = self.caption_lines * p.fontMetrics().height()
+            width = self.tile + self.gap
+            widest = max((p.fontMetrics().horizontalAdvance(line) for c in self.captions for line in c.split("\n")),
+                         default=0)
+            if widest > width:  # a caption wider than its map ("(x−0.13)/0.31" in large type): all a bit smaller
+                font.setPointSizeF(max(6.0, font.pointSizeF() * width / widest))
+                p.setFont(font)
             for i, caption in enumerate(self.captions):
                 box = self.tile_rect(i)
-                text = QRect(box.left() - self.gap // 2, box.bottom() + 3, self.tile + self.gap, height)
+                text = QRect(box.left() - self.gap // 2, box.bottom() + 3, width, height)
                 p.drawText(text, Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignTop, caption)
             p.setFont(self.font())
         y = self._rows() * self._cell().height() + 4

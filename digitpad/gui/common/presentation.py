@@ -4,7 +4,7 @@ projector and the back row of a classroom.
 Entering it: the window goes full screen; the text becomes the largest size that still lets every tab lay out on
 this screen, up to 18 pt (`PRESENTATION_POINTS`, reached on a 1920×1080 projector; a 1024×600 netbook gets what
 fits), through the same zoom and fits-the-screen check as View ▸ Larger text; chart lines and markers are drawn
-twice as thick; the palette turns to black on white (text ≥ 7:1, disabled text ≥ 4.5:1); each tab may change its
+twice as thick; check boxes, slider handles and small arrows grow with the text; the palette turns to black on white (text ≥ 7:1, disabled text ≥ 4.5:1); each tab may change its
 own layout for it (`set_presenting`, e.g. the Training tab folds its Setup form into a one-line summary). Leaving it
 puts back the window, the text size, the palette and the lines exactly as they were; nothing is remembered.
 """
@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from PySide6.QtCore import QByteArray, QObject, QRect, QSize, Signal
 from PySide6.QtGui import QAction, QColor, QKeySequence, QPalette
-from PySide6.QtWidgets import QApplication, QMainWindow, QMenu, QWidget
+from PySide6.QtWidgets import QApplication, QMainWindow, QMenu, QProxyStyle, QStyle, QWidget
 
 from digitpad.gui.common.charts import set_line_scale
 from digitpad.gui.common.text_zoom import TextZoom, base_points
@@ -49,6 +49,26 @@ def high_contrast(palette: QPalette) -> QPalette:
     return out
 
 
+# The parts of controls Fusion draws at a fixed size: at 18 pt a 13-pixel check box or slider handle is lost.
+SCALED_METRICS = (QStyle.PixelMetric.PM_IndicatorWidth, QStyle.PixelMetric.PM_IndicatorHeight,
+                  QStyle.PixelMetric.PM_ExclusiveIndicatorWidth, QStyle.PixelMetric.PM_ExclusiveIndicatorHeight,
+                  QStyle.PixelMetric.PM_SliderThickness, QStyle.PixelMetric.PM_SliderLength,
+                  QStyle.PixelMetric.PM_SliderControlThickness, QStyle.PixelMetric.PM_SmallIconSize)
+
+
+class ScaledStyle(QProxyStyle):
+    """The application's style with check boxes, slider handles and small arrows as many times larger as the
+    text is."""
+
+    def __init__(self, base: str, scale: float) -> None:
+        super().__init__(base)
+        self.scale = scale
+
+    def pixelMetric(self, metric, option=None, widget=None) -> int:
+        value = super().pixelMetric(metric, option, widget)
+        return round(value * self.scale) if metric in SCALED_METRICS else value
+
+
 @dataclass
 class Before:
     """What presentation mode changes, as it was."""
@@ -57,6 +77,7 @@ class Before:
     maximized: bool
     factor: float
     palette: QPalette
+    style: str
 
 
 class Presentation(QObject):
@@ -98,15 +119,21 @@ class Presentation(QObject):
             self.leave()
         app = QApplication.instance()
         self.before = Before(self.window.saveGeometry(), self.window.isMaximized(), self.zoom.factor,
-                             QPalette(app.palette()))
+                             QPalette(app.palette()), app.style().name())
         target = screen if screen is not None else self.window.screen().geometry()
-        app.setPalette(high_contrast(app.palette()))
+        palette = high_contrast(app.palette())
         set_line_scale(LINE_SCALE)
         for room in self.rooms():
             if hasattr(room, "set_presenting"):
                 room.set_presenting(True)
         fits = self.zoom.fits
-        self.zoom.fits = lambda: self.fits_in(target.size())
+
+        def fits_at_this_size() -> bool:  # the controls grown with the text, then measured
+            app.setStyle(ScaledStyle(self.before.style, self.zoom.factor))
+            app.setPalette(palette)
+            return self.fits_in(target.size())
+
+        self.zoom.fits = fits_at_this_size
         try:
             self.factor = self.zoom.largest_fitting(PRESENTATION_POINTS / base_points())
         finally:
@@ -120,7 +147,7 @@ class Presentation(QObject):
         return self.factor
 
     def leave(self) -> None:
-        """Everything as it was before `enter`: window, text size (and the remembered one), palette, lines."""
+        """Everything as it was before `enter`: window, text size (and the remembered one), style, palette, lines."""
         if not self.active:
             return
         before, self.before = self.before, None
@@ -128,7 +155,9 @@ class Presentation(QObject):
             if hasattr(room, "set_presenting"):
                 room.set_presenting(False)
         set_line_scale(1.0)
-        QApplication.instance().setPalette(before.palette)
+        app = QApplication.instance()
+        app.setStyle(before.style)
+        app.setPalette(before.palette)
         self.zoom.set_factor(before.factor)
         self.window.showNormal()
         self.window.restoreGeometry(before.geometry)

@@ -171,9 +171,13 @@ class SoftmaxLesson(LessonPage):
     def _mark(self, model: str, at: float, text: str) -> None:
         """A dashed line in the run's colour where its loss stopped being a number, named on the chart."""
         title, colour = next((t, c) for m, t, c in self.IMPLEMENTATIONS if m == model)
+        low, high = self.loss_plot.viewRange()[0]
+        side = (-0.05, 0.5) if at < (low + high) / 2 else (1.05, 0.5)  # the words beside the line, never off the chart
         line = pg.InfiniteLine(at, angle=90, pen=pg.mkPen(colour, width=2, style=Qt.PenStyle.DashLine),
                                label=f"{title}: {text}", labelOpts=dict(position=0.8 - 0.3 * len(self.marks),
-                                                                        color=colour, fill="#ffffffcc"))
+                                                                        color=colour, fill="#ffffff",
+                                                                        anchors=[side, side]))
+        line.setZValue(20 - len(self.marks))  # an earlier mark's words stay above a later mark's line
         self.loss_plot.addItem(line)
         scale_lines([line])
         self.marks.append(line)
