@@ -63,6 +63,17 @@ def draw(qtbot, canvas_tab, digit, **kw):
     return canvas_tab.prediction
 
 
+def legend_texts(plot):
+    """The names in a chart's legend, in order."""
+    return [label.text for _, label in plot.legend.items]
+
+
+def row_of(panel, run_id):
+    """The Runs list's row that shows this run."""
+    return next(row for row in range(panel.table.rowCount())
+                if panel.table.item(row, 0).data(Qt.ItemDataRole.UserRole) == run_id)
+
+
 # --- the command line ---------------------------------------------------------------------------
 
 

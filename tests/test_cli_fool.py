@@ -7,7 +7,7 @@ from PIL import Image
 from digitpad.core.checkpoints import ASSETS_DIR, load_checkpoint
 from digitpad.core.not_digits import SCRIBBLES
 from digitpad.core.sample_digits import photo_like
-from test_cli import digitpad, lines
+from helpers import digitpad, lines
 
 SOFTMAX = ASSETS_DIR / "mnist-softmax.pt"
 

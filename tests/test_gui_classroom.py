@@ -21,7 +21,7 @@ from digitpad.core.preprocess import stroke_pixels
 from digitpad.core.sample_digits import digit_strokes, transform
 from digitpad.gui.classroom.exercise_page import HIDDEN_TEXT
 from test_class_set import hand, personal_set
-from test_gui_canvas import drag
+from helpers import drag
 
 
 def field_widget(page, title):

@@ -5,7 +5,7 @@ import pytest
 from PySide6.QtCore import Qt
 
 from digitpad.core.not_digits import SCRIBBLES
-from test_gui_canvas import drag, draw
+from helpers import drag, draw
 
 
 @pytest.fixture

@@ -10,11 +10,7 @@ from digitpad.core.runs import RunRecorder, load_record, load_runs
 from digitpad.core.trainer import TrainConfig
 from digitpad.gui.common.charts import LiveCharts
 from digitpad.gui.training.runs_panel import RunsPanel
-from helpers import click, setup_run
-
-
-def legend_texts(plot):
-    return [label.text for _, label in plot.legend.items]
+from helpers import click, legend_texts, row_of, setup_run
 
 
 def run_once(qtbot, tab, **values):
@@ -22,11 +18,6 @@ def run_once(qtbot, tab, **values):
     with qtbot.waitSignal(tab.model_trained, timeout=60_000):
         click(qtbot, tab.start_button)
     qtbot.waitUntil(lambda: not tab.is_running(), timeout=10_000)
-
-
-def row_of(panel, run_id):
-    return next(row for row in range(panel.table.rowCount())
-                if panel.table.item(row, 0).data(Qt.ItemDataRole.UserRole) == run_id)
 
 
 def test_two_runs_with_different_lr_are_recorded_and_overlaid(qtbot, window, mnist, tmp_path):

@@ -11,12 +11,12 @@ from dataclasses import dataclass, replace
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QRectF, Qt
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QSlider, QSpinBox, QSplitter, QWidget
+from PySide6.QtWidgets import QLabel, QSlider, QSpinBox, QSplitter
 
 from digitpad.core import surface
 from digitpad.gui.common.charts import style_axis
 from digitpad.gui.common.worker import run_call
-from digitpad.gui.lessons.page import CodePane, LessonPage, lesson_layout, make_plot, stacked
+from digitpad.gui.lessons.page import CodePane, LessonPage, control_row, lesson_layout, make_plot, stacked
 
 SGD_COLOUR = "#ff7f0e"
 MOMENTUM_COLOUR = "#1f77b4"
@@ -95,14 +95,11 @@ class LossSurfaceLesson(LessonPage):
         self.steps = QSpinBox(minimum=1, maximum=500, value=defaults.steps)
         self.values = QLabel()
         self.values.setMinimumWidth(self.values.fontMetrics().horizontalAdvance("lr 0.000 · μ 0.00 · stretch 0.0") + 8)
-        controls = QWidget()
-        row = QHBoxLayout(controls)
-        row.setContentsMargins(0, 0, 0, 0)
-        for title, widget in (("lr", self.lr), ("momentum μ", self.momentum), ("stretch x₂", self.stretch),
-                              ("batch", self.batch_size), ("steps", self.steps)):
-            row.addWidget(QLabel(title))
-            row.addWidget(widget, stretch=1 if isinstance(widget, QSlider) else 0)
-        row.addWidget(self.values)
+        for slider in (self.lr, self.momentum, self.stretch):
+            slider.setMinimumWidth(self.values.fontMetrics().horizontalAdvance("0" * 12))
+        # Flowing onto a second row where the page is narrow (a netbook, or large text).
+        controls = control_row(("lr", self.lr), ("momentum μ", self.momentum), ("stretch x₂", self.stretch),
+                               ("batch", self.batch_size), ("steps", self.steps), self.values)
         for slider in (self.lr, self.momentum, self.stretch):
             slider.valueChanged.connect(self.recompute)
         for box in (self.batch_size, self.steps):

@@ -93,7 +93,7 @@ class StepTab(QWidget):
         def button(text: str, tip: str, slot) -> QPushButton:
             b = CompactButton(text)
             b.setToolTip(tip)
-            b.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # Space steps; it must not press a focused button
+            b.setFocusPolicy(Qt.FocusPolicy.TabFocus)  # reached by Tab; a click leaves the focus where it was (Space steps)
             b.clicked.connect(slot)
             return b
         self.rewind_button = button("◀◀ Rewind", "Back to step 0: the initial weights", self.rewind)
