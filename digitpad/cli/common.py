@@ -77,6 +77,17 @@ def device_name(text: str) -> str:
     return text
 
 
+def load_data_or_exit(command: str, name: str, args: argparse.Namespace):
+    """The data set `name` from where the flags say, or None having said why (the command exits EXIT_FAILED)."""
+    from digitpad.core.datasets import DataError, load_dataset
+
+    try:
+        return load_dataset(name, data_dir=args.data_dir, idx_dir=args.idx_dir)
+    except DataError as exc:
+        print(f"digitpad {command}: {exc}", file=sys.stderr)
+        return None
+
+
 def add_data_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--data-dir", help="cache folder for data sets (default: $DIGITPAD_DATA or ~/.cache/digitpad/data)")
     p.add_argument("--idx-dir", help="a folder holding the four IDX files (.gz or not) to use")

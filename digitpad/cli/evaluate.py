@@ -8,7 +8,8 @@ import sys
 from pathlib import Path
 
 from digitpad.core import names
-from digitpad.cli.common import EXIT_FAILED, EXIT_USAGE, add_data_args, bounded, load_model_or_exit
+from digitpad.cli.common import (EXIT_FAILED, EXIT_USAGE, add_data_args, bounded, load_data_or_exit,
+                                 load_model_or_exit)
 
 
 def register(sub) -> None:
@@ -27,7 +28,6 @@ def register(sub) -> None:
 def cmd_eval(args: argparse.Namespace) -> int:
     import torch
 
-    from digitpad.core.datasets import DataError, load_dataset
     from digitpad.core.evaluation import build_report, predict_all
     from digitpad.core.trainer import split_on_device
 
@@ -35,10 +35,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
     if trained is None:
         return EXIT_USAGE
     name = args.dataset or trained.meta.dataset
-    try:
-        data = load_dataset(name, data_dir=args.data_dir, idx_dir=args.idx_dir)
-    except DataError as exc:
-        print(f"digitpad eval: {exc}", file=sys.stderr)
+    data = load_data_or_exit("eval", name, args)
+    if data is None:
         return EXIT_FAILED
     if args.samples is not None:
         test = _folder_split(args.samples)

@@ -9,8 +9,8 @@ import sys
 from pathlib import Path
 
 from digitpad.core import names
-from digitpad.cli.common import (EXIT_FAILED, EXIT_USAGE, add_data_args, bounded, destination, load_model_or_exit,
-                                 model_path, save_or_rescue)
+from digitpad.cli.common import (EXIT_FAILED, EXIT_USAGE, add_data_args, bounded, destination, load_data_or_exit,
+                                 load_model_or_exit, model_path, save_or_rescue)
 
 
 def register(sub) -> None:
@@ -28,7 +28,6 @@ def register(sub) -> None:
 
 
 def cmd_map(args: argparse.Namespace) -> int:
-    from digitpad.core.datasets import DataError, load_dataset
     from digitpad.core.projection import build_map
 
     if args.out is not None:
@@ -42,10 +41,8 @@ def cmd_map(args: argparse.Namespace) -> int:
     if trained is None:
         return EXIT_USAGE
     dataset = args.dataset or trained.meta.dataset
-    try:
-        data = load_dataset(dataset, data_dir=args.data_dir, idx_dir=args.idx_dir)
-    except DataError as exc:
-        print(f"digitpad map: {exc}", file=sys.stderr)
+    data = load_data_or_exit("map", dataset, args)
+    if data is None:
         return EXIT_FAILED
     digit_map = build_map(trained, data.test, args.points, args.method)
     n = len(digit_map.labels)

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from pathlib import Path
 
-from digitpad.cli.common import EXIT_FAILED, EXIT_USAGE, add_data_args, bounded, load_model_or_exit
+from digitpad.cli.common import (EXIT_FAILED, EXIT_USAGE, add_data_args, bounded, load_data_or_exit,
+                                 load_model_or_exit)
 from digitpad.cli.fool import eps_value, steps
 
 
@@ -36,16 +36,14 @@ def cmd_robustness(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from digitpad.core.attacks import CurveFinished, CurveProgress, robustness_curve
-    from digitpad.core.datasets import DataError, load_dataset
 
     trained = load_model_or_exit(args.model)
     if trained is None:
         return EXIT_USAGE
-    try:
-        test = load_dataset(trained.meta.dataset, data_dir=args.data_dir, idx_dir=args.idx_dir).test.head(args.limit)
-    except DataError as exc:
-        print(f"digitpad robustness: {exc}", file=sys.stderr)
+    data = load_data_or_exit("robustness", trained.meta.dataset, args)
+    if data is None:
         return EXIT_FAILED
+    test = data.test.head(args.limit)
     bar = tqdm(total=len(test) * len(args.eps), unit="image", leave=False, disable=None)
     curve = None
     for ev in robustness_curve(trained, test.images, test.labels, args.eps, (args.attack,), args.steps):
