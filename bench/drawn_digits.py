@@ -14,7 +14,6 @@ from collections import Counter
 from pathlib import Path
 
 import numpy as np
-from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import section, table  # noqa: E402
@@ -22,15 +21,9 @@ from common import section, table  # noqa: E402
 from digitpad.core.checkpoints import load_checkpoint, shipped_models  # noqa: E402
 from digitpad.core.datasets import DataError, uci_digits  # noqa: E402
 from digitpad.core.inference import classify_image, classify_pixels, classify_strokes  # noqa: E402
-from digitpad.core.preprocess import mnist_pixels  # noqa: E402
+from digitpad.core.preprocess import mnist_pixels, naive_resize  # noqa: E402
 from digitpad.core.strokes import rasterize_strokes
 from digitpad.core.sample_digits import drawn_digit_set, small_thick_digit_set  # noqa: E402
-
-
-def naive_resize(image: np.ndarray) -> np.ndarray:
-    """uint8 ink-bright picture → 28×28 in [0, 1], no cropping or centring."""
-    resized = Image.fromarray(image).resize((28, 28), Image.Resampling.LANCZOS)
-    return np.asarray(resized, dtype=np.float32) / 255
 
 
 def naive_pixels(strokes) -> np.ndarray:

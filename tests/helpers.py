@@ -176,3 +176,25 @@ def refuse_writes(monkeypatch):
     def denied(*_a, **_k):
         raise PermissionError(13, "Permission denied")
     monkeypatch.setattr(tempfile, "mkstemp", denied)
+
+
+# --- run records --------------------------------------------------------------------------------
+
+
+def fake_runs(folder, n: int) -> None:
+    """n recorded runs of three models at six learning rates, without training any."""
+    import math
+    from dataclasses import asdict
+
+    from digitpad.core.runs import RunRecord, save_record
+    from digitpad.core.trainer import TrainConfig
+
+    models = ("softmax", "mlp", "cnn")
+    for k in range(n):
+        config = asdict(TrainConfig.for_model(models[k % 3], lr=(0.01, 0.03, 0.1, 0.3, 1.0, 3.0)[k // 3 % 6]))
+        xs = [i / 4 for i in range(1, 21)]
+        save_record(RunRecord(f"run{k:02d}", f"run {k}", config, status="finished", started=f"2026-01-01T00:{k:02d}",
+                              loss_x=xs, loss_y=[2.3 * math.exp(-x * (0.3 + k / 20)) + 0.1 for x in xs],
+                              epochs=[{"epoch": e, "train_loss": 0.3, "train_accuracy": 0.8 + e / 40,
+                                       "test_accuracy": 0.78 + e / 40 + k / 250, "seconds": 1.0} for e in range(1, 6)],
+                              final_accuracy=0.9, folder=folder))

@@ -42,7 +42,7 @@ def test_train_records_each_run_and_compare_draws_two_of_them(tmp_path, mnist, c
     assert main(["compare", str(records[0].json_path), str(records[1].json_path), "--out", str(out)]) == 0
     assert "2 runs" in capsys.readouterr().out
     image = np.asarray(Image.open(out).convert("RGB"))
-    assert image.shape == (640, 960, 3)
+    assert image.shape == (1000, 1600, 3)  # a slide's size by default
     assert all(pixels_of(image, colour) > 200 for colour in RUN_COLOURS[:2])  # both runs' curves are drawn
 
     assert main(["compare", str(runs), "--out", str(tmp_path / "numbers.csv")]) == 0

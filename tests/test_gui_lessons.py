@@ -78,7 +78,7 @@ def test_softmax_lesson_trains_scratch_and_concise_side_by_side(qtbot, lessons, 
     assert len(concise["loss"]) >= 2 and concise["epoch"] == own["epoch"] == [1.0, 2.0]
     assert own["test"] == pytest.approx(concise["test"], abs=0.005)
     assert len(page.curves["softmax-scratch"]["test"].getData()[0]) == 2
-    assert page.table.rowCount() == 2 and "points" in page.table.item(1, 3).text()
+    assert page.table.rowCount() == 2 and "pts" in page.table.item(1, 3).text()
     assert "Done" in page.status.text() and page.start_button.isEnabled()
 
 

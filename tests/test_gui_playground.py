@@ -46,7 +46,7 @@ def viewport_point(page, x: float, y: float) -> QPoint:
 def test_the_window_has_the_playground_among_the_lessons(window):
     lessons = window.lessons
     page = lessons.page("playground")
-    assert lessons.pages.tabText(lessons.pages.indexOf(page)).endswith("2-D playground")
+    assert lessons.pages.tabText(lessons.pages.indexOf(page)).endswith("Playground")
     assert page.frame is not None and page.frame.probabilities.shape == (pg_core.GRID, pg_core.GRID, 2)
 
 

@@ -33,7 +33,9 @@ def test_two_runs_with_different_lr_are_recorded_and_overlaid(qtbot, window, mni
 
     panel.table.item(row_of(panel, first.id), 0).setCheckState(Qt.CheckState.Checked)  # tick the earlier run
     assert [c.label for c in tab.charts.overlays] == ["lr 0.05"]
-    assert legend_texts(tab.charts.loss_plot) == ["mean since previous point", "lr 0.1 (this run)", "lr 0.05"]
+    assert legend_texts(tab.charts.loss_plot) == ["mean since previous point", "lr 0.1 (this run)"]
+    # the recorded runs are named beside the charts, with the key to solid and dashed lines
+    assert [label.text for _, label in tab.charts.runs_legend.items] == ["lr 0.05", "test accuracy", "train accuracy"]
     overlay_loss = tab.charts._overlay_items[0]
     assert overlay_loss.zValue() < tab.charts.smooth_loss.zValue()  # the current run stays on top
     assert list(overlay_loss.getData()[0]) == first.loss_x

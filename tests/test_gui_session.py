@@ -35,19 +35,29 @@ def open_window(qtbot) -> MainWindow:
     return win
 
 
-def test_every_run_keeps_its_model_and_a_chosen_model_stays_on_the_canvas(qtbot, window, mnist):
+def test_every_run_keeps_its_model_and_the_canvas_changes_model_only_when_told(qtbot, window, mnist):
     tab, library = window.training, window.library
     first = run_to_end(qtbot, tab, epochs=1)
-    assert library.active is first  # the user had chosen nothing: the new model goes to the canvas
+    assert library.active.name == "mnist-cnn" and "keeps" in window.statusBar().currentMessage()
+    assert tab.use_button.isEnabled() and tab.use_button.text() == "Use on canvas (MNIST)"
+    click(qtbot, tab.use_button)
+    assert library.active is first
     second = run_to_end(qtbot, tab, epochs=1)
     assert first in library.models and second in library.models and first.source != second.source
-    assert library.active is second
+    assert library.active is first  # a new run never takes the canvas's place by itself
 
-    shipped = next(i for i, m in enumerate(library.models) if m.name == "mnist-cnn")
-    window.canvas.model_picker.setCurrentIndex(shipped)  # the user picks the shipped CNN
+    setup_run(tab, model="mlp", epochs=1, dataset="fashion-mnist")
+    with qtbot.waitSignal(tab.run_started):
+        tab.start_training()
+    assert window.statusBar().currentMessage() == ""  # the last run's words do not stay while this one trains
+    qtbot.waitUntil(lambda: not tab.is_running(), timeout=120_000)
+    clothes = tab.last_model
+    assert library.active is first and "Fashion-MNIST" in tab.use_button.text()
+    assert "not digits" in tab.status.text() and "Draw a digit" not in tab.status.text()
+    click(qtbot, tab.use_button)  # the teacher asks for it: the canvas says what it knows
+    assert library.active is clothes and "not digits" in window.canvas.canvas.notice
     third = run_to_end(qtbot, tab, epochs=1)
-    assert library.active.name == "mnist-cnn" and third in library.models
-    assert "keeps" in window.statusBar().currentMessage()
+    assert library.active is clothes and third in library.models
 
     setup_run(tab, model="cnn", epochs=5, subset="all", test_limit=None)
     with qtbot.waitSignal(tab.model_trained, timeout=60_000) as stopped:
@@ -56,12 +66,12 @@ def test_every_run_keeps_its_model_and_a_chosen_model_stays_on_the_canvas(qtbot,
         click(qtbot, tab.stop_button)
     qtbot.waitUntil(lambda: not tab.is_running(), timeout=10_000)
     model = stopped.args[0]
-    assert "stopped" in model.name and model in library.models and library.active.name == "mnist-cnn"
+    assert "stopped" in model.name and model in library.models and library.active is clothes
     assert window.statusBar().currentMessage().startswith("Stopped")
     assert "Training done" not in window.statusBar().currentMessage()
     assert tab.speed.text() == ""  # no speed or ETA left over from the stopped run
     assert "no test pass yet" in tab.status.text() and tab.charts.test_y == []
-    assert len({m.source for m in library.models}) == len(library.models) == 4 + 4
+    assert len({m.source for m in library.models}) == len(library.models) == 4 + 5
 
 
 def test_a_saved_copy_of_the_shipped_model_opens_beside_it(qtbot, window, tmp_path, shipped_cnn):
@@ -71,7 +81,7 @@ def test_a_saved_copy_of_the_shipped_model_opens_beside_it(qtbot, window, tmp_pa
         window.open_checkpoint(str(tmp_path / "mnist-cnn.pt"))
     names = [m.name for m in window.library.models]
     assert len(names) == before + 1 and names.count("mnist-cnn") == 2
-    assert window.library.active.source == str(tmp_path / "mnist-cnn.pt") and window.library.user_chose
+    assert window.library.active.source == str(tmp_path / "mnist-cnn.pt")
 
 
 def test_a_new_run_starts_with_no_results_of_the_last_one_and_the_log_shows_the_end(qtbot, window, mnist):

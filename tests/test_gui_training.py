@@ -26,7 +26,10 @@ def test_a_short_run_draws_curves_fills_results_and_feeds_the_canvas(qtbot, wind
     assert tab.results.weights.count == 10 and tab.results.mistakes.count > 0
     assert "    2  " in tab.log.toPlainText() and "finished" in tab.log.toPlainText()
     trained = finished.args[0]
+    assert window.library.active.name == "mnist-cnn" and trained in window.library.models  # the canvas waits
+    click(qtbot, tab.use_button)  # until the teacher says so
     assert window.library.active is trained and trained.name in window.windowTitle()
+    assert window.tabs.currentWidget() is window.canvas
     assert tab.model.isEnabled() and tab.save_button.isEnabled()
     with qtbot.waitSignal(tab.save_finished, timeout=10_000):
         tab.save_model_to(str(tmp_path / "mine.pt"))  # what Save model… does once the dialog returns a path

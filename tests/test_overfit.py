@@ -29,9 +29,9 @@ def test_the_overfitting_preset_shows_the_gap_and_overlays_name_every_curve(qtbo
     first, second = panel.records
     assert (first.config["weight_decay"], second.config["weight_decay"]) == (0.0, 0.01)
     panel.table.item(row_of(panel, first.id), 0).setCheckState(Qt.CheckState.Checked)
-    assert legend_texts(tab.charts.loss_plot)[1:] == ["weight decay 0.01 (this run)", "weight decay 0"]
-    assert legend_texts(tab.charts.acc_plot) == ["train acc (this run)", "test acc (this run)", "weight decay 0",
-                                                 "solid: test acc", "dashed: train acc"]
+    assert legend_texts(tab.charts.loss_plot)[1:] == ["weight decay 0.01 (this run)"]
+    assert [label.text for _, label in tab.charts.runs_legend.items] == ["weight decay 0", "test accuracy",
+                                                                         "train accuracy"]
     panel.table.item(row_of(panel, first.id), 0).setCheckState(Qt.CheckState.Unchecked)
     assert legend_texts(tab.charts.acc_plot) == ["train acc", "test acc"]
 

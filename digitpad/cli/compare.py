@@ -29,8 +29,8 @@ def register(sub) -> None:
     c = sub.add_parser("compare", help="draw recorded runs' curves overlaid into one figure (PNG, SVG or CSV)")
     c.add_argument("runs", nargs="+", type=Path, metavar="RUN_OR_DIR", help="run records (.json) or folders of them")
     c.add_argument("--out", type=Path, required=True, help="the figure: .png, .svg, or .csv for the numbers")
-    c.add_argument("--size", type=figure_size, default=(960, 640),
-                   help=f"figure size in pixels, each side {MIN_SIDE} to {MAX_SIDE} (default 960x640)")
+    c.add_argument("--size", type=figure_size, default=(1600, 1000),
+                   help=f"figure size in pixels, each side {MIN_SIDE} to {MAX_SIDE} (default 1600x1000, a slide)")
     c.set_defaults(run=cmd_compare)
 
 

@@ -25,6 +25,7 @@ from dataclasses import dataclass, replace
 from typing import ClassVar
 
 import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -216,6 +217,27 @@ def unit_arithmetic(block: ConvBlock, channel: int, row: int | None = None, col:
     return UnitArithmetic(channel, row, col, r, c, patch, weights, float(block.bias[channel]),
                           float((patch.astype(np.float64) * weights).sum()), window.copy(),
                           max(float(window.max()), 0.0))
+
+
+def strongest_on_ink(block: ConvBlock, channel: int) -> tuple[int, int] | None:
+    """The strongest unit of a map whose input patch holds some ink (some input above the input's lowest value,
+    which is the blank paper's): a student who clicks a map wants to see it answer to the drawing, while many a
+    first-block map is strongest on the blank paper, where the patch is empty. None when no unit sees ink."""
+    fmap, pre = block.maps[channel], block.pre_pool[channel]
+    k = block.filters.shape[-1]
+    inked = (block.input > block.input.min() + 1e-6).any(axis=0)
+    patch_has_ink = sliding_window_view(inked, (k, k)).any(axis=(-2, -1))[:pre.shape[0], :pre.shape[1]]
+    rows, cols = fmap.shape
+    windows = pre[:2 * rows, :2 * cols].reshape(rows, 2, cols, 2).transpose(0, 2, 1, 3).reshape(rows, cols, 4)
+    chosen = windows.argmax(axis=-1)  # where the max-pool took each unit from
+    r = 2 * np.arange(rows)[:, None] + chosen // 2
+    c = 2 * np.arange(cols)[None, :] + chosen % 2
+    on_ink = patch_has_ink[r, c]
+    if not on_ink.any():
+        return None
+    masked = np.where(on_ink, fmap, -np.inf)
+    row, col = np.unravel_index(int(masked.argmax()), fmap.shape)
+    return int(row), int(col)
 
 
 _FOLDED: "weakref.WeakKeyDictionary[nn.Conv2d, tuple]" = weakref.WeakKeyDictionary()

@@ -224,6 +224,23 @@ def thin_thick_ink(ink: np.ndarray) -> np.ndarray:
     return thinned if thinned.max() > 0.5 else work
 
 
+def naive_resize(ink: np.ndarray) -> np.ndarray:
+    """Ink-bright picture (uint8, or floats in [0, 1]) → 28×28 in [0, 1] by a plain resize of the whole picture:
+    no cropping, scaling to 20 px or centring. What a naive pipeline feeds the network (the canvas's "as drawn"
+    view and the benchmarks' baseline): MNIST-trained models misread it, which is the lesson."""
+    unit = ink.astype(np.float32) / 255 if ink.dtype == np.uint8 else ink.astype(np.float32)
+    resized = Image.fromarray(np.round(np.clip(unit, 0, 1) * 255).astype(np.uint8)).resize((FIELD, FIELD),
+                                                                                             Image.Resampling.LANCZOS)
+    return np.asarray(resized, dtype=np.float32) / 255
+
+
+def naive_stroke_pixels(strokes: StrokeSet) -> np.ndarray | None:
+    """A drawing as drawn (the user's own brush, the whole canvas) → `naive_resize`; None when nothing is drawn."""
+    if not any(s.points for s in strokes.strokes):
+        return None
+    return naive_resize(bounded_raster(strokes))
+
+
 def unit_float(images: torch.Tensor) -> torch.Tensor:
     """uint8 0–255 → float 0–1, one batch at a time: data sets stay uint8 on the device (4× less memory)."""
     return images.float().div_(255)

@@ -321,6 +321,25 @@ def setting(config: dict, key: str) -> object:
     return config.get(key, SETTING[key].default if key in SETTING else None)
 
 
+WHAT = ("dataset", "model")  # what a run trains; the rest are how
+
+
+def telling_keys(configs: Sequence[dict]) -> list[list[str]]:
+    """For each config, the settings that tell it apart from the others, as a reader compares runs: the data set
+    and the model where those differ at all, then the hyperparameters that differ among the runs of the same data
+    set and model. Models have their own course defaults (the CNN's Adam, the MLP's momentum): listing those
+    against another model's runs says nothing, and 18 runs of three models would each list every setting."""
+    top = [k for k in differing_keys(configs) if k in WHAT]
+    groups: dict[str, list[int]] = {}
+    for i, config in enumerate(configs):
+        groups.setdefault(json.dumps([config.get(k) for k in WHAT]), []).append(i)
+    keys: dict[int, list[str]] = {}
+    for members in groups.values():
+        within = [k for k in differing_keys([configs[i] for i in members]) if k not in WHAT]
+        keys.update({i: top + within for i in members})
+    return [keys[i] for i in range(len(configs))]
+
+
 def format_value(value: object) -> str:
     if isinstance(value, bool):
         return "on" if value else "off"
@@ -337,14 +356,15 @@ def legend_name(key: str) -> str:
 
 
 def describe(config: dict, keys: Sequence[str]) -> str:
-    """"lr 0.1 · batch 64": the named hyperparameters of one run."""
-    return " · ".join(f"{legend_name(k)} {format_value(setting(config, k))}" for k in keys)
+    """"cnn · lr 0.1 · batch 64": the named settings of one run (the data set and model by their value alone)."""
+    return " · ".join(format_value(setting(config, k)) if k in WHAT else f"{legend_name(k)} {format_value(setting(config, k))}"
+                      for k in keys)
 
 
 def labels_for(configs: Sequence[dict], names: Sequence[str]) -> list[str]:
-    """Legend labels naming what differs ("lr 0.01", "lr 0.1"); the run's name where nothing does."""
-    keys = differing_keys(configs)
-    labels = [describe(c, keys) if keys else n for c, n in zip(configs, names)]
+    """Legend labels naming what tells each run apart (`telling_keys`: "lr 0.01", "cnn · lr 0.1"); the run's name
+    where nothing does."""
+    labels = [describe(c, keys) if keys else n for c, keys, n in zip(configs, telling_keys(configs), names)]
     repeated = {label for label in labels if labels.count(label) > 1}
     return [f"{label} ({n})" if label in repeated else label for label, n in zip(labels, names)]
 

@@ -164,6 +164,16 @@ def failures_as_events(events: Iterator[Event], batch_size: int) -> Iterator[Eve
         yield Failed(f"Out of memory with batch size {batch_size}: {exc}. Try a smaller batch size.", FailureKind.OOM)
 
 
+def smoothed_loss_floor(smoothing: float, classes: int = 10) -> float:
+    """The lowest cross-entropy a perfect model can reach with label smoothing: the entropy of the smoothed target
+    (1 − ε + ε/K on the true class, ε/K on each other). 0.50 for ε = 0.1 over 10 classes: a run that ends at
+    loss ~0.6 and 99 % accuracy is close to perfect, not half wrong."""
+    if smoothing <= 0:
+        return 0.0
+    true, other = 1 - smoothing + smoothing / classes, smoothing / classes
+    return float(-true * math.log(true) - (classes - 1) * other * math.log(other))
+
+
 def preload_training_modules() -> None:
     """Import what the first optimizer step would import lazily (torch._dynamo, ~1 s of Python).
 

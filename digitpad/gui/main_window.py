@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+from dataclasses import replace
 
 from PySide6.QtCore import QRect, QSettings, QSize, QTimer, Signal
 from PySide6.QtGui import QCloseEvent
@@ -14,6 +15,7 @@ from digitpad.core.evaluation import Mistake
 from digitpad.core.personal_set import default_folder
 from digitpad.core.trainer import preload_training_modules
 from digitpad.gui.common.worker import run_call
+from digitpad.gui.commands import Commands
 from digitpad.gui.canvas.tab import CanvasTab, dataset_picture
 from digitpad.gui.classroom.tab import ClassroomTab
 from digitpad.gui.lessons.tab import LessonsTab
@@ -22,6 +24,7 @@ from digitpad.gui.common.dialogs import show_warning
 from digitpad.gui.my_digits.tab import MyDigitsTab
 from digitpad.gui.step.tab import StepTab
 from digitpad.gui.common.settings import as_bytes, number_in, stored
+from digitpad.gui.common.presentation import Presentation
 from digitpad.gui.common.text_zoom import TextZoom
 from digitpad.gui.training.tab import TrainingTab
 from digitpad.gui.common.worker import Worker
@@ -76,8 +79,14 @@ class MainWindow(QMainWindow):
         self.classroom = self.add_room(ClassroomTab(self.library, self.training, self.canvas, self.lessons),
                                        "Classroom")
         self.setCentralWidget(self.tabs)
+        self.commands = Commands(self, self.tabs)  # File, Edit, Run: every action has its key
         self.zoom = TextZoom(self.fits_screen, self)
-        self.zoom.add_to(self.menuBar().addMenu("&View"))
+        view = self.menuBar().addMenu("&View")
+        self.zoom.add_to(view)
+        self.commands.add_tab_keys(view)
+        self.presentation = Presentation(self, self.zoom, self.fits_in, self.rooms)  # F5
+        view.addAction(self.training.charts.accuracy_action)
+        self.presentation.add_to(view)
         self.zoom.refused.connect(lambda why: self.statusBar().showMessage(why, 8000))
         self.training.snapshot_ready.connect(lambda m: self.library.put(m, activate=False))
         self.training.snapshot_ready.connect(self.canvas.map_panel.training_snapshot)
@@ -85,6 +94,9 @@ class MainWindow(QMainWindow):
         self.my_digits.changed.connect(lambda: self.canvas.map_panel.set_personal(
             [(s.pixels, s.label) for s in self.my_digits.personal.samples]))
         self.training.model_trained.connect(self._on_model_trained)
+        self.training.use_on_canvas.connect(self.use_on_canvas)
+        self.training.run_started.connect(self.statusBar().clearMessage)  # no word of the last run stays
+        self.my_digits.kept.connect(lambda message: self.statusBar().showMessage(message, 8000))
         self.training.model_loaded_request.connect(self.open_checkpoint)
         self.training.results.mistake_chosen.connect(self.open_mistake)
         self.library.active_changed.connect(self._update_title)
@@ -98,21 +110,24 @@ class MainWindow(QMainWindow):
         self.zoom.fit_screen()
         self.tabs.setCurrentIndex(stored("window/tab", number_in(int, 0, self.tabs.count() - 1), 0))
         self._update_title(None)
+        self.commands.focus_first()
         # The window appears at once; the pretrained models and the training modules load behind it.
         self.library.shipped_ready.connect(self._on_shipped_ready)
         self.library.load_shipped_in_background()
         QTimer.singleShot(0, self, lambda: run_call(preload_and_freeze, name="digitpad-preload", parent=self))
 
     def fits_screen(self) -> bool:
-        """The window's smallest size at the current text size fits the screen it is on (title bar included).
+        """The window's smallest size at the current text size fits the screen it is on (with room for a title
+        bar, except in full screen)."""
+        room = self.screen().geometry() if self.isFullScreen() else self.screen().availableGeometry()
+        return self.fits_in(room.size() - QSize(0, 0 if self.isFullScreen() else TITLE_BAR))
 
-        The font change reaches the layouts as posted events: they are sent first, so the sizes are the new
-        ones (layout requests alone were not enough: the window still measured the old size).
-        """
-        QApplication.sendPostedEvents()
+    def fits_in(self, room: QSize) -> bool:
+        """The window's smallest size at the current text size fits in `room` (a screen, less its title bar)."""
+        for _ in range(2):  # a font change reaches the layouts (hidden tabs' too) as posted events, in two rounds
+            QApplication.processEvents()
         need = self.minimumSizeHint().expandedTo(self.minimumSize())
-        room = self.screen().availableGeometry()
-        return need.width() <= room.width() and need.height() <= room.height() - TITLE_BAR
+        return need.width() <= room.width() and need.height() <= room.height()
 
     def add_room(self, room: QWidget, title: str) -> QWidget:
         """One tab of the window. A room that runs work has `shutdown()`, called when the window closes; one
@@ -143,14 +158,18 @@ class MainWindow(QMainWindow):
                                          + "; ".join(self.library.load_errors), 15000)
 
     def _on_model_trained(self, model: TrainedModel, stopped: bool) -> None:
-        """Every run's model joins the canvas list; it replaces the canvas model only if the user chose none."""
+        """Every run's model joins the canvas list; the canvas keeps its model until the teacher says otherwise
+        (Use on canvas, or picking it there): nothing changes behind the teacher's back."""
+        self.library.put(model, activate=False)
         active = self.library.active
-        chosen = active if self.library.user_chose and active and active.source != model.source else None
-        self.library.put(model, activate=chosen is None)
-        ended = "Stopped" if stopped else "Training done"
-        self.statusBar().showMessage(
-            f"{ended}: the canvas now uses {model.title}." if chosen is None else
-            f"{ended}: {model.title} is in the canvas list; the canvas keeps {chosen.title}, which you chose.")
+        keeps = f" (the canvas keeps {active.name})" if active is not None and active.source != model.source else ""
+        self.statusBar().showMessage(f"{'Stopped' if stopped else 'Done'}: {model.name} joined the canvas list{keeps}.")
+
+    def use_on_canvas(self, model: TrainedModel) -> None:
+        """The teacher's "Use on canvas": that model on the Canvas tab, which comes into view."""
+        self.library.choose(self.library.put(model, activate=False))
+        self.tabs.setCurrentWidget(self.canvas)
+        self.statusBar().showMessage(f"The canvas now uses {model.title}.", 8000)
 
     def open_checkpoint(self, path: str) -> None:
         """Read the checkpoint on a thread; the model in use changes only once it has loaded."""
@@ -167,9 +186,18 @@ class MainWindow(QMainWindow):
             self.error_box = show_warning(self, "Cannot open model", f"{reason}\n\nThe model in use is unchanged.")
         self.checkpoint_handled.emit()
 
-    def open_mistake(self, mistake: Mistake, true_name: str) -> None:
-        """A test image the model got wrong, on the canvas: classified there by the canvas's model."""
+    def open_mistake(self, mistake: Mistake, true_name: str, model: TrainedModel | None) -> None:
+        """A test image a run's model got wrong, on the canvas as it is (the 28×28 test image itself), read by
+        the model that made the mistake: clicking it is the teacher's say-so to switch."""
+        if model is not None:
+            index = next((i for i, m in enumerate(self.library.models) if m is model), None)
+            if index is None:  # a later epoch has taken its entry: it comes back under a name of its own
+                index = self.library.put(replace(model, source=model.name), activate=False)
+            self.library.choose(index)
         self.open_test_image(mistake.image, mistake.index, true_name)
+        if model is not None:
+            self.statusBar().showMessage(f"Test image {mistake.index} ({true_name}), read by {model.name}: the model "
+                                         "that got it wrong.", 10000)
 
     def open_test_image(self, image, index: int, true_name: str, explain: bool = False) -> None:
         """A test image (28×28 uint8) on the canvas, from the mistakes or the map; `explain`: with the Explain panel."""

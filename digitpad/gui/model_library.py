@@ -35,7 +35,6 @@ class ModelLibrary(QObject):
         super().__init__(parent)
         self._models: list[TrainedModel] = []
         self._active: int = -1
-        self.user_chose = False  # the user picked a model on the canvas or opened one
         self.load_errors: list[str] = []
 
     def load_shipped_in_background(self) -> None:
@@ -72,8 +71,8 @@ class ModelLibrary(QObject):
             self.active_changed.emit(self.active)
 
     def choose(self, index: int) -> None:
-        """The user picked this model: from now on a finished run does not take its place on the canvas."""
-        self.user_chose = True
+        """The user picked this model (on the canvas, Use on canvas, an opened file or a clicked mistake): the
+        only way the canvas changes model once the app has started."""
         self.set_active(index)
 
     def put(self, model: TrainedModel, activate: bool = True) -> int:

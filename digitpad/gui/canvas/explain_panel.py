@@ -11,23 +11,23 @@ import math
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import QBuffer, QIODevice, QPoint, QRect, QSettings, QSize, Qt, Signal
+from PySide6.QtCore import QBuffer, QEvent, QIODevice, QPoint, QRect, QSettings, QSize, Qt, Signal
 from PySide6.QtGui import QColor, QFont, QFontMetrics, QImage, QPainter, QPen
 from PySide6.QtWidgets import (QApplication, QComboBox, QDoubleSpinBox, QGridLayout, QHBoxLayout, QLabel,
                                QSlider, QVBoxLayout, QWidget)
 
 from digitpad.core.atomic import atomic_write_bytes
 from digitpad.core.explain import (ConvBlock, EvidenceMaps, Explanation, LabelLoss, SoftmaxSteps, UnitArithmetic,
-                                   captions, label_loss, unit_arithmetic)
+                                   captions, label_loss, strongest_on_ink, unit_arithmetic)
 from digitpad.core.inference import UNSURE_BELOW
 from digitpad.gui.app import qt_app
 from digitpad.gui.common.settings import number_in, stored
-from digitpad.gui.common.colours import (ACTIVATION, DIVERGING, GREY, Legend, draw_legend, fmt, lut_image, rgb_image,
-                                        stacked_colours, symmetric)
+from digitpad.gui.common.colours import (ACTIVATION, BAR_COLOUR, DIVERGING, GREY, TOP_COLOUR, Legend, draw_legend,
+                                        fmt, legend_width, lut_image, rgb_image, stacked_colours, symmetric)
 from digitpad.gui.app import offscreen_quiet
 
-TOP = QColor("#d9534f")
-BAR = QColor("#8fb3d9")
+TOP = QColor(TOP_COLOUR)
+BAR = QColor(BAR_COLOUR)
 SELECTED = QColor("#ff9900")
 SALIENCY_PENDING = "Working out which pixels mattered (the first time takes a few seconds)…"
 SALIENCY_NOTE = ("Left: which ink raised the top class's score above a blank canvas (red) or lowered it "
@@ -45,6 +45,7 @@ class MapGrid(QWidget):
                  parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.columns, self.tile, self.caption_lines, self.gap = columns, tile, caption_lines, gap
+        self.base_tile, self.base_gap = tile, gap  # at the panel's own text size; `set_scale` grows them
         self.sizes: list[tuple[int, int]] = []  # each map's (width, height) in model pixels
         self.images: list[QImage] = []  # one per map, unless they are drawn from the atlas
         self.atlas: QImage | None = None  # grids without captions: every map in one image, one drawImage
@@ -78,6 +79,12 @@ class MapGrid(QWidget):
         if (len(self.sizes), self.tile_height, len(self.legends)) != before:
             self.updateGeometry()  # a relayout of the whole panel only when this grid's size changes
         self.update()
+
+    def set_scale(self, scale: float) -> None:
+        """Maps `scale` times their base size (the text grew); shown again by the next `set_maps`."""
+        self.tile, self.gap = max(1, round(self.base_tile * scale)), max(1, round(self.base_gap * scale))
+        self._cell_size = None
+        self.updateGeometry()
 
     def _line(self) -> int:
         return self.fontMetrics().height()
@@ -136,7 +143,9 @@ class MapGrid(QWidget):
     def sizeHint(self) -> QSize:
         cell = self._cell()
         cols = min(self.columns, max(1, len(self.sizes)))
-        return QSize(cols * cell.width() + 8, self._rows() * cell.height() + (self._line() + 10) * len(self.legends))
+        legends = max((legend_width(self.fontMetrics(), lg) for lg in self.legends), default=0)
+        return QSize(max(cols * cell.width(), legends) + 8,
+                     self._rows() * cell.height() + (self._line() + 10) * len(self.legends))
 
     def minimumSizeHint(self) -> QSize:
         return self.sizeHint()
@@ -166,11 +175,18 @@ class MapGrid(QWidget):
             p.drawRect(self._target(self.selected).adjusted(0, 0, -1, -1))
         p.setPen(QColor("black"))
         if self.caption_lines:
-            p.setFont(self._caption_font())
+            font = self._caption_font()
+            p.setFont(font)
             height = self.caption_lines * p.fontMetrics().height()
+            width = self.tile + self.gap
+            widest = max((p.fontMetrics().horizontalAdvance(line) for c in self.captions for line in c.split("\n")),
+                         default=0)
+            if widest > width:  # a caption wider than its map ("(x−0.13)/0.31" in large type): all a bit smaller
+                font.setPointSizeF(max(6.0, font.pointSizeF() * width / widest))
+                p.setFont(font)
             for i, caption in enumerate(self.captions):
                 box = self.tile_rect(i)
-                text = QRect(box.left() - self.gap // 2, box.bottom() + 3, self.tile + self.gap, height)
+                text = QRect(box.left() - self.gap // 2, box.bottom() + 3, width, height)
                 p.drawText(text, Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignTop, caption)
             p.setFont(self.font())
         y = self._rows() * self._cell().height() + 4
@@ -190,24 +206,48 @@ class SoftmaxTable(QWidget):
         self.names: tuple[str, ...] = tuple(str(d) for d in range(10))
         self.steps: SoftmaxSteps | None = None
         self.loss: LabelLoss | None = None
-        self.setMinimumWidth(380)
+        self._widths: tuple[tuple, list[int]] = ((), [])
 
     def set_steps(self, steps: SoftmaxSteps | None, loss: LabelLoss | None, names: tuple[str, ...]) -> None:
+        if names != self.names:
+            self.updateGeometry()  # the class column's width follows the longest name
         self.steps, self.loss, self.names = steps, loss, names
         self.update()
 
+    # The widest text each column may hold, whatever the numbers ("−0.00303" was cut to ")0.00303"); the bars
+    # (column 5) take what is left. Measured from the font, never from the numbers shown: a new drawing never
+    # changes the table's size.
+    TEMPLATES = ("", "-8.88e-88", "-8.88e-88", "-8.88e-88", "0.0000", "", "+0.0000")
+    BAR_MIN_CHARS = 6
+
+    def column_widths(self) -> list[int]:
+        key = (self.font().key(), self.names)
+        if self._widths[0] != key:
+            bold = QFont(self.font())
+            bold.setBold(True)
+            heads, cells = QFontMetrics(bold), self.fontMetrics()
+            names = [n[:12] for n in self.names]
+            texts = [[*names, "class"], *[[t] for t in self.TEMPLATES[1:]]]
+            headers = [*self.HEADERS[:3], "exp(z/T−88.8)", "p", "", "(p − y)/T"]
+            widths = [max(max(cells.horizontalAdvance(t) for t in column), heads.horizontalAdvance(h)) + 10
+                      for column, h in zip(texts, headers)]
+            widths[5] = cells.averageCharWidth() * self.BAR_MIN_CHARS
+            self._widths = (key, widths)
+        return self._widths[1]
+
     def sizeHint(self) -> QSize:
-        return QSize(460, self._row() * 12 + 4)
+        return QSize(sum(self.column_widths()) + 4 * self.fontMetrics().averageCharWidth(), self._row() * 12 + 4)
 
     def minimumSizeHint(self) -> QSize:
-        return QSize(380, self._row() * 12 + 4)
+        return QSize(sum(self.column_widths()), self._row() * 12 + 4)
 
     def paintEvent(self, _event) -> None:
         """One multi-line drawText per column (ten rows each): 70 separate calls cost several ms a frame."""
         p = QPainter(self)
         row = self._row()
-        widths = [0.12, 0.13, 0.13, 0.16, 0.14, 0.17, 0.15]
-        xs = np.concatenate([[0], np.cumsum(widths) * self.width()]).round().astype(int)
+        widths = list(self.column_widths())
+        widths[5] += max(0, self.width() - sum(widths))  # the bars take the spare width
+        xs = np.concatenate([[0], np.cumsum(widths)]).astype(int)
         right = Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignTop
         left = Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop
         bold = QFont(self.font())
@@ -217,6 +257,8 @@ class SoftmaxTable(QWidget):
         heads = list(self.HEADERS)
         if s is not None and s.shift != 0:
             heads[3] = f"exp(z/T−{fmt(s.shift)})"
+        if s is not None and s.temperature != 1.0:
+            heads[6] = "(p − y)/T"  # the gradient on the logits z themselves
         for c, head in enumerate(heads):
             p.drawText(QRect(xs[c], 0, xs[c + 1] - xs[c] - 4, row), right if c else left, head)
         p.setFont(self.font())
@@ -229,7 +271,7 @@ class SoftmaxTable(QWidget):
                    [fmt(v) for v in s.logits], [fmt(v) for v in s.scaled], [fmt(v) for v in s.exps],
                    [f"{v:.4f}" for v in s.probabilities]]
         if self.loss is not None:
-            columns.append([f"{g:+.4f}" for g in self.loss.gradient])
+            columns.append([f"{g:+.4f}" for g in self.loss.gradient / s.temperature])
         at = [0, 1, 2, 3, 4, 6]  # the bars take column 5
         for c, cells in enumerate(columns):
             box = QRect(xs[at[c]], row, xs[at[c] + 1] - xs[at[c]] - 4, n * row)
@@ -247,7 +289,7 @@ class SoftmaxTable(QWidget):
         p.setFont(bold)
         footer = [(0, "Σ", left), (3, fmt(s.total), right), (4, f"{s.probabilities.sum():.4f}", right)]
         if self.loss is not None:
-            footer.append((6, f"{round(self.loss.gradient.sum(), 4) + 0.0:+.4f}", right))  # no "−0.0000"
+            footer.append((6, f"{round(self.loss.gradient.sum() / s.temperature, 4) + 0.0:+.4f}", right))  # no "−0.0000"
         for c, text, align in footer:
             p.drawText(QRect(xs[c], y, (xs[c + 1] if c else xs[3]) - xs[c] - 4, row), align, text)
         p.end()
@@ -281,6 +323,7 @@ class ExplainPanel(QWidget):
     """Sections 1-5 of the issue for one explanation; nothing is computed here but the drawing."""
 
     unsure_below_changed = Signal(float)
+    temperature_changed = Signal(float)  # the table's probabilities are at this T: the canvas's answer follows
 
     def __init__(self, with_verdict: bool = False, zoom: float = 1.0, point_size: int | None = None,
                  parent: QWidget | None = None) -> None:
@@ -293,6 +336,7 @@ class ExplainPanel(QWidget):
             self.setFont(font)
         self.with_verdict = with_verdict
         self.zoom = zoom
+        self._built_points = self.font().pointSizeF()
         self.explanation: Explanation | None = None
         self.selected_map: tuple[int, int] | None = None  # (conv block, channel) whose arithmetic is shown
         self._network_kind: tuple | None = None  # the layer layout the network section was built for
@@ -301,7 +345,23 @@ class ExplainPanel(QWidget):
     # --- building ----------------------------------------------------------------------------
 
     def _grid(self, columns: int, tile: int, caption_lines: int = 1, gap: int = 8) -> MapGrid:
-        return MapGrid(columns, round(tile * self.zoom), caption_lines, round(gap * self.zoom))
+        grid = MapGrid(columns, round(tile * self.zoom), caption_lines, round(gap * self.zoom))
+        grid.set_scale(self._text_growth())
+        return grid
+
+    def _text_growth(self) -> float:
+        """How much larger the panel's text is than when it was built: its maps grow by as much."""
+        return self.font().pointSizeF() / self._built_points
+
+    def changeEvent(self, event) -> None:
+        """Larger text (presentation mode, View ▸ Larger text): the maps grow with their captions."""
+        if event.type() == QEvent.Type.FontChange and hasattr(self, "strip"):
+            growth = self._text_growth()
+            for grid in self.findChildren(MapGrid):
+                grid.set_scale(growth)
+            if self.explanation is not None:
+                self.show_explanation(self.explanation)
+        super().changeEvent(event)
 
     def _build(self) -> None:
         self.verdict = QLabel()
@@ -398,7 +458,7 @@ class ExplainPanel(QWidget):
         self.network_grids = []
         for i, layer in enumerate(explanation.layers):
             if isinstance(layer, EvidenceMaps):
-                grid = self._grid(columns=5, tile=54, caption_lines=3, gap=14)
+                grid = self._grid(columns=5, tile=72, caption_lines=3, gap=14)  # ten maps, each readable
             elif isinstance(layer, ConvBlock):
                 n = layer.maps.shape[0]
                 grid = self._grid(columns=8, tile=36 if n <= 16 else 28, caption_lines=0)
@@ -418,6 +478,9 @@ class ExplainPanel(QWidget):
         self.selected_map = None
 
     # --- showing -----------------------------------------------------------------------------
+
+    def temperature_value(self) -> float:
+        return temperature_of(self.temperature.value())
 
     @property
     def unsure_below(self) -> float:
@@ -498,13 +561,20 @@ class ExplainPanel(QWidget):
         label = self.label_picker.currentIndex() - 1
         loss = label_loss(steps, label) if label >= 0 else None
         self.table.set_steps(steps, loss, e.class_names)
+        self.temperature_changed.emit(t)
         if loss is None:
             set_text(self.loss_label, "Pick a label above to see the cross-entropy loss and its gradient.")
-        else:
+        elif t == 1.0:
             set_text(self.loss_label,
                      f"cross-entropy if it is a {self._name(label)}: −log p[{label}] = −log "
                      f"{steps.probabilities[label]:.4f} = {loss.loss:.4f}. The gradient on the logits is "
                      f"p − onehot({label}): training would lower the logits with + and raise the one with −.")
+        else:  # the loss of the tempered softmax: its gradient on z/T is p − y, on the logits z that over T
+            set_text(self.loss_label,
+                     f"cross-entropy if it is a {self._name(label)}, at T = {t:.2f}: −log p[{label}] = −log "
+                     f"{steps.probabilities[label]:.4f} = {loss.loss:.4f}. Its gradient on z/T is p − onehot({label}); "
+                     f"on the logits z it is (p − onehot({label}))/T, the last column: training would lower the logits "
+                     "with + and raise the one with −.")
 
     def show_saliency(self, e: Explanation) -> None:
         """Without a saliency yet (a child process computes it), the previous maps stay until it comes."""
@@ -564,11 +634,15 @@ class ExplainPanel(QWidget):
             self.detail_box.setVisible(False)
             return
         b, ch = self.selected_map
-        u = unit_arithmetic(e.layers[b], ch)
-        self._draw_filter(b, u)
+        block = e.layers[b]
+        strongest = unit_arithmetic(block, ch)
+        on_ink = strongest_on_ink(block, ch)
+        u = strongest if on_ink is None else unit_arithmetic(block, ch, *on_ink)
+        self._draw_filter(b, u, None if (u.row, u.col) == (strongest.row, strongest.col) else strongest)
         self.detail_box.setVisible(True)
 
-    def _draw_filter(self, b: int, u: UnitArithmetic) -> None:
+    def _draw_filter(self, b: int, u: UnitArithmetic, off_ink: UnitArithmetic | None = None) -> None:
+        """`off_ink`: the map's strongest unit when that one sees no ink (u is then its strongest on the ink)."""
         """The filter slice on the input map that contributes most, its input patch, and the arithmetic."""
         shares = (u.patch.astype(np.float64) * u.filter).sum(axis=(1, 2))
         k = int(np.abs(shares).argmax())  # the input map that contributes most
@@ -584,13 +658,19 @@ class ExplainPanel(QWidget):
         n = u.patch.size
         extra = "" if u.patch.shape[0] == 1 else (f" (input map {k} alone: {fmt(shares[k])}; the filter spans all "
                                                   f"{u.patch.shape[0]} input maps)")
+        which = "its strongest unit" if off_ink is None else "its strongest unit on the ink"
+        note = "" if off_ink is None else (
+            f"<br><small>This map is strongest at ({off_ink.row}, {off_ink.col}) = {fmt(off_ink.output)}, on the blank "
+            "paper: its filter answers to the empty background (its weights sum to a sign that the background's "
+            "uniform value turns into a high score), not to a stroke. Shown instead: where it answers most to the "
+            "drawing.</small>")
         set_text(self.arithmetic,
-                 f"<b>Map {u.channel} of block {b + 1}, its strongest unit ({u.row}, {u.col}):</b><br>"
+                 f"<b>Map {u.channel} of block {b + 1}, {which} ({u.row}, {u.col}):</b><br>"
                  f"Σ patch × filter ({n} products) = {fmt(u.dot)}{extra}<br>"
                  f"+ bias {fmt(u.bias)} = <b>{fmt(u.pre_activation)}</b><br>"
                  f"→ max-pool of the 2×2 window [{window}] = {fmt(float(u.pool_window.max()))}<br>"
                  f"→ ReLU = <b>{fmt(u.output)}</b><br>"
-                 "<small>(batch norm folded into the filter and bias)</small>")
+                 "<small>(batch norm folded into the filter and bias)</small>" + note)
 
     def _on_unsure_below(self, value: float) -> None:
         QSettings().setValue("explain/unsure_below", value)

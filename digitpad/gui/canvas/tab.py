@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QSettings, Qt, QTimer, Signal
-from PySide6.QtGui import QImage, QKeySequence, QShortcut
+from PySide6.QtGui import QImage
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QHBoxLayout, QLabel, QPushButton, QScrollArea,
                                QSlider, QVBoxLayout, QWidget)
 
@@ -20,8 +20,10 @@ from digitpad.core.inference import (ImageError, InferenceError, Prediction, cla
                                      open_image)
 from digitpad.core.preprocess import PreprocessSteps, mnist_steps, stroke_steps
 from digitpad.gui.common.worker import Worker, run_call
+from digitpad.gui.canvas.as_drawn import TIP as AS_DRAWN_TIP, AsDrawnView, naive_input
 from digitpad.gui.canvas.drawing import BrushSwatch, DrawingCanvas
 from digitpad.gui.common.charts import StaticPlot
+from digitpad.gui.common.colours import BAR_COLOUR, TOP_COLOUR
 from digitpad.gui.canvas.explain_panel import ExplainPanel
 from digitpad.gui.canvas.fool_panel import FoolPanel
 from digitpad.gui.common.images import display_image, gray_image
@@ -35,8 +37,8 @@ from digitpad.gui.map.panel import MapPanel
 LIVE_INTERVAL_MS = 60  # re-classify at most this often while the pen moves
 SALIENCY_IDLE_MS = 60_000  # the Explain panel closed this long: its saliency process ends
 DISPLAY_SIDE = 1024  # an opened picture is shown from a copy at most this big
-BAR = "#8fb3d9"
-TOP_BAR = "#d9534f"
+BAR = BAR_COLOUR
+TOP_BAR = TOP_COLOUR
 
 
 class ProbabilityChart(StaticPlot):
@@ -176,10 +178,6 @@ class CanvasTab(QWidget):
         self.undo_button.setToolTip("Undo the last stroke, Clear or opened image (Ctrl+Z)")
         self.redo_button.setToolTip("Redo what Undo took back (Ctrl+Shift+Z or Ctrl+Y)")
         self.clear_button.setToolTip("Clear the canvas (Esc); Undo brings the drawing back")
-        QShortcut(QKeySequence.StandardKey.Undo, self, activated=self.canvas.undo)
-        for keys in ("Ctrl+Shift+Z", "Ctrl+Y"):
-            QShortcut(QKeySequence(keys), self, activated=self.canvas.redo)
-        QShortcut(QKeySequence(Qt.Key.Key_Escape), self, activated=self.clear)
 
         brush_row = QHBoxLayout()
         brush_row.addWidget(QLabel("Brush"))
@@ -215,6 +213,7 @@ class CanvasTab(QWidget):
         self.explain_button.toggled.connect(self._on_explain_toggled)
         self.explain_panel = ExplainPanel()
         self.explain_panel.unsure_below_changed.connect(lambda _: self._show(self.prediction))
+        self.explain_panel.temperature_changed.connect(self._on_temperature)
         self.explain_area = QScrollArea()
         self.explain_area.setWidget(self.explain_panel)
         self.explain_area.setWidgetResizable(True)
@@ -238,7 +237,13 @@ class CanvasTab(QWidget):
                                 "your brush, cropped to the ink, scaled to 20 px, centred by centre of mass, "
                                 "as MNIST digits were made")
         preview_box = QVBoxLayout()
-        self.preview_label = FittedLabel("What the network sees (28×28)", chars=16, min_scale=0.75)
+        self.preview_label = FittedLabel("As the network reads it (28×28)", chars=16, lines=2, min_scale=0.75)
+        # "As drawn / as the network reads it": the naive 28×28 and its answer beside the network's own input.
+        self.as_drawn = AsDrawnView()
+        self.as_drawn.setVisible(False)
+        self.as_drawn_box = QCheckBox("Also as drawn")
+        self.as_drawn_box.setToolTip(AS_DRAWN_TIP)
+        self.as_drawn_box.toggled.connect(self._on_as_drawn_toggled)
         preview_box.addWidget(self.preview_label)
         preview_box.addWidget(self.preview, stretch=1)
         answer_box = QVBoxLayout()
@@ -248,6 +253,7 @@ class CanvasTab(QWidget):
         answer_box.addStretch(1)
         top = QHBoxLayout()
         top.addLayout(preview_box, stretch=2)
+        top.addWidget(self.as_drawn, stretch=2)
         top.addLayout(answer_box, stretch=3)
 
         picker_row = QHBoxLayout()
@@ -262,7 +268,11 @@ class CanvasTab(QWidget):
         column.addLayout(panels_row)
         column.addLayout(top, stretch=2)
         column.addWidget(self.chart, stretch=3)
-        column.addWidget(self.logits_box)
+        switches = QHBoxLayout()
+        switches.addWidget(self.logits_box)
+        switches.addWidget(self.as_drawn_box)
+        switches.addStretch(1)
+        column.addLayout(switches)
         column.addWidget(self.explain_area, stretch=5)
         column.addWidget(self.map_panel, stretch=5)
         column.addWidget(self.fool_area, stretch=5)
@@ -275,9 +285,9 @@ class CanvasTab(QWidget):
         self.model_picker.blockSignals(True)
         self.model_picker.clear()
         for m in self.library.models:
-            self.model_picker.addItem(f"{m.title} · {m.parameters:,} params")
-            self.model_picker.setItemData(self.model_picker.count() - 1, f"{m.title}\n{m.source}",
-                                          Qt.ItemDataRole.ToolTipRole)
+            self.model_picker.addItem(m.title)  # its parameters in the tooltip: the title fits a projector's type
+            self.model_picker.setItemData(self.model_picker.count() - 1, f"{m.title} · {m.parameters:,} parameters"
+                                          f"\n{m.source}", Qt.ItemDataRole.ToolTipRole)
         self.model_picker.setCurrentIndex(self.library.active_index)
         self.model_picker.blockSignals(False)
 
@@ -335,8 +345,9 @@ class CanvasTab(QWidget):
                 if other is not button:
                     other.setChecked(False)
         opened = any(b.isChecked() for b in self._side_panels())
-        for widget in (self.chart, self.logits_box, self.preview_label, self.preview):
+        for widget in (self.chart, self.logits_box, self.preview_label, self.preview, self.as_drawn_box):
             widget.setVisible(not opened)
+        self.as_drawn.setVisible(not opened and self.as_drawn_box.isChecked())
         for b, panel in self._side_panels().items():
             panel.setVisible(b.isChecked())
         self.layout().setStretch(1, 9 if opened else 4)
@@ -362,6 +373,10 @@ class CanvasTab(QWidget):
         self.map_panel.set_active(on)
         if on:
             self.map_panel.show_drawing(self.prediction.pixels if self.prediction is not None else None)
+
+    def _on_as_drawn_toggled(self, on: bool) -> None:
+        self.as_drawn.setVisible(on)
+        self.classify()
 
     def clear(self) -> None:
         self._opening = None
@@ -427,6 +442,8 @@ class CanvasTab(QWidget):
             self._show(None, f"No answer: {model.name}'s output is not finite (NaN or infinity).")
             return
         self.last_latency_ms = (time.perf_counter() - start) * 1000
+        if self.as_drawn.isVisible():
+            self.as_drawn.show_input(model, naive_input(self.canvas.stroke_set(), picture))
         self._show(pred)
 
     def _explain(self, model: TrainedModel) -> Explanation | None:
@@ -449,6 +466,18 @@ class CanvasTab(QWidget):
             self.explanation = replace(self.explanation, saliency=saliency)
             self.explain_panel.show_saliency(self.explanation)
 
+    def _answer(self, name: str, pred: Prediction) -> str:
+        """"7 · 98.1 %": at the Explain panel's temperature when it is open, as its table shows it."""
+        t = self.explain_panel.temperature_value() if self.explain_button.isChecked() else 1.0
+        if t == 1.0 or self.explanation is None:
+            return f"{name}  ·  {pred.confidence:.1%}"
+        return f"{name}  ·  {self.explanation.softmax(t).probabilities[pred.label]:.1%} at T = {t:.2f}"
+
+    def _on_temperature(self, _t: float) -> None:
+        pred, model = self.prediction, self.library.active
+        if pred is not None and model is not None and not pred.unsure(self.explain_panel.unsure_below):
+            self.answer.setText(self._answer(model.meta.class_names[pred.label], pred))
+
     def _show(self, pred: Prediction | None, message: str = "") -> None:
         self.prediction = pred
         model = self.library.active
@@ -456,6 +485,7 @@ class CanvasTab(QWidget):
             self.explanation = None
             self.saliency.cancel()
             self.chart.clear_bars()
+            self.as_drawn.show_input(None, None)
             self.answer.setText("Draw a digit" if not message else "")
             self.detail.setText(message or "The network's answer appears as you draw.")
             self.preview.set_image(None)
@@ -474,7 +504,7 @@ class CanvasTab(QWidget):
                 self.answer.setText(f"not sure — {name} or {second}?")
                 detail = f"softmax always sums to 1, even for a scribble · {detail}"
             else:
-                self.answer.setText(f"{name}  ·  {pred.confidence:.1%}")
+                self.answer.setText(self._answer(name, pred))
             self.detail.setText(detail)
         if self.explain_button.isChecked():
             self.explain_panel.show_explanation(self.explanation if pred is not None else None)

@@ -4,6 +4,7 @@ leave-one-writer-out with progress and Stop. Every file and model job runs on a 
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from PySide6.QtCore import QSettings, QUrl, Qt, Signal
@@ -36,6 +37,11 @@ def report_rows(report: ClassReport, lowo: dict[str, WriterResult]) -> list[list
              percent(lowo[w.name].after) if w.name in lowo else ""] for w in order]
 
 
+def wrappable_path(path: Path) -> str:
+    """The path with a zero-width space after each separator: a word-wrapped label may break it there."""
+    return str(path).replace(os.sep, os.sep + "\u200b")
+
+
 class ClassPage(QWidget):
     """Import, report, leave-one-writer-out; the class model it trains joins the canvas list."""
 
@@ -61,8 +67,8 @@ class ClassPage(QWidget):
 
     def _build(self) -> None:
         self.folder_label = QLabel()
-        self.folder_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        # A long path must not widen the window past a small screen: the label gives way (the tooltip has it all).
+        # A long path must not widen the window past a small screen, nor be cut: it wraps after its separators.
+        self.folder_label.setWordWrap(True)
         self.folder_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.choose_button = QPushButton("Class folder…")
         self.choose_button.clicked.connect(self.choose_folder)
@@ -200,7 +206,7 @@ class ClassPage(QWidget):
         QDesktopServices.openUrl(QUrl.fromLocalFile(str(self.folder)))
 
     def reload(self) -> None:
-        self.folder_label.setText(str(self.folder))
+        self.folder_label.setText(wrappable_path(self.folder))
         self.folder_label.setToolTip(str(self.folder))
         run_call(self._read, name="digitpad-class-read", parent=self, then=self._on_loaded)
 

@@ -5,28 +5,65 @@ from __future__ import annotations
 import math
 
 import pyqtgraph as pg
-from PySide6.QtCore import QSize, Qt, QTimer, Signal
-from PySide6.QtGui import QContextMenuEvent, QFont, QFontMetricsF
-from PySide6.QtWidgets import QLabel, QMenu, QVBoxLayout, QWidget
+from PySide6.QtCore import QSettings, QSize, Qt, QTimer, Signal
+from PySide6.QtGui import QAction, QContextMenuEvent, QFont, QFontMetricsF, QPen
+from PySide6.QtWidgets import QApplication, QLabel, QMenu, QSizePolicy, QVBoxLayout, QWidget
 
 from digitpad.core.runs import RunCurves
+from digitpad.gui.common.settings import as_bool, stored
+from digitpad.gui.common.text_zoom import restyle_view
 
-LOSS_COLOUR = "#1f77b4"
-TRAIN_COLOUR = "#d62728"
-TEST_COLOUR = "#2ca02c"
+from digitpad.gui.common.colours import LOSS_COLOUR, RUN_COLOURS, TEST_COLOUR, TRAIN_COLOUR  # noqa: F401 (shared)
 
 
 GRID_COLOUR = "#d8d8d8"
-DIVERGED_COLOUR = "#d62728"
+DIVERGED_COLOUR = TRAIN_COLOUR
 TREND_POINTS = 5  # the thick loss line: the mean of the last TREND_POINTS points (a quarter epoch)
 TREND_NAME = f"mean of last {TREND_POINTS} points"
 REDRAW_MS = 100  # a fast run reports many points a second; the curves are redrawn at most this often
 LOSS_TIP = ("Train loss, reported 20 times per epoch (every batch when an epoch has fewer): each thin-line "
             f"point is the mean loss over the batches since the previous point. The thick line is the mean of "
             f"the last {TREND_POINTS} points, the trend through the noise.")
-# Compared runs: distinct from each other and from the live run's blue, red and green.
-RUN_COLOURS = ("#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#17becf", "#bcbd22", "#7f7f7f", "#393b79")
+ACCURACY_SETTING = "view/accuracy_axis_fixed"
+RUN_MARKERS = ("s", "o", "t", "d")  # the test-accuracy markers of runs 1-8, 9-16, …
+RUNS_LEGEND_ROWS = 12
+CHART_MIN_LINES = 5  # a plot axis's least length, in lines of its text: room for three tick labels
+CHART_MIN_CHARS = 20
+FIGURE_SIZE = (1600, 1000)  # exported charts: a 16:10 slide, text at FIGURE_POINTS
+FIGURE_POINTS = 16
+FIGURE_LINE_SCALE = 2.0  # a longer list of runs gets a second column
 OVERHANG = 80  # px a class name may reach past either end of its axis ("T-shirt/top" under column 0)
+
+
+_LINE_SCALE = [1.0]  # presentation mode draws every curve, marker and marked line this many times thicker
+
+
+def set_line_scale(scale: float) -> None:
+    """Every chart's curves and markers `scale` times their own width and size (2 in presentation mode: a
+    2-pixel line is lost on a projector); charts made or curves added later follow (`scale_lines`)."""
+    _LINE_SCALE[0] = scale
+    for view in QApplication.allWidgets():
+        if isinstance(view, pg.GraphicsView):
+            scale_lines(view.scene().items())
+
+
+def scale_lines(items) -> None:
+    """Set these chart items' pens and markers to the current line scale, from their own base widths."""
+    scale = _LINE_SCALE[0]
+    for item in items:
+        if isinstance(item, pg.PlotDataItem):
+            base = item.__dict__.setdefault("_base_line", (pg.mkPen(item.opts["pen"]).widthF(),
+                                                           item.opts.get("symbolSize") or 0))
+            pen = pg.mkPen(item.opts["pen"])
+            pen.setWidthF(max(base[0], 1.0) * scale if base[0] else 0)
+            item.setPen(pen)
+            if base[1]:
+                item.setSymbolSize(base[1] * scale)
+        elif isinstance(item, pg.InfiniteLine):
+            base = item.__dict__.setdefault("_base_line", item.pen.widthF())
+            pen = QPen(item.pen)
+            pen.setWidthF(max(base, 1.0) * scale)
+            item.setPen(pen)
 
 
 def style_axis(axis: pg.AxisItem) -> None:
@@ -80,10 +117,35 @@ class ClassAxis(pg.AxisItem):
         column = self.width() / max(len(self.names), 1)
         rows = next((r for r in range(1, self.MAX_ROWS) if widest + metrics.averageCharWidth() <= r * column),
                     self.MAX_ROWS)
-        if rows != self.rows:
+        height = round(rows * metrics.lineSpacing())
+        if (rows, height) != (self.rows, self.style["tickTextHeight"]):  # more rows, or a new text size
             self.rows = rows
-            self.setStyle(tickTextHeight=round(rows * metrics.lineSpacing()))
+            self.setStyle(tickTextHeight=height)
         self.setTicks([[(k + self.at, "\n" * (k % rows) + name) for k, name in enumerate(self.names)]])
+
+
+def legend_above(plot: pg.PlotItem, columns: int = 2) -> pg.LegendItem:
+    """The plot's legend in the title's row, above the curves, in `columns` columns: it never covers a curve,
+    and at any text size it takes its own room (the curves' box shrinks instead)."""
+    legend = pg.LegendItem(size=(0, 0), colCount=columns)
+    legend.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Fixed)
+    plot.layout.removeItem(plot.titleLabel)
+    plot.titleLabel.setVisible(False)
+    plot.layout.addItem(legend, 0, 1, Qt.AlignmentFlag.AlignHCenter)
+    plot.legend = legend
+    legend.above = True  # its rows count in the chart's smallest height
+    return legend
+
+
+def least_height(plot: pg.PlotItem, metrics: QFontMetricsF) -> float:
+    """A plot's smallest height at this text size: a left axis of at least CHART_MIN_LINES lines (three tick
+    labels) and at least as long as its title (written along the axis, it is cut off on a shorter one), plus what
+    sits above and below it: the legend rows, the bottom axis with its tick labels and title, the margins."""
+    left, bottom, legend = plot.getAxis("left"), plot.getAxis("bottom"), plot.legend
+    title = left.label.boundingRect().width() if left.labelText else 0.0
+    above = legend.effectiveSizeHint(Qt.SizeHint.PreferredSize).height() if getattr(legend, "above", False) else 0
+    below = bottom.height() if bottom.isVisible() else 0
+    return max(metrics.lineSpacing() * CHART_MIN_LINES, title) + above + below
 
 
 class StaticPlot(pg.PlotWidget):
@@ -97,6 +159,18 @@ class StaticPlot(pg.PlotWidget):
         self.setMenuEnabled(False)
         self.setMouseEnabled(False, False)
         self.hideButtons()
+        self.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # a picture: Tab goes from control to control
+
+    def minimumSizeHint(self) -> QSize:
+        """Room for an axis of tick labels each way at the current text size: a chart squeezed below this
+        loses its ticks, so a short screen scrolls or gets smaller text instead."""
+        metrics = QFontMetricsF(self.font())
+        width = metrics.averageCharWidth() * CHART_MIN_CHARS
+        legend = self.getPlotItem().legend
+        if getattr(legend, "above", False):  # its width is the chart's least
+            legend_width = legend.effectiveSizeHint(Qt.SizeHint.PreferredSize).width()
+            width = max(width, legend_width + self.getAxis("left").width() + metrics.averageCharWidth() * 2)
+        return QSize(round(width), round(least_height(self.getPlotItem(), metrics)))
 
 
 def smooth(values: list[float]) -> list[float]:
@@ -115,12 +189,14 @@ class LiveCharts(pg.GraphicsLayoutWidget):
     def __init__(self) -> None:
         super().__init__()
         self.setToolTip(LOSS_TIP)
+        self.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # File ▸ Export charts… is its keyboard route
         self.overlays: list[RunCurves] = []
         self._overlay_items: list[pg.PlotDataItem] = []
         self._epochs = 1
         self.loss_plot = self.addPlot(row=0, col=0)
         self.acc_plot = self.addPlot(row=1, col=0)
         self.acc_plot.setXLink(self.loss_plot)
+        self.loss_plot.getAxis("bottom").setStyle(showValues=False)  # one epoch axis, numbered under both plots
         self.loss_plot.setLabel("left", "train loss")
         self.acc_plot.setLabel("left", "accuracy")
         self.acc_plot.setLabel("bottom", "epoch")
@@ -129,8 +205,8 @@ class LiveCharts(pg.GraphicsLayoutWidget):
             for side in ("left", "bottom"):
                 style_axis(plot.getAxis(side))
             plot.setMenuEnabled(False)
-        self.loss_plot.addLegend(offset=(-10, 10))
-        self.acc_plot.addLegend(offset=(-10, -10))
+        legend_above(self.loss_plot)  # above the curves: accuracy rises into any corner a legend sat in
+        legend_above(self.acc_plot)
         self.raw_loss = self.loss_plot.plot(pen=pg.mkPen("#9ecae1", width=1), name="mean since previous point")
         self.smooth_loss = self.loss_plot.plot(pen=pg.mkPen(LOSS_COLOUR, width=2.5),
                                                name=TREND_NAME)
@@ -138,16 +214,70 @@ class LiveCharts(pg.GraphicsLayoutWidget):
         self.diverged_line = pg.InfiniteLine(angle=90, pen=dashed, label="diverged",
                                              labelOpts=dict(position=0.85, color=DIVERGED_COLOUR))
         self.loss_plot.addItem(self.diverged_line)
+        # With label smoothing the loss cannot reach 0: its floor is drawn and named where the loss is shown.
+        floor_pen = pg.mkPen("#000000", width=1.5, style=Qt.PenStyle.DotLine)
+        self.floor_line = pg.InfiniteLine(angle=0, pen=floor_pen, label="",
+                                          labelOpts=dict(position=0.5, color="#000000", anchors=[(0.5, 1), (0.5, 1)]))
+        self.floor_line.setVisible(False)
+        self.loss_plot.addItem(self.floor_line)
+        self.loss_floor: float | None = None
+        self.loss_smoothing = 0.0
         self._redraw = QTimer(self, singleShot=True, interval=REDRAW_MS)
         self._redraw.timeout.connect(self._draw_loss)
         self.train_acc = self.acc_plot.plot(pen=pg.mkPen(TRAIN_COLOUR, width=2.5), symbol="o", symbolSize=7,
                                             symbolBrush=TRAIN_COLOUR, name="train acc")
         self.test_acc = self.acc_plot.plot(pen=pg.mkPen(TEST_COLOUR, width=2.5), symbol="s", symbolSize=7,
                                            symbolBrush=TEST_COLOUR, name="test acc")
+        # Recorded runs: named beside the charts, in as many columns as their number needs.
+        self.runs_legend = pg.LegendItem(size=(0, 0))
+        self.runs_legend.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Fixed)
+        self.addItem(self.runs_legend, row=0, col=1, rowspan=2)
+        self.ci.layout.setAlignment(self.runs_legend, Qt.AlignmentFlag.AlignTop)
+        self.runs_legend.setVisible(False)
+        scale_lines([self.raw_loss, self.smooth_loss, self.diverged_line, self.train_acc, self.test_acc])
+        self.accuracy_fixed = False
+        self.accuracy_action = QAction("&Accuracy axis from 0 to 1", self, checkable=True)
+        self.accuracy_action.setStatusTip("Keep the accuracy axis at 0-1 instead of zooming to the curves")
+        self.accuracy_action.toggled.connect(self.set_accuracy_axis_fixed)
+        self.accuracy_action.setChecked(stored(ACCURACY_SETTING, as_bool, False))
         self.clear_curves()
 
     def sizeHint(self) -> QSize:
         return QSize(640, 420)
+
+    def minimumSizeHint(self) -> QSize:
+        """Two charts' worth of StaticPlot's smallest size: squeezed below, the axes drop their tick labels."""
+        metrics = QFontMetricsF(self.font())
+        heights = [least_height(plot, metrics) for plot in (self.loss_plot, self.acc_plot)]
+        for plot, height in zip((self.loss_plot, self.acc_plot), heights):
+            if plot.minimumHeight() != height:  # the grid shares the height by these, not evenly
+                plot.setMinimumHeight(height)
+        _, top, _, bottom = self.ci.layout.getContentsMargins()
+        return QSize(round(metrics.averageCharWidth() * CHART_MIN_CHARS * 1.5),
+                     round(sum(heights) + top + bottom + self.ci.layout.verticalSpacing() + 2 * self.frameWidth()))
+
+    def set_loss_floor(self, floor: float | None, smoothing: float = 0.0) -> None:
+        """Mark the lowest loss label smoothing allows (None: no smoothing, no mark)."""
+        self.loss_floor, self.loss_smoothing = floor, smoothing
+        self.floor_line.setVisible(floor is not None)
+        if floor is not None:
+            self.floor_line.setValue(floor)
+            self.floor_line.label.setFormat(f"label smoothing {smoothing:g}: a perfect model's loss is {floor:.2f}")
+            self.floor_line.label.setVisible(True)
+        self.setToolTip(LOSS_TIP + ("" if floor is None else f"\n\nLabel smoothing {smoothing:g} trains towards "
+                                    f"{1 - smoothing + smoothing / 10:.2f} on the true class, not 1: even a perfect "
+                                    f"model's loss is {floor:.2f}, so a loss of ~0.6 beside 99 % accuracy is no "
+                                    "contradiction."))
+
+    def set_accuracy_axis_fixed(self, fixed: bool) -> None:
+        """Accuracy from 0 to 1, always (the option in View and the charts' menu), or zoomed to the curves,
+        where a wobble of 0.80-0.86 fills the chart and looks dramatic."""
+        self.accuracy_fixed = fixed
+        if fixed:
+            self.acc_plot.setYRange(0, 1, padding=0.02)
+        else:
+            self.acc_plot.enableAutoRange(axis="y")
+        QSettings().setValue(ACCURACY_SETTING, fixed)
 
     def clear_curves(self, epochs: int = 1) -> None:
         self.loss_x: list[float] = []
@@ -203,33 +333,35 @@ class LiveCharts(pg.GraphicsLayoutWidget):
     def show_runs(self, runs: list[RunCurves], current_label: str | None = None) -> None:
         """Overlay these runs (smoothed loss; test accuracy solid, train dashed) below the live curves.
 
-        Each run is named by its label in both legends (the accuracy legend also says which line style is
-        test and which is train); `current_label` names the live run there.
+        The runs are named in a legend of their own beside the charts, never over the curves (a folder of
+        18 runs makes a long one), with the key to solid (test) and dashed (train) under the names;
+        `current_label` names the live run in the loss legend.
         """
         for item in self._overlay_items:
             for plot in (self.loss_plot, self.acc_plot):
-                plot.legend.removeItem(item)
                 if item in plot.items:
                     plot.removeItem(item)
+        self.runs_legend.clear()
         self._overlay_items = []
         self.overlays = list(runs)
         for k, run in enumerate(runs):
             colour = RUN_COLOURS[k % len(RUN_COLOURS)]
-            loss = self.loss_plot.plot(run.loss_x, smooth(run.loss_y),
-                                       pen=pg.mkPen(colour, width=2), name=run.label)
-            test = self.acc_plot.plot(run.epoch_x, run.test_accuracy, pen=pg.mkPen(colour, width=2), symbol="s",
-                                      symbolSize=6, symbolBrush=colour, symbolPen=colour, name=run.label)
+            marker = RUN_MARKERS[k // len(RUN_COLOURS) % len(RUN_MARKERS)]  # past 8 runs, colours repeat: markers not
+            loss = self.loss_plot.plot(run.loss_x, smooth(run.loss_y), pen=pg.mkPen(colour, width=2))
+            test = self.acc_plot.plot(run.epoch_x, run.test_accuracy, pen=pg.mkPen(colour, width=2), symbol=marker,
+                                      symbolSize=6, symbolBrush=colour, symbolPen=colour)
             train = self.acc_plot.plot(run.epoch_x, run.train_accuracy,
-                                       pen=pg.mkPen(colour, width=1.5, style=pg.QtCore.Qt.PenStyle.DashLine))
+                                       pen=pg.mkPen(colour, width=1.5, style=Qt.PenStyle.DashLine))
             for item in (loss, test, train):
                 item.setZValue(-10)  # the live run stays on top
+            self.runs_legend.addItem(test, run.label)
             self._overlay_items += [loss, test, train]
-        if runs:  # which of a run's two accuracy lines is which: the same for every run
-            for name, style in (("solid: test acc", pg.QtCore.Qt.PenStyle.SolidLine),
-                                ("dashed: train acc", pg.QtCore.Qt.PenStyle.DashLine)):
-                key = pg.PlotDataItem(pen=pg.mkPen("#444444", width=2, style=style))
-                self.acc_plot.legend.addItem(key, name)
-                self._overlay_items.append(key)
+        if runs:
+            for name, style in (("test accuracy", Qt.PenStyle.SolidLine), ("train accuracy", Qt.PenStyle.DashLine)):
+                self.runs_legend.addItem(pg.PlotDataItem(pen=pg.mkPen("#000000", width=2, style=style)), name)
+        scale_lines(self._overlay_items)
+        self.runs_legend.setVisible(bool(runs))
+        self.runs_legend.setColumnCount(max(1, math.ceil((len(runs) + 2) / RUNS_LEGEND_ROWS)))
         live_entry = self.loss_plot.legend.getLabel(self.smooth_loss)
         if live_entry is not None:  # gone from a figure of recorded runs only
             live_entry.setText(f"{current_label} (this run)" if current_label and runs else TREND_NAME)
@@ -253,16 +385,51 @@ class LiveCharts(pg.GraphicsLayoutWidget):
         return live + self.overlays
 
     def hide_live_legend(self) -> None:
-        """For a figure of recorded runs only: the live curves are empty, so their legend entries go
-        (`show_runs` names the runs and the line styles)."""
-        for plot, items in ((self.loss_plot, (self.raw_loss, self.smooth_loss)),
-                            (self.acc_plot, (self.train_acc, self.test_acc))):
-            for item in items:
-                plot.legend.removeItem(item)
+        """For a figure of recorded runs only: the live curves are empty, so their legends go."""
+        for plot in (self.loss_plot, self.acc_plot):
+            plot.legend.setVisible(False)
+            plot.layout.removeItem(plot.legend)  # and its row: the curves take it
+
+    # --- figures for slides ---------------------------------------------------------------------
+
+    def copy(self) -> "LiveCharts":
+        """Another chart showing what this one shows (the live run, its marks and the recorded runs)."""
+        other = LiveCharts()
+        other.clear_curves(self._epochs)
+        other.loss_x, other.loss_y, other.loss_smooth = list(self.loss_x), list(self.loss_y), list(self.loss_smooth)
+        other.epoch_x, other.train_y, other.test_y = list(self.epoch_x), list(self.train_y), list(self.test_y)
+        other._draw_loss()
+        other.train_acc.setData(other.epoch_x, other.train_y)
+        other.test_acc.setData(other.epoch_x, other.test_y)
+        if self.diverged_at is not None:
+            other.last_loss_at = self.diverged_at
+            other.mark_diverged()
+        other.set_loss_floor(self.loss_floor, self.loss_smoothing)
+        other.accuracy_action.setChecked(self.accuracy_fixed)
+        live = self.loss_plot.legend.getLabel(self.smooth_loss)
+        other.show_runs(self.overlays, live.text.removesuffix(" (this run)") if live and self.overlays else None)
+        return other
+
+    def as_figure(self, size: tuple[int, int], points: float) -> None:
+        """Lay this chart out offscreen as a slide's figure: `size` pixels, text at `points`, lines as thick as
+        in presentation mode (a figure is read from the back of a room)."""
+        font = QFont(QApplication.font())
+        font.setPointSizeF(points)
+        self.setFont(font)
+        self.setAttribute(Qt.WidgetAttribute.WA_DontShowOnScreen, True)
+        restyle_view(self, font)
+        previous = _LINE_SCALE[0]
+        _LINE_SCALE[0] = max(previous, FIGURE_LINE_SCALE)
+        scale_lines(self.scene().items())
+        _LINE_SCALE[0] = previous
+        self.resize(*size)
+        self.show()
+        QApplication.processEvents()
 
     def contextMenuEvent(self, event: QContextMenuEvent) -> None:
         menu = QMenu(self)
         menu.addAction("Export charts…", self.export_requested.emit)
+        menu.addAction(self.accuracy_action)
         menu.exec(event.globalPos())
 
 

@@ -9,7 +9,8 @@ from PySide6.QtWidgets import QFormLayout, QLabel, QLineEdit, QSpinBox, QWidget
 
 from digitpad.core import scratch
 from digitpad.gui.common.charts import LOSS_COLOUR
-from digitpad.gui.lessons.page import LessonPage, SCRATCH_COLOUR, CodePane, lesson_layout, make_plot, stacked
+from digitpad.gui.lessons.page import (LessonPage, SCRATCH_COLOUR, CodePane, lesson_layout, make_plot, scrolled,
+                                       stacked)
 
 
 def parse_numbers(text: str) -> list[float]:
@@ -27,7 +28,8 @@ def parse_rows(text: str) -> list[list[float]]:
 class CrossEntropyLesson(LessonPage):
     """The lectures' worked examples, recomputed as the student edits them."""
 
-    TITLE = "Cross-entropy by hand"
+    TITLE = "Cross-entropy"
+    TIP = "Cross-entropy by hand: the lectures' worked examples, editable"
 
     def __init__(self) -> None:
         super().__init__()
@@ -39,6 +41,7 @@ class CrossEntropyLesson(LessonPage):
         controls = QWidget()
         form = QFormLayout(controls)
         form.setContentsMargins(0, 0, 0, 0)
+        form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapLongRows)  # a narrow page puts each field under its name
         form.addRow("one sample: raw outputs z", self.z)
         form.addRow("its label (one-hot at)", self.label)
         form.addRow("batch: raw outputs, good (rows by ;)", self.batch_a)
@@ -59,7 +62,7 @@ class CrossEntropyLesson(LessonPage):
         self.results.setWordWrap(True)
         self.results.setTextFormat(Qt.TextFormat.RichText)
         self.results.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        left = stacked(self.results, self.plot, stretch=self.plot)
+        left = stacked(scrolled(self.results), self.plot, stretch=self.plot)
         code = CodePane(scratch.np_softmax, scratch.np_cross_entropy, scratch.batch_cross_entropy)
         lesson_layout(self, "<b>Cross-entropy by hand.</b> One sample: softmax, then −Σ y log ŷ in NumPy. "
                       "A batch: <tt>nn.CrossEntropyLoss</tt> on the raw outputs. Edit any number.",

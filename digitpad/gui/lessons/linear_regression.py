@@ -11,18 +11,19 @@ from collections.abc import Iterator
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, QTimer
-from PySide6.QtWidgets import QDoubleSpinBox, QHBoxLayout, QLabel, QPushButton, QSpinBox, QSplitter, QWidget
+from PySide6.QtWidgets import QDoubleSpinBox, QLabel, QPushButton, QSpinBox, QSplitter
 
 from digitpad.core import scratch
 from digitpad.gui.common.charts import LOSS_COLOUR, TRAIN_COLOUR
-from digitpad.gui.lessons.page import (LessonPage, SCRATCH_COLOUR, CodePane, fill_table, lesson_layout, make_plot, make_table,
-                                       stacked)
+from digitpad.gui.lessons.page import (LessonPage, SCRATCH_COLOUR, CodePane, control_row, fill_table, lesson_layout,
+                                       make_plot, make_table, stacked)
 
 
 class LinearRegressionLesson(LessonPage):
     """y = Xw + b + ε; from scratch and concise, in lockstep, from the same seed."""
 
     TITLE = "Linear regression"
+    TIP = "y = Xw + b + ε, from scratch and concise, in lockstep"
 
     TICK_MS = 15
     STEP_BUDGET_S = 0.004  # per tick: the GUI thread never computes for longer than this
@@ -39,18 +40,10 @@ class LinearRegressionLesson(LessonPage):
         self.stop_button = QPushButton("Stop")
         self.stop_button.clicked.connect(self.stop)
         self.status = QLabel("Press Start.")
-        controls = QWidget()
-        row = QHBoxLayout(controls)
-        row.setContentsMargins(0, 0, 0, 0)
-        for title, widget in (("epochs", self.epochs), ("lr", self.lr), ("batch", self.batch_size),
-                              ("seed", self.seed)):
-            row.addWidget(QLabel(title))
-            row.addWidget(widget)
-        row.addWidget(self.start_button)
-        row.addWidget(self.stop_button)
-        row.addWidget(self.status, stretch=1)
+        controls = control_row(("epochs", self.epochs), ("lr", self.lr), ("batch", self.batch_size),
+                               ("seed", self.seed), self.start_button, self.stop_button, self.status)
 
-        self.loss_plot = make_plot("loss (log)", "epoch")
+        self.loss_plot = make_plot("loss (log)", "epoch", legend_columns=1)
         self.loss_plot.setLogMode(y=True)
         self.batch_curve = self.loss_plot.plot(pen=pg.mkPen("#9ecae1", width=1), name="minibatch (scratch)")
         self.scratch_curve = self.loss_plot.plot(pen=pg.mkPen(LOSS_COLOUR, width=2.5), symbol="o",

@@ -11,12 +11,12 @@ from dataclasses import dataclass, replace
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QRectF, Qt
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QSlider, QSpinBox, QSplitter, QWidget
+from PySide6.QtWidgets import QLabel, QSlider, QSpinBox, QSplitter
 
 from digitpad.core import surface
 from digitpad.gui.common.charts import style_axis
 from digitpad.gui.common.worker import run_call
-from digitpad.gui.lessons.page import CodePane, LessonPage, lesson_layout, make_plot, stacked
+from digitpad.gui.lessons.page import CodePane, LessonPage, control_row, lesson_layout, make_plot, stacked
 
 SGD_COLOUR = "#ff7f0e"
 MOMENTUM_COLOUR = "#1f77b4"
@@ -82,6 +82,7 @@ def describe(path: surface.Path, steps: int) -> str:
 
 class LossSurfaceLesson(LessonPage):
     TITLE = "Loss surface"
+    TIP = "The loss over two weights, and gradient descent walking on it"
 
     def __init__(self) -> None:
         super().__init__()
@@ -95,14 +96,11 @@ class LossSurfaceLesson(LessonPage):
         self.steps = QSpinBox(minimum=1, maximum=500, value=defaults.steps)
         self.values = QLabel()
         self.values.setMinimumWidth(self.values.fontMetrics().horizontalAdvance("lr 0.000 · μ 0.00 · stretch 0.0") + 8)
-        controls = QWidget()
-        row = QHBoxLayout(controls)
-        row.setContentsMargins(0, 0, 0, 0)
-        for title, widget in (("lr", self.lr), ("momentum μ", self.momentum), ("stretch x₂", self.stretch),
-                              ("batch", self.batch_size), ("steps", self.steps)):
-            row.addWidget(QLabel(title))
-            row.addWidget(widget, stretch=1 if isinstance(widget, QSlider) else 0)
-        row.addWidget(self.values)
+        for slider in (self.lr, self.momentum, self.stretch):
+            slider.setMinimumWidth(self.values.fontMetrics().horizontalAdvance("0" * 12))
+        # Flowing onto a second row where the page is narrow (a netbook, or large text).
+        controls = control_row(("lr", self.lr), ("momentum μ", self.momentum), ("stretch x₂", self.stretch),
+                               ("batch", self.batch_size), ("steps", self.steps), self.values)
         for slider in (self.lr, self.momentum, self.stretch):
             slider.valueChanged.connect(self.recompute)
         for box in (self.batch_size, self.steps):
@@ -122,12 +120,11 @@ class LossSurfaceLesson(LessonPage):
         self.momentum_path = self.map.plot(pen=pg.mkPen(MOMENTUM_COLOUR, width=2), symbol="s", symbolSize=5,
                                            symbolBrush=MOMENTUM_COLOUR, symbolPen=None, name="momentum")
         self.map.plot([defaults.true_w[0]], [defaults.true_w[1]], pen=None, symbol="star", symbolSize=16,
-                      symbolBrush="w", symbolPen="k", name="the minimum (true w)")
+                      symbolBrush="w", symbolPen="k", name="minimum (true w)")
         self.map.plot([defaults.start[0]], [defaults.start[1]], pen=None, symbol="t", symbolSize=12,
                       symbolBrush="#dddddd", symbolPen="k", name="start")
         self.map.setRange(xRange=W1_RANGE, yRange=W2_RANGE, padding=0)
-        self.map.getPlotItem().legend.setOffset((-10, -10))  # bottom right, off the paths' usual way
-        self.losses = make_plot("loss on all the data (log)", "step")
+        self.losses = make_plot("loss on all the data (log)", "step", legend_columns=1)  # narrow: a netbook fits
         self.losses.setLogMode(y=True)
         self.sgd_loss = self.losses.plot(pen=pg.mkPen(SGD_COLOUR, width=2), name="SGD")
         self.momentum_loss = self.losses.plot(pen=pg.mkPen(MOMENTUM_COLOUR, width=2), name="momentum")

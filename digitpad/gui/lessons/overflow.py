@@ -17,7 +17,8 @@ from digitpad.gui.lessons.page import LessonPage, CodePane, fill_table, lesson_l
 class OverflowLesson(LessonPage):
     """Logits scaled ×1…×1000: the naive softmax breaks in float32, the stable one does not."""
 
-    TITLE = "Why softmax overflows"
+    TITLE = "Overflow"
+    TIP = "Why softmax overflows in float32, and the stable softmax"
 
     SLIDER_STEPS = 300  # the slider is logarithmic: value v means ×10^(v/100)
     PLAY_MS = 30
@@ -43,7 +44,9 @@ class OverflowLesson(LessonPage):
         self.verdict = QLabel()
         self.verdict.setWordWrap(True)
         self.verdict.setTextFormat(Qt.TextFormat.RichText)
-        self.plot = make_plot(f"loss −log ŷ of the label ({scratch.OVERFLOW_LABEL})", "logits ×")
+        self.plot = make_plot(f"−log ŷ[{scratch.OVERFLOW_LABEL}]", "logits ×")
+        self.plot.setToolTip(f"The cross-entropy loss of the label, class {scratch.OVERFLOW_LABEL}: −log of its "
+                             "softmax probability")
         self.plot.setLogMode(x=True, y=True)
         self.plot.getAxis("bottom").setTicks([[(k, f"{10 ** k:g}") for k in range(4)], []])
         scales = np.logspace(0, 3, 200)

@@ -6,14 +6,17 @@ import inspect
 import math
 from collections.abc import Callable
 
-from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QColor, QFontDatabase, QTextCursor, QTextFormat
-from PySide6.QtWidgets import (QHBoxLayout, QHeaderView, QLabel, QPlainTextEdit, QPushButton, QSplitter, QTableWidget, QTableWidgetItem,
+from PySide6.QtCore import QSize, Qt, Signal
+from PySide6.QtGui import QColor, QTextCursor, QTextFormat
+from PySide6.QtWidgets import (QFrame, QHBoxLayout, QHeaderView, QLabel, QPlainTextEdit, QPushButton, QScrollArea,
+                               QSplitter, QTableWidget, QTableWidgetItem,
                                QTextEdit, QVBoxLayout, QWidget)
 
-from digitpad.gui.common.charts import StaticPlot, style_axis
+from digitpad.gui.common.charts import StaticPlot, legend_above, style_axis
+from digitpad.gui.common.colours import SCRATCH_COLOUR  # noqa: F401 (the lessons' second colour)
+from digitpad.gui.common.text_zoom import monospace
+from digitpad.gui.common.widgets import FlowLayout, labelled
 
-SCRATCH_COLOUR = "#ff7f0e"
 BROKEN_COLOUR = QColor("#f8c8c8")
 
 
@@ -29,9 +32,14 @@ class CodePane(QPlainTextEdit):
         super().__init__()
         self.setReadOnly(True)
         self.setLineWrapMode(QPlainTextEdit.LineWrapMode.NoWrap)
-        self.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
+        monospace(self)  # follows View ▸ Larger text
         self.setPlainText(sources(*functions))
-        self.setMinimumWidth(360)
+        self.setTabChangesFocus(True)  # Tab leaves the code for the next control
+
+    def minimumSizeHint(self) -> QSize:
+        """A narrow view of the code (it scrolls sideways) at any text size: the charts get the width."""
+        metrics = self.fontMetrics()
+        return QSize(metrics.averageCharWidth() * 22, metrics.lineSpacing() * 6)
 
     def highlight(self, text: str) -> None:
         """Give the first line containing `text` a yellow background (and scroll it into view)."""
@@ -55,25 +63,53 @@ def explanation(html: str) -> QLabel:
     return label
 
 
-def lesson_layout(page: QWidget, intro: str, controls: QWidget, left: QWidget, code: CodePane) -> None:
-    """Intro on top, controls under it, then the live part beside the code."""
+def scrolled(widget: QWidget) -> QScrollArea:
+    """Reading matter that scrolls when the page is short (a netbook, or a projector's large type) instead of
+    taking the charts' height."""
+    area = QScrollArea()
+    area.setWidget(widget)
+    area.setWidgetResizable(True)
+    area.setFrameShape(QFrame.Shape.NoFrame)
+    area.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+    return area
+
+
+def lesson_layout(page: QWidget, intro: str, controls: QWidget, left: QWidget, code: CodePane,
+                  numbers: QWidget | None = None) -> None:
+    """Controls on top; under them the live part, with the whole height, beside the reading: the intro over
+    `numbers` (a table of the run's numbers) over the code, each scrolling on a short page. (With the intro on top,
+    a 1024×600 screen left the charts ~60 px.)"""
+    reading = QSplitter(Qt.Orientation.Vertical)
+    reading.addWidget(scrolled(explanation(intro)))
+    if numbers is not None:
+        reading.addWidget(numbers)
+    reading.addWidget(code)
+    reading.setStretchFactor(0, 1)
+    reading.setStretchFactor(1, 2)
     split = QSplitter(Qt.Orientation.Horizontal)
     split.addWidget(left)
-    split.addWidget(code)
-    split.setSizes([760, 500])
+    split.addWidget(reading)
+    split.setStretchFactor(0, 3)
+    split.setStretchFactor(1, 2)
     layout = QVBoxLayout(page)
     top = QHBoxLayout()
-    text = explanation(intro)
-    text.setMinimumWidth(200)  # beside a button, a wrapped label would ask for its whole text's width
-    top.addWidget(text, stretch=1)
+    top.addWidget(controls, stretch=1)
     if page.exercise_setup() is not None:  # a page an exercise can set up: the teacher's button
         page.exercise_button = QPushButton("Save as exercise…")
         page.exercise_button.setToolTip("A predict-then-reveal exercise from this page's values")
         page.exercise_button.clicked.connect(page.exercise_requested)
         top.addWidget(page.exercise_button, alignment=Qt.AlignmentFlag.AlignTop)
     layout.addLayout(top)
-    layout.addWidget(controls)
     layout.addWidget(split, stretch=1)
+
+
+def control_row(*items: QWidget | tuple[str, QWidget]) -> QWidget:
+    """A lesson's controls, each with its name, flowing onto a second row when the width is short."""
+    controls = QWidget()
+    flow = FlowLayout(controls)
+    for item in items:
+        flow.addWidget(labelled(*item) if isinstance(item, tuple) else item)
+    return controls
 
 
 def stacked(*parts: QWidget, stretch: QWidget) -> QWidget:
@@ -86,14 +122,15 @@ def stacked(*parts: QWidget, stretch: QWidget) -> QWidget:
     return left
 
 
-def make_plot(left: str, bottom: str) -> StaticPlot:
+def make_plot(left: str, bottom: str, legend_columns: int = 2) -> StaticPlot:
+    """A lesson's chart, its legend in a row above the curves (inside, it hid them on a short screen)."""
     plot = StaticPlot()
     plot.setLabel("left", left)
     plot.setLabel("bottom", bottom)
     plot.showGrid(x=True, y=True)
     for side in ("left", "bottom"):
         style_axis(plot.getAxis(side))
-    plot.addLegend(offset=(-10, 10))
+    legend_above(plot.getPlotItem(), legend_columns)
     return plot
 
 
@@ -112,6 +149,7 @@ def make_table(headers: list[str]) -> QTableWidget:
     table = QTableWidget(0, len(headers))
     table.setHorizontalHeaderLabels(headers)
     table.verticalHeader().setVisible(False)
+    table.setTabKeyNavigation(False)  # Tab goes on to the next control, not cell by cell
     table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
     table.verticalHeader().setDefaultSectionSize(table.fontMetrics().height() + 6)
     return table
@@ -127,7 +165,8 @@ def number(x: float) -> str:
 class LessonPage(QWidget):
     """One page of the Lessons tab: its title, and how to tell and stop whatever it runs (the window is closing)."""
 
-    TITLE = ""
+    TITLE = ""  # the tab's name: short, six tabs fit a projector's row at its text size
+    TIP = ""  # what the lesson is, in the tab's tooltip
     exercise_requested = Signal()  # "Save as exercise…" (only on pages with an `exercise_setup()`)
     exercise_button: QPushButton | None = None
 

@@ -33,7 +33,7 @@ from digitpad.gui.app import qt_app
 from digitpad.gui.common.figures import enlarge_type, save_figure
 from digitpad.gui.common.colours import diverging_images
 from digitpad.gui.training.form import setting_control
-from digitpad.gui.common.widgets import FittedLabel
+from digitpad.gui.common.widgets import FittedLabel, FormScroll
 from digitpad.gui.common.worker import Worker, run_events
 from digitpad.gui.lessons.page import LessonPage, explanation, make_plot
 
@@ -188,14 +188,20 @@ class UnitTiles(QWidget):
 
     def __init__(self) -> None:
         super().__init__()
-        self.grid = QGridLayout(self)
+        tiles = QWidget()
+        self.grid = QGridLayout(tiles)
         self.grid.setContentsMargins(2, 2, 2, 2)
         self.grid.setSpacing(3)
         self.grid.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
         self.tiles: list[list[UnitTile]] = []
         self.titles: list[QLabel] = []
-        self.note = QLabel()
+        self.note = QLabel()  # under the grid, not in it: a wrapped label spanning grid columns was cut short
         self.note.setWordWrap(True)
+        column = QVBoxLayout(self)
+        column.setContentsMargins(0, 0, 0, 0)
+        column.addWidget(tiles)
+        column.addWidget(self.note)
+        column.addStretch(1)
         self.columns = 0
 
     def set_layers(self, layers: tuple[int, ...]) -> None:
@@ -235,7 +241,6 @@ class UnitTiles(QWidget):
             for k, tile in enumerate(tiles):
                 self.grid.addWidget(tile, row + k // columns, k % columns)
             row += -(-len(tiles) // columns)
-        self.grid.addWidget(self.note, row, 0, 1, columns)
 
     def resizeEvent(self, event) -> None:
         super().resizeEvent(event)
@@ -267,7 +272,7 @@ class WeightChart(StaticPlot):
         self.bars = pg.BarGraphItem(x=[], height=[], width=0.6)
         self.addItem(self.bars)
         self.addLine(y=0, pen=pg.mkPen("#888888"))
-        self.setMinimumHeight(110)
+        self.setVisible(False)  # until a unit is chosen: an empty chart would show axes without a tick
 
     def show_weights(self, names: list[str], weights: np.ndarray, bias: float) -> None:
         values = np.append(weights, bias)
@@ -278,10 +283,12 @@ class WeightChart(StaticPlot):
         self.setXRange(-0.6, len(values) - 0.4, padding=0)
         low, high = min(0.0, float(values.min())), max(0.0, float(values.max()))
         self.setYRange(low, high if high > low else low + 1, padding=0.1)
+        self.setVisible(True)
 
     def clear_weights(self) -> None:
         self.bars.setOpts(x=[], height=[])
         self.getAxis("bottom").setTicks([[]])
+        self.setVisible(False)
 
 
 def input_names(features: tuple[str, ...], layers: tuple[int, ...], layer: int) -> list[str]:
@@ -294,7 +301,8 @@ def input_names(features: tuple[str, ...], layers: tuple[int, ...], layer: int) 
 class PlaygroundLesson(LessonPage):
     """The 2-D playground: data, model and training controls, the live regions, curves and units."""
 
-    TITLE = "2-D playground"
+    TITLE = "Playground"
+    TIP = "The 2-D playground: decision regions, hidden units, overfitting"
 
     frame_drawn = Signal()  # the regions were redrawn from a new frame (tests wait on it)
     run_finished = Signal()  # a run or a step ended and its thread is gone
@@ -339,12 +347,10 @@ class PlaygroundLesson(LessonPage):
         self.loss_plot = make_plot("loss", "step")
         self.acc_plot = make_plot("accuracy", "step")
         self.acc_plot.setXLink(self.loss_plot)
-        self.loss_plot.setLabel("bottom", "")  # the step axis is named once, under the accuracy below
+        # The step axis is numbered and named once, under the accuracy below (the two share it).
+        self.loss_plot.setLabel("bottom", "")
+        self.loss_plot.getAxis("bottom").setStyle(showValues=False)
         self.acc_plot.setYRange(0, 1, padding=0.02)
-        for plot in (self.loss_plot, self.acc_plot):
-            plot.setMinimumHeight(110)
-            plot.getPlotItem().legend.setColumnCount(2)  # one line: the curves stay uncovered
-        self.acc_plot.getPlotItem().legend.setOffset((-10, -10))  # bottom right: accuracy rises to the top
         self.curves = {
             f"{part}_{metric}": plot.plot(pen=pg.mkPen(colour, width=2), name=part, antialias=False)
             for metric, plot in (("loss", self.loss_plot), ("accuracy", self.acc_plot))
@@ -379,11 +385,7 @@ class PlaygroundLesson(LessonPage):
         right_scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         right_scroll.setFrameShape(QScrollArea.Shape.NoFrame)
 
-        controls_scroll = QScrollArea()
-        controls_scroll.setWidget(self._build_controls())
-        controls_scroll.setWidgetResizable(True)
-        controls_scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        controls_scroll.setMinimumWidth(controls_scroll.widget().sizeHint().width() + 18)
+        controls_scroll = FormScroll(self._build_controls(), self.data_kind)
         buttons = QHBoxLayout()
         for button in (self.run_button, self.step_button, self.reset_button):
             buttons.addWidget(button)

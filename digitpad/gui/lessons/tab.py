@@ -26,6 +26,7 @@ class LessonsTab(QWidget):
         self.pages.setDocumentMode(True)
         for number, page in enumerate(self.lessons.values(), start=1):
             self.pages.addTab(page, f"{number} · {page.TITLE}")
+            self.pages.setTabToolTip(number - 1, page.TIP)
             page.exercise_requested.connect(self.exercise_requested)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
@@ -34,6 +35,10 @@ class LessonsTab(QWidget):
     def page(self, key: str) -> LessonPage:
         """The lesson registered under `key` (tests and screenshots open pages by it)."""
         return self.lessons[key]
+
+    def current_page(self) -> LessonPage:
+        """The page in view: the window's Start, Pause and Stop keys press its buttons."""
+        return self.pages.currentWidget()
 
     def is_training(self) -> bool:
         return any(page.is_training() for page in self.lessons.values())

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from PySide6.QtCore import QSettings, QSize, Qt, QUrl, Signal
+from PySide6.QtCore import QEvent, QSettings, QSize, Qt, QUrl, Signal
 from PySide6.QtGui import QColor, QDesktopServices, QIcon, QKeySequence, QPainter, QPixmap, QShortcut
 from PySide6.QtWidgets import (QComboBox, QFileDialog, QGridLayout, QHBoxLayout, QInputDialog, QLabel, QListView,
                                QListWidget, QListWidgetItem, QProgressBar, QPushButton, QScrollArea, QToolButton,
@@ -28,6 +28,7 @@ from digitpad.core.strokes import StrokeSet
 from digitpad.core.events import EpochEnd, Finished, Progress, RunControl
 from digitpad.gui.common.images import gray_image
 from digitpad.gui.common.settings import stored
+from digitpad.gui.common.text_zoom import text_scale
 from digitpad.gui.model_library import ModelLibrary
 from digitpad.gui.common.worker import Worker, run_call, run_events
 
@@ -55,16 +56,17 @@ class KeepRow(QWidget):
             button.clicked.connect(lambda _=False, d=d: self.chosen.emit(d))
             row.addWidget(button)
             self.buttons.append(button)
-            QShortcut(QKeySequence(str(d)), shortcut_owner, activated=lambda d=d: self.chosen.emit(d))
+            # the key presses the button (seen going down), which keeps the drawing: the class sees what happened
+            QShortcut(QKeySequence(str(d)), shortcut_owner, activated=button.animateClick)
         row.addStretch(1)
 
 
-def framed_icon(pixels: np.ndarray, colour: QColor | None) -> QIcon:
+def framed_icon(pixels: np.ndarray, colour: QColor | None, side: int = THUMB) -> QIcon:
     """The 28×28 the network saw, framed green (read right), red (read wrong) or grey (not known yet)."""
-    pix = QPixmap(THUMB + 6, THUMB + 6)
+    pix = QPixmap(side + 6, side + 6)
     pix.fill(colour or QColor("#888888"))
     painter = QPainter(pix)
-    painter.drawImage(3, 3, gray_image(pixels).scaled(THUMB, THUMB, Qt.AspectRatioMode.KeepAspectRatio,
+    painter.drawImage(3, 3, gray_image(pixels).scaled(side, side, Qt.AspectRatioMode.KeepAspectRatio,
                                                       Qt.TransformationMode.FastTransformation))
     painter.end()
     return QIcon(pix)
@@ -107,6 +109,7 @@ class MyDigitsTab(QWidget):
 
     changed = Signal()  # the set on screen changed (loaded, sample added, deleted or relabelled)
     taught = Signal(object)  # a fine-tuned TrainedModel, already in the library
+    kept = Signal(str)  # what became of a drawing kept from the canvas (said where the teacher is: the status bar)
     teach_ended = Signal()
     exported = Signal()  # an export was written, or the reason it was not is shown
 
@@ -156,10 +159,7 @@ class MyDigitsTab(QWidget):
             row.setViewMode(QListView.ViewMode.IconMode)
             row.setFlow(QListView.Flow.LeftToRight)
             row.setWrapping(False)
-            row.setIconSize(QSize(THUMB + 6, THUMB + 6))
-            row.setGridSize(QSize(THUMB + 22, THUMB + 30))
             row.setMovement(QListView.Movement.Static)
-            row.setFixedHeight(THUMB + 44)
             row.setSelectionMode(QListWidget.SelectionMode.ExtendedSelection)
             row.itemSelectionChanged.connect(self._update_buttons)
             grid.addWidget(label, d, 0)
@@ -167,6 +167,7 @@ class MyDigitsTab(QWidget):
             self.rows.append(row)
             self.row_labels.append(label)
         grid.setRowStretch(10, 1)
+        self._size_rows()
         rows_widget = QWidget()
         rows_widget.setLayout(grid)
         self.grid = QScrollArea()
@@ -213,6 +214,23 @@ class MyDigitsTab(QWidget):
         layout.addWidget(self.result)
         self._update_buttons()
 
+    def _thumb(self) -> int:
+        """The pictures' side: THUMB at normal text size, larger with it (presentation mode)."""
+        return round(THUMB * text_scale(self))
+
+    def _size_rows(self) -> None:
+        side, line = self._thumb(), self.fontMetrics().lineSpacing()
+        for row in self.rows:
+            row.setIconSize(QSize(side + 6, side + 6))
+            row.setGridSize(QSize(side + 22, side + 12 + line))
+            row.setFixedHeight(side + 26 + line)
+
+    def changeEvent(self, event) -> None:
+        if event.type() == QEvent.Type.FontChange and hasattr(self, "rows"):
+            self._size_rows()
+            self._fill_grid()
+        super().changeEvent(event)
+
     # --- the set on disk ----------------------------------------------------------------------
 
     def _io(self, fn, *args, then, name: str) -> Worker:
@@ -244,15 +262,19 @@ class MyDigitsTab(QWidget):
         """Save a drawing with its label (the strokes and the 28×28 the network saw)."""
         if pixels is None or not any(s.points for s in strokes.strokes):
             self.status.setText("Draw a digit first: only drawings on the canvas can be kept.")
+            self.kept.emit(self.status.text())
             return
         self._io(save_drawing, self.folder, label, strokes, pixels, then=self._on_kept, name="digitpad-keep")
 
     def _on_kept(self, sample: Sample | None, error: Exception | None) -> None:
         if error is not None:
             self.status.setText(f"Not kept: {error}")
+            self.kept.emit(self.status.text())
             return
         self.personal.samples.append(sample)
         self.status.setText(f"Kept as a {sample.label}: {self.personal.counts()[sample.label]} of them now.")
+        self.kept.emit(f"Kept in My digits as a {sample.label} ({self.personal.counts()[sample.label]} of them now); "
+                       "the canvas is clear for the next one.")
         self._changed()
 
     def selected_samples(self) -> list[Sample]:
@@ -359,7 +381,7 @@ class MyDigitsTab(QWidget):
             pred = self.predictions.get(s.path)
             colour = None if pred is None else RIGHT if pred == s.label else WRONG
             text = f"{s.label}" if pred is None else f"{s.label} ✓" if pred == s.label else f"{s.label} → {pred}"
-            item = QListWidgetItem(framed_icon(s.pixels, colour), text)
+            item = QListWidgetItem(framed_icon(s.pixels, colour, self._thumb()), text)
             item.setData(Qt.ItemDataRole.UserRole, str(s.path))
             item.setToolTip(f"{s.path}\nlabel {s.label}" + ("" if pred is None else f", the model says {pred}"))
             self.rows[s.label].addItem(item)

@@ -13,15 +13,15 @@ from dataclasses import dataclass
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QSize, Qt, QTimer
-from PySide6.QtGui import QFontDatabase
+from PySide6.QtGui import QFontDatabase, QFontMetricsF
 from PySide6.QtWidgets import (QFrame, QGroupBox, QHBoxLayout, QHeaderView, QLabel, QScrollArea, QSizePolicy,
                                QSplitter,
                                QTabWidget, QVBoxLayout, QWidget)
 
 from digitpad.core.step import RULE_OF_THUMB, LaneView, StepRecord
 from digitpad.gui.common.colours import DIVERGING, Legend, symmetric
-from digitpad.gui.common.charts import StaticPlot, style_axis
-from digitpad.gui.common.widgets import FittedLabel
+from digitpad.gui.common.charts import CHART_MIN_CHARS, StaticPlot, least_height, style_axis
+from digitpad.gui.common.widgets import FittedLabel, TextColumn
 from digitpad.gui.lessons.page import fill_table, make_table
 from digitpad.gui.step.pictures import BatchGrid, TemplateGrid, shared_legend
 
@@ -30,6 +30,8 @@ PUSH_DOWN = "#c81e28"  # mean p − y > 0: the step lowers that class's score
 PUSH_UP = "#1e46c8"
 REDRAW_MS = 250  # the curves: a few redraws a second, however fast the steps come
 LEFT = Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter
+TILE_LINES = 6.5  # a template's largest side, in lines of text: ~96 px at the usual size, twice on a projector
+RATIO_PLOT_HEIGHT = 190  # px at the usual text size
 Y_RANGES = (0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0)  # the mean p − y chart's half-height
 
 
@@ -111,25 +113,24 @@ class BatchPanel(LazyPanel):
                               "image: its true class and p(true class) before → after the step (green: up, red: down).")
         self.grid = BatchGrid()
         self.p_minus_y = StaticPlot(class_axis=True)
-        self.p_minus_y.setLabel("left", "mean p − y over the batch")
+        self.p_minus_y.setLabel("left", "mean p − y")
+        self.p_minus_y.getAxis("bottom").set_names([str(k) for k in range(10)])  # until a data set's names come
         self.p_minus_y.showGrid(y=True)
         style_axis(self.p_minus_y.getAxis("left"))
         self.p_minus_y.addItem(pg.InfiniteLine(pos=0, angle=0, pen=pg.mkPen("#666666")))
         self.bars = pg.BarGraphItem(x=np.arange(10), height=np.zeros(10), width=0.7, brush=PUSH_DOWN)
         self.p_minus_y.addItem(self.bars)
         self.p_minus_y.setToolTip(
-            "The gradient of the loss on class k's logit is (p_k − y_k) / batch size, per sample: a bar above 0 "
+            "The mean of p − y over the batch, per class. The gradient of the loss on class k's logit is (p_k − y_k) / batch size, per sample: a bar above 0 "
             "means the batch gave that class too much probability, and the step lowers its score (its "
             "template's weights move against these images); below 0, too little, and the step raises it.")
-        self.p_minus_y.setMinimumSize(240, 160)
         self.bar_note = wrapped(f"<span style='color:{PUSH_DOWN}'>■</span> above 0: the step lowers the class's "
                                 f"score · <span style='color:{PUSH_UP}'>■</span> below 0: it raises it")
-        chart = QWidget()
+        chart = TextColumn(min_chars=20, max_chars=48)
         column = QVBoxLayout(chart)
         column.setContentsMargins(0, 0, 0, 0)
         column.addWidget(self.p_minus_y, stretch=1)
         column.addWidget(self.bar_note)
-        chart.setMaximumWidth(360)
         row = QHBoxLayout()
         row.addWidget(scrolling(self.grid), stretch=3)
         row.addWidget(chart, stretch=2)
@@ -217,6 +218,18 @@ class RulePane(QLabel):
                      f"<span style='font-family:{mono}'>{lines}</span>")
 
 
+class TallPlot(StaticPlot):
+    """A chart in a scrolling column: `height` pixels tall, or its least height at the current text size if more."""
+
+    def __init__(self, height: int) -> None:
+        super().__init__()
+        self.height_wanted = height
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
+
+    def sizeHint(self) -> QSize:
+        return QSize(super().sizeHint().width(), max(self.height_wanted, self.minimumSizeHint().height()))
+
+
 class UpdatePanel(LazyPanel):
     """The update itself: softmax's ten templates before, ΔW and after on shared colour scales; for an MLP or a
     CNN, per layer the norms of W, g and ΔW and the update ratio, and the first layer's pictures with their Δ."""
@@ -236,9 +249,9 @@ class UpdatePanel(LazyPanel):
             header.setSectionResizeMode(column, QHeaderView.ResizeMode.ResizeToContents)
         header.setSectionResizeMode(1, QHeaderView.ResizeMode.ResizeToContents)
         self.table.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        self.ratio_plot = StaticPlot()
+        self.ratio_plot = TallPlot(RATIO_PLOT_HEIGHT)
         self.ratio_plot.setLogMode(y=True)
-        self.ratio_plot.setLabel("left", "‖ΔW‖ / ‖W‖ (log)")
+        self.ratio_plot.setLabel("left", "‖ΔW‖/‖W‖")
         self.ratio_plot.setLabel("bottom", "layer # (rows of the table)")
         self.ratio_plot.showGrid(y=True)
         for side in ("left", "bottom"):
@@ -248,7 +261,6 @@ class UpdatePanel(LazyPanel):
                                pen=pg.mkPen("#d62728", width=2, style=Qt.PenStyle.DashLine),
                                label="rule of thumb ~1e-3", labelOpts=dict(position=0.15, color="#d62728"))
         self.ratio_plot.addItem(rule)
-        self.ratio_plot.setFixedHeight(190)
         self.norms = QWidget()
         norms = QVBoxLayout(self.norms)
         norms.setContentsMargins(0, 0, 0, 0)
@@ -272,7 +284,8 @@ class UpdatePanel(LazyPanel):
     def _fit_tiles(self) -> None:
         """One row per grid, the same class (or unit) in the same column: pictures as wide as the row allows."""
         grid = self.before.grid
-        tile = min(96, (self.scroll.viewport().width() - 24) // grid.columns - grid.gap - 2)
+        largest = round(TILE_LINES * self.fontMetrics().lineSpacing())  # ~96 px, larger with the text
+        tile = min(largest, (self.scroll.viewport().width() - 24) // grid.columns - grid.gap - 2)
         for part in (self.before, self.delta, self.after):
             part.grid.set_tile(tile)
 
@@ -378,6 +391,12 @@ class CurvesPanel(LazyPanel):
         self._redraw = QTimer(self, singleShot=True, interval=REDRAW_MS)
         self._redraw.timeout.connect(self._draw_curves)
         self.reset((), 0)
+
+    def minimumSizeHint(self) -> QSize:
+        """Both charts at their least height for the current text size (tick labels and the axis titles)."""
+        metrics = QFontMetricsF(self.font())
+        return QSize(round(metrics.averageCharWidth() * CHART_MIN_CHARS),
+                     round(sum(least_height(plot, metrics) for plot in (self.loss_plot, self.acc_plot))))
 
     def reset(self, labels: tuple[str, ...], test_images: int) -> None:
         """A new session: one set of curves per lane."""
@@ -508,7 +527,9 @@ class RacePanel(LazyPanel):
 class PanelDeck(QWidget):
     """The panels as tabs on a small screen; all at once, two by two, when there is room (a projector)."""
 
-    GRID_AT = QSize(1300, 640)  # the deck's own size from which every panel is shown at once (1920×1080 at 90 %)
+    # The deck's own size, in characters and lines of its text, from which every panel is shown at once: a
+    # 1920×1080 screen at the usual text size; at a projector's text size each panel needs a whole deck.
+    GRID_CHARS, GRID_LINES = 185, 44
 
     def __init__(self, panels: list[tuple[str, QWidget]], parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -545,7 +566,9 @@ class PanelDeck(QWidget):
 
     def resizeEvent(self, event) -> None:
         super().resizeEvent(event)
-        wide = self.width() >= self.GRID_AT.width() and self.height() >= self.GRID_AT.height()
+        metrics = QFontMetricsF(self.font())
+        wide = (self.width() >= self.GRID_CHARS * metrics.averageCharWidth()
+                and self.height() >= self.GRID_LINES * metrics.lineSpacing())
         self._arrange("grid" if wide else "tabs")
 
     def _arrange(self, mode: str, force: bool = False) -> None:

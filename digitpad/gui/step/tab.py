@@ -8,16 +8,16 @@ thread only draws the numpy views the session hands back.
 from __future__ import annotations
 
 import numpy as np
-from PySide6.QtCore import QSize, Qt, QTimer
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (QComboBox, QFrame, QHBoxLayout, QLabel, QPushButton, QScrollArea, QSlider,
-                               QSplitter, QVBoxLayout, QWidget)
+                               QSplitter, QToolButton, QVBoxLayout, QWidget)
 
 from digitpad.core.devices import yield_to_the_window
 from digitpad.core.events import FailureKind, RunControl
 from digitpad.core.step import Opened, StepSession, Stepped, open_session
 from digitpad.gui.common.dialogs import show_warning
-from digitpad.gui.common.widgets import FittedLabel
+from digitpad.gui.common.widgets import CompactButton, FittedLabel, TextColumn
 from digitpad.gui.common.worker import Worker, run_events
 from digitpad.gui.model_library import ModelLibrary
 from digitpad.gui.step.panels import BatchPanel, CurvesPanel, PanelDeck, RacePanel, Shown, UpdatePanel
@@ -34,17 +34,6 @@ def _behind_the_window(fn, *args):
     busy machine, the window may not stall."""
     yield_to_the_window()
     return fn(*args)
-
-
-class CompactButton(QPushButton):
-    """A button as wide as its text at the current text size: the style's 80-pixel minimum per button
-    would push the transport off a netbook's screen."""
-
-    def sizeHint(self) -> QSize:
-        return QSize(self.fontMetrics().horizontalAdvance(self.text()) + 20, super().sizeHint().height())
-
-    def minimumSizeHint(self) -> QSize:
-        return self.sizeHint()
 
 
 def _megabytes(n: int) -> str:
@@ -81,19 +70,26 @@ class StepTab(QWidget):
         setup_scroll.setWidget(self.setup)
         setup_scroll.setWidgetResizable(True)
         setup_scroll.setFrameShape(QFrame.Shape.NoFrame)
-        left = QWidget()
+        # Narrower than its form, the form scrolls sideways: the panels keep their room. Counted in characters,
+        # the column widens with the text.
+        self.left = left = TextColumn(min_chars=28, max_chars=50)
         column = QVBoxLayout(left)
         column.setContentsMargins(0, 0, 0, 0)
         column.addWidget(setup_scroll, stretch=1)
         column.addWidget(self.new_button)
         column.addWidget(self.history_label)
-        left.setMinimumWidth(200)  # narrower than its form, it scrolls sideways: the panels keep their room
-        left.setMaximumWidth(360)
+        # The setup column folds away (presentation mode folds it: the panels get the room); the button says what
+        # the setup is while it is folded.
+        self.setup_button = QToolButton(text="Setup", checkable=True, checked=True)
+        self.setup_button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        self.setup_button.setArrowType(Qt.ArrowType.LeftArrow)
+        self.setup_button.setToolTip("Hide the setup column")
+        self.setup_button.toggled.connect(self._show_setup)
 
         def button(text: str, tip: str, slot) -> QPushButton:
             b = CompactButton(text)
             b.setToolTip(tip)
-            b.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # Space steps; it must not press a focused button
+            b.setFocusPolicy(Qt.FocusPolicy.TabFocus)  # reached by Tab; a click leaves the focus where it was (Space steps)
             b.clicked.connect(slot)
             return b
         self.rewind_button = button("◀◀ Rewind", "Back to step 0: the initial weights", self.rewind)
@@ -111,6 +107,7 @@ class StepTab(QWidget):
         self.speed.valueChanged.connect(self._on_speed)
         self.speed_label = FittedLabel("10 steps/s", chars=10)
         transport = QHBoxLayout()
+        transport.addWidget(self.setup_button)
         for b in (self.rewind_button, self.back_button, self.step_button, self.ten_button, self.hundred_button,
                   self.play_button, self.stop_button):
             transport.addWidget(b)
@@ -130,6 +127,7 @@ class StepTab(QWidget):
         self.lane_choice.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
         self.lane_choice.setMinimumContentsLength(14)
         self.lane_choice.currentIndexChanged.connect(self._redraw)
+        self.lane_choice.setVisible(False)  # a race session's lanes
         timeline = QHBoxLayout()
         timeline.addWidget(self.speed)
         timeline.addWidget(self.speed_label)
@@ -191,6 +189,22 @@ class StepTab(QWidget):
             self.stale = True
             self.status.setText("The setup changed: the next Step (or New session) starts over from step 0 with it.")
             self._set_busy(self.is_busy())
+
+    def _show_setup(self, on: bool) -> None:
+        self.left.setVisible(on)
+        self.setup_button.setArrowType(Qt.ArrowType.LeftArrow if on else Qt.ArrowType.RightArrow)
+        cfg = self.setup.config()
+        lanes = " vs ".join(lane.label for lane in cfg.lanes)
+        self.setup_button.setToolTip("Hide the setup column" if on else
+                                     f"Show the setup: {cfg.model} on {cfg.dataset}, batch {cfg.batch_size}, {lanes}")
+
+        if self.session is None:
+            self.status.setText(("Set up on the left" if on else "Setup shows the setup") +
+                                ", then press Step (Space or →).")
+
+    def set_presenting(self, on: bool) -> None:
+        """Presentation mode folds the setup column away (the Setup button opens it again)."""
+        self.setup_button.setChecked(not on)
 
     def _space(self) -> None:
         """Space steps, and stops slow motion while it plays."""

@@ -94,8 +94,6 @@ def _compact(n: int) -> str:
     return f"{n / 1e6:.1f}M" if n >= 1e6 else f"{n / 1e3:.0f}k" if n >= 1e4 else f"{n / 1e3:.1f}k"
 
 
-ROW_NUMBER_WIDTH_OF = 1000.0  # a number box in a row of controls is as wide as this value needs
-
 # Form controls whose TrainingTab attribute is not the setting's own name.
 WIDGET_NAMES = {"train_limit": "subset"}
 
@@ -132,11 +130,6 @@ def setting_control(name: str, value: object, decimals: int | None = None) -> QW
     if isinstance(widget, QComboBox):  # in a row, as wide as its items: not the form column's fixed width
         widget.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
         widget.setMinimumContentsLength(0)
-    elif isinstance(widget, QDoubleSpinBox):  # as wide as a course value needs, not as its largest allowed
-        largest = widget.maximum()
-        widget.setMaximum(min(largest, ROW_NUMBER_WIDTH_OF))
-        widget.setMaximumWidth(widget.sizeHint().width())
-        widget.setMaximum(largest)
     control.show(widget, value)
     return widget
 

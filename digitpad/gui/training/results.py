@@ -11,13 +11,15 @@ import math
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QEvent, QObject, QPointF, QRectF, QSize, Qt, QTimer, Signal
-from PySide6.QtGui import QColor, QFontMetricsF, QImage, QPainter
+from PySide6.QtGui import QColor, QFont, QFontMetricsF, QImage, QPainter
 from PySide6.QtWidgets import QFrame, QLabel, QScrollArea, QTabWidget, QVBoxLayout, QWidget
 
+from digitpad.core.checkpoints import TrainedModel
 from digitpad.core.evaluation import EvalReport, Mistake
 from digitpad.gui.common.charts import StaticPlot
 from digitpad.gui.common.colours import DIVERGING, ColourScale, diverging_image
 from digitpad.gui.common.images import gray_image
+from digitpad.gui.common.text_zoom import text_scale
 
 
 class PlotTexts(pg.GraphicsObject):
@@ -40,13 +42,21 @@ class PlotTexts(pg.GraphicsObject):
         return QRectF(min(xs) - 1, min(ys) - 1, max(xs) - min(xs) + 2, max(ys) - min(ys) + 2)
 
     def paint(self, painter: QPainter, *_args) -> None:
+        """Each text centred on its point, in a smaller type where a cell is narrower than the widest text (the
+        confusion matrix's counts on a netbook in large type overlapped their neighbours)."""
         to_screen = painter.transform()
         painter.resetTransform()
+        cell = abs(to_screen.map(QPointF(1, 0)).x() - to_screen.map(QPointF(0, 0)).x())
+        widest = max((painter.fontMetrics().horizontalAdvance(t[2]) for t in self.texts), default=0)
+        if widest > cell - 4 > 0:
+            font = QFont(painter.font())
+            font.setPointSizeF(max(5.0, font.pointSizeF() * (cell - 4) / widest))
+            painter.setFont(font)
         height = painter.fontMetrics().height()
         for x, y, text, colour in self.texts:
             centre = to_screen.map(QPointF(x, y))
             painter.setPen(QColor(colour))
-            box = QRectF(centre.x() - 60, centre.y() - height / 2 - self.lift * height, 120, height)
+            box = QRectF(centre.x() - cell / 2, centre.y() - height / 2 - self.lift * height, cell, height)
             painter.drawText(box, Qt.AlignmentFlag.AlignCenter, text)
 
 
@@ -89,12 +99,13 @@ class PerClassAccuracyView(StaticPlot):
         self.labels = PlotTexts()
         self.labels.lift = 0.6
         self.addItem(self.labels)
-        self.setLabel("left", "test accuracy (%)")
+        self.setLabel("left", "accuracy (%)")  # of each class, on the test set (the tab's tooltip says so)
         self.getAxis("left").setTicks([[(v, str(v)) for v in range(0, 101, 20)]])
         # From 0, not from the worst class: bar lengths compare honestly; the labels give the detail.
         self.setYRange(0, 112, padding=0)
         self.setXRange(-0.5, 9.5, padding=0.02)
         self.values = np.zeros(10)
+        self.getAxis("bottom").set_names([str(d) for d in range(10)])
 
     def show_accuracy(self, per_class: list[float], class_names: tuple[str, ...]) -> None:
         self.values = np.asarray(per_class)
@@ -196,12 +207,14 @@ class ImageGrid(QWidget):
         words = [w for cell in shown for w in cell.caption.split()]
         widest_word = max((metrics.horizontalAdvance(w) for w in words), default=0.0) + 4
         gap = self.GAP
+        grow = text_scale(self)  # the pictures grow with their captions (presentation mode, Larger text)
+        min_side, max_side = self.min_side * grow, self.max_side * grow
         if self.columns:
             columns = self.columns
             cell_w = max((view.width() - gap * (columns + 1)) / columns, widest_word)
             side = cell_w
         else:
-            side = min(max(view.width() / 10, self.min_side), self.max_side)
+            side = min(max(view.width() / 10, min_side), max_side)
             cell_w = max(side, widest_word)
             columns = max(1, int((view.width() - gap) // (cell_w + gap)))
         caption_h = max((metrics.boundingRect(QRectF(0, 0, cell_w, 1e4), Qt.TextFlag.TextWordWrap,
@@ -209,7 +222,7 @@ class ImageGrid(QWidget):
         rows = math.ceil(len(shown) / columns) if shown else 0
         if self.columns and rows:
             side = min(side, (view.height() - gap * (rows + 1)) / rows - caption_h)
-        side = int(max(self.min_side, min(side, self.max_side, cell_w)))
+        side = int(max(min_side, min(side, max_side, cell_w)))
         cell_h = side + int(caption_h)
         for k, cell in enumerate(shown):
             row, col = divmod(k, columns)
@@ -230,7 +243,7 @@ def mistakes_summary(report: EvalReport) -> str:
 class ResultsPanel(QTabWidget):
     """The latest run's evaluation, refreshed at each epoch end."""
 
-    mistake_chosen = Signal(object, str)  # the Mistake clicked, and its true class's name
+    mistake_chosen = Signal(object, str, object)  # the Mistake clicked, its true class's name, the model that made it
 
     def __init__(self) -> None:
         super().__init__()
@@ -242,11 +255,15 @@ class ResultsPanel(QTabWidget):
         self.weights = ImageGrid(ColourScale(DIVERGING, ("blue: votes against the class", "white: 0", "red: votes for it"),
                                              "Each template is scaled to its own largest weight"),
                                  columns=5, max_side=420)
-        self.addTab(self.confusion, "Confusion matrix")
-        self.addTab(self.per_class, "Per-class accuracy")
+        # Short titles: five of them fit beside the Setup column at a projector's text size.
+        self.addTab(self.confusion, "Confusion")
+        self.addTab(self.per_class, "Per class")
         self.addTab(self.mistakes, "Mistakes")
-        self.weights_index = self.addTab(self.weights, "Weights (softmax)")
+        self.weights_index = self.addTab(self.weights, "Weights")
+        self.setTabToolTip(0, "The confusion matrix: true class down, predicted class across")
+        self.setTabToolTip(1, "Test accuracy of each class")
         self._latest: tuple[EvalReport, tuple[str, ...], np.ndarray | None] | None = None
+        self.model: TrainedModel | None = None  # the model the report is of: its mistakes open with it
         self._stale: set[int] = set()
         self.currentChanged.connect(self._refresh)
         self.mistakes.clicked.connect(self._on_mistake_clicked)
@@ -257,9 +274,11 @@ class ResultsPanel(QTabWidget):
         self.setTabToolTip(self.weights_index, "Softmax regression's ten weight vectors as 28×28 images: "
                                                "red pixels vote for the class, blue against it")
 
-    def show_report(self, report: EvalReport, class_names: tuple[str, ...], weights: np.ndarray | None) -> None:
-        """Keep the report; draw only the page in view, shortly (the others when they are opened)."""
+    def show_report(self, report: EvalReport, class_names: tuple[str, ...], weights: np.ndarray | None,
+                    model: TrainedModel | None = None) -> None:
+        """Keep the report (and the model it is of); draw only the page in view, shortly (the others when opened)."""
         self._latest = (report, class_names, weights)
+        self.model = model
         self._stale = set(range(self.count()))
         self.setTabEnabled(self.weights_index, weights is not None)
         self._draw_later.start()
@@ -267,6 +286,7 @@ class ResultsPanel(QTabWidget):
     def clear(self) -> None:
         """Nothing shown until the new run's first epoch: the last run's results belong to another model."""
         self._latest = None
+        self.model = None
         self._draw_later.stop()
         self.setTabEnabled(self.weights_index, False)
         self.confusion.show_matrix(np.zeros((10, 10), dtype=np.int64).tolist(), tuple(str(d) for d in range(10)))
@@ -277,7 +297,7 @@ class ResultsPanel(QTabWidget):
     def _on_mistake_clicked(self, index: int) -> None:
         if self._latest is not None and index < len(self._latest[0].mistakes):
             mistake: Mistake = self._latest[0].mistakes[index]
-            self.mistake_chosen.emit(mistake, self._latest[1][mistake.true])
+            self.mistake_chosen.emit(mistake, self._latest[1][mistake.true], self.model)
 
     def _refresh(self, index: int) -> None:
         if self._latest is None or index not in self._stale:

@@ -15,19 +15,19 @@ from dataclasses import asdict
 from pathlib import Path
 
 from pyqtgraph.exporters import ImageExporter, SVGExporter
-from PySide6.QtCore import QBuffer, QIODevice, QSettings, Qt, QTimer, Signal
+from PySide6.QtCore import QBuffer, QEvent, QIODevice, QSettings, Qt, QTimer, Signal
 from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QFileDialog, QHBoxLayout, QHeaderView, QLabel,
                                QLineEdit, QMessageBox, QPushButton, QTableWidget, QTableWidgetItem, QVBoxLayout,
                                QWidget)
 
 from digitpad.core.atomic import atomic_write_bytes
-from digitpad.core.runs import (RunRecord, RunRecorder, default_runs_dir, delete_run, describe, differing_keys,
-                                format_value, labels_for, load_runs, metrics_csv, rename_run)
+from digitpad.core.runs import (WHAT, RunRecord, RunRecorder, default_runs_dir, delete_run, describe, differing_keys,
+                                format_value, labels_for, load_runs, metrics_csv, rename_run, telling_keys)
 from digitpad.core.trainer import TrainConfig
 from digitpad.gui.common.worker import run_call
 from digitpad.core.settings import sweepable
 from digitpad.core.sweeps import Sweep
-from digitpad.gui.common.charts import LiveCharts
+from digitpad.gui.common.charts import FIGURE_POINTS, FIGURE_SIZE, LiveCharts
 from digitpad.gui.common.dialogs import show_warning
 
 COLUMNS = ("Run", "Data set", "Model", "Differs", "Accuracy", "Time", "Status")
@@ -64,49 +64,66 @@ def format_seconds(seconds: float) -> str:
     return f"{seconds:.0f} s" if seconds < 100 else f"{seconds / 60:.1f} min"
 
 
-def export_charts(charts: LiveCharts, path: str | os.PathLike, current_label: str = "this run") -> Path:
-    """The charts as they look, to PNG or SVG (pyqtgraph's exporters), or their numbers as CSV."""
-    target = Path(path)
-    suffix = target.suffix.lower()
-    if suffix == ".csv":
-        data = metrics_csv(charts.shown_curves(current_label)).encode("utf-8")
-    elif suffix == ".svg":
+def figure_points(size: tuple[int, int]) -> float:
+    """The figure's type size: FIGURE_POINTS at FIGURE_SIZE, in proportion below it (never under 9 pt)."""
+    return max(9.0, FIGURE_POINTS * min(size[0] / FIGURE_SIZE[0], size[1] / FIGURE_SIZE[1]))
+
+
+def write_figure(figure: LiveCharts, target: Path, size: tuple[int, int]) -> Path:
+    """A chart laid out as a figure, to PNG or SVG (pyqtgraph's exporters), written atomically."""
+    figure.as_figure(size, figure_points(size))
+    if target.suffix.lower() == ".svg":
         _close_paths_for_pyqtgraph()
-        data = SVGExporter(charts.ci).export(toBytes=True)
-    elif suffix == ".png":
-        exporter = ImageExporter(charts.ci)
-        exporter.parameters()["width"] = max(charts.width(), 320)  # as shown: scaling up thins lines and legends
+        data = SVGExporter(figure.ci).export(toBytes=True)
+    else:
+        exporter = ImageExporter(figure.ci)
+        exporter.parameters()["width"] = size[0]  # drawn at this size: no scaling, no thinned lines
         buffer = QBuffer()
         buffer.open(QIODevice.OpenModeFlag.WriteOnly)
         exporter.export(toBytes=True).save(buffer, "PNG")
         data = bytes(buffer.data())
-    else:
-        raise ValueError(f"{target.name}: charts export as .png, .svg or .csv")
     if not data:  # the renderer could not allocate the picture: never leave an empty file as the figure
         raise OSError(errno.ENOMEM, "the figure came out empty (too large to draw in the memory left)")
     atomic_write_bytes(target, data)
     return target
 
 
-def render_comparison(records: list[RunRecord], out: str | os.PathLike, size: tuple[int, int] = (960, 640)) -> Path:
+def export_charts(charts: LiveCharts, path: str | os.PathLike, current_label: str = "this run",
+                  size: tuple[int, int] = FIGURE_SIZE) -> Path:
+    """The charts as a slide's figure (PNG or SVG, `size` pixels, large type), or their numbers as CSV."""
+    target = Path(path)
+    suffix = target.suffix.lower()
+    if suffix == ".csv":
+        atomic_write_bytes(target, metrics_csv(charts.shown_curves(current_label)).encode("utf-8"))
+        return target
+    if suffix not in (".png", ".svg"):
+        raise ValueError(f"{target.name}: charts export as .png, .svg or .csv")
+    figure = charts.copy()
+    try:
+        return write_figure(figure, target, size)
+    finally:
+        figure.close()
+        figure.deleteLater()
+
+
+def render_comparison(records: list[RunRecord], out: str | os.PathLike,
+                      size: tuple[int, int] = FIGURE_SIZE) -> Path:
     """Draw recorded runs overlaid on the app's own charts, offscreen, into a PNG, SVG or CSV file."""
     from digitpad.gui.app import qt_app
 
     app = qt_app()
     charts = LiveCharts()
-    for plot in (charts.loss_plot, charts.acc_plot):
-        plot.legend.setLabelTextSize("12pt")  # read from the back of the room
     charts.hide_live_legend()
     labels = labels_for([r.config for r in records], [r.name for r in records])
     charts.show_runs([r.curves(label) for r, label in zip(records, labels)])
     shared = [k for k in ("dataset", "model") if k not in differing_keys([r.config for r in records])]
     if shared:
-        charts.loss_plot.setTitle(" · ".join(format_value(records[0].config[k]) for k in shared))
-    charts.resize(*size)
-    charts.show()
-    app.processEvents()
+        charts.loss_plot.setTitle(" · ".join(format_value(records[0].config[k]) for k in shared),
+                                  size=f"{figure_points(size):.0f}pt")
     try:
-        return export_charts(charts, out)
+        if Path(out).suffix.lower() == ".csv":
+            return export_charts(charts, out)
+        return write_figure(charts, Path(out), size)
     finally:
         charts.close()
         charts.deleteLater()
@@ -142,6 +159,7 @@ class RunsPanel(QWidget):
         self.table = QTableWidget(0, len(COLUMNS))
         self.table.setHorizontalHeaderLabels(COLUMNS)
         self.table.verticalHeader().hide()
+        self.table.setTabKeyNavigation(False)  # Tab goes on to the buttons; the arrows move between rows
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.DoubleClicked
                                    | QAbstractItemView.EditTrigger.EditKeyPressed)
@@ -187,7 +205,18 @@ class RunsPanel(QWidget):
         layout.addLayout(actions)
         layout.addLayout(sweep)
         layout.addWidget(self.message)
+        self._fit_table()
         self._update_buttons()
+
+    def _fit_table(self) -> None:
+        """The list may shrink to its header and two rows (it scrolls): on a short screen in large type the
+        charts above keep their height."""
+        self.table.setMinimumHeight(round(3.5 * self.fontMetrics().lineSpacing()))
+
+    def changeEvent(self, event) -> None:
+        if event.type() == QEvent.Type.FontChange and hasattr(self, "table"):
+            self._fit_table()
+        super().changeEvent(event)
 
     # --- the list ------------------------------------------------------------------------------
 
@@ -206,12 +235,12 @@ class RunsPanel(QWidget):
     def _fill(self) -> None:
         """Rebuild the table from `records`, newest first (a few dozen rows: cheap)."""
         self._filling = True
-        keys = differing_keys([r.config for r in self.records])
+        telling = dict(zip((r.id for r in self.records), telling_keys([r.config for r in self.records])))
         self.table.setRowCount(len(self.records))
         for row, record in enumerate(reversed(self.records)):
             acc = record.final_accuracy
             cells = [record.name, format_value(record.config.get("dataset")), format_value(record.config.get("model")),
-                     describe(record.config, [k for k in keys if k not in ("dataset", "model")]),
+                     describe(record.config, [k for k in telling[record.id] if k not in WHAT]),
                      "—" if acc is None else f"{acc:.2%}", format_seconds(record.duration_s), record.status]
             for col, text in enumerate(cells):
                 item = QTableWidgetItem(text)

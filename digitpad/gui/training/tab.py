@@ -7,10 +7,9 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
-from PySide6.QtCore import QSettings, QSize, Qt, Signal
-from PySide6.QtGui import QFontDatabase
-from PySide6.QtWidgets import (QCheckBox, QFileDialog, QFormLayout, QFrame, QGroupBox, QHBoxLayout, QLabel,
-                               QPlainTextEdit, QProgressBar, QPushButton, QScrollArea, QSplitter, QVBoxLayout,
+from PySide6.QtCore import QSettings, Qt, Signal
+from PySide6.QtWidgets import (QCheckBox, QFileDialog, QFormLayout, QGroupBox, QHBoxLayout,
+                               QPlainTextEdit, QProgressBar, QPushButton, QSplitter, QVBoxLayout,
                                QWidget)
 
 from digitpad.core.checkpoints import TrainedModel, save_checkpoint
@@ -20,13 +19,15 @@ from digitpad.core.models import MODELS
 from digitpad.core.runs import RunRecord, RunRecorder, note_checkpoint
 from digitpad.core.events import EpochEnd, FailureKind, Finished, Progress, RunControl, Started
 from digitpad.core.settings import SETTING
-from digitpad.core.trainer import TrainConfig, Trainer
+from digitpad.core.trainer import TrainConfig, Trainer, smoothed_loss_floor
 from digitpad.gui.common.charts import LiveCharts
 from digitpad.gui.common.dialogs import show_warning
 from digitpad.gui.training.form import CourseLr, Form
 from digitpad.gui.training.results import ResultsPanel
 from digitpad.gui.training.runs_panel import RunsPanel
 from digitpad.gui.common.settings import as_bool, stored
+from digitpad.gui.common.text_zoom import monospace
+from digitpad.gui.common.widgets import FittedLabel, Foldable, FormScroll, SteadyButton, SteadyRow, TextColumn
 from digitpad.gui.common.worker import Worker, run_call, run_events
 
 FAILURE_TITLES = {FailureKind.DIVERGED: "Training diverged", FailureKind.DATA: "Data set missing",
@@ -38,21 +39,6 @@ OVERFIT_NOTE = ("Overfitting: the MLP learns 1,000 images by heart — train acc
                 "accuracy stays near 88 %. Run it again with 10,000 images (or sweep training images 1000, 10000 "
                 "in Runs) and tick both runs: the gap shrinks from ~12 to ~3 points. Weight decay 0.01 costs a "
                 "little train accuracy and barely moves the test accuracy here.")
-
-
-class FormScroll(QScrollArea):
-    """The Setup form, whole when there is room, scrolling (never squeezed) when there is not."""
-
-    def __init__(self, form: QWidget) -> None:
-        super().__init__()
-        self.setWidget(form)
-        self.setWidgetResizable(True)
-        self.setFrameShape(QFrame.Shape.NoFrame)
-        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        self.setMaximumHeight(form.sizeHint().height())
-
-    def sizeHint(self) -> QSize:
-        return self.widget().sizeHint()
 
 
 SAVE_FILTERS = ("DigitPad checkpoint (*.pt);;ONNX model, to run outside DigitPad (*.onnx);;"
@@ -79,6 +65,15 @@ def with_chosen_suffix(path: str, chosen_filter: str) -> str:
     return str(Path(path).with_suffix(wanted)) if suffix == ".pt" else path + wanted
 
 
+def try_it(model: TrainedModel) -> str:
+    """How to try a run's model: it never replaces the canvas's model by itself, and a model of another data set
+    is not a digit reader."""
+    info = DATASETS.get(model.meta.dataset)
+    if info is not None and info.name != "mnist":
+        return f"It reads {info.subject} ({info.title}), not digits: Use on canvas to see it answer with those."
+    return "Use on canvas to draw digits for it."
+
+
 def format_duration(seconds: float) -> str:
     if not math.isfinite(seconds):
         return "—"
@@ -91,6 +86,8 @@ class TrainingTab(QWidget):
     snapshot_ready = Signal(object)  # TrainedModel, at every epoch end
     run_ended = Signal()  # the run's thread is over, whatever happened
     model_loaded_request = Signal(str)  # a checkpoint path the user chose to open
+    use_on_canvas = Signal(object)  # TrainedModel: "Use on canvas" was pressed
+    run_started = Signal()
     save_finished = Signal()  # a checkpoint was written, or the failure was shown
     exercise_requested = Signal()  # "Save as exercise…": the Classroom tab reads the setup
 
@@ -124,22 +121,23 @@ class TrainingTab(QWidget):
         for f in self.form.fields:
             form.addRow(f.label, self.form.widgets[f.name])
         form.addRow(self.keep_setup)
-        setup = QGroupBox("Setup")
+        setup = QGroupBox()
         setup.setLayout(form)
-        # On a short screen the form scrolls instead of squeezing its controls below their height.
-        self.setup_scroll = FormScroll(setup)
-        self.setup_scroll.setMinimumHeight(4 * self.epochs.sizeHint().height())
+        # On a short screen the form scrolls instead of squeezing its controls below their height; it folds to
+        # a one-line summary (presentation mode folds it: the charts get the room).
+        self.setup_scroll = FormScroll(setup, self.epochs)
+        self.setup_fold = Foldable("Setup", self.setup_scroll, self.setup_summary)
 
-        self.start_button = QPushButton("Start")
-        self.pause_button = QPushButton("Pause")
-        self.stop_button = QPushButton("Stop")
+        # Start, Pause/Resume and Stop keep one place and one size in every state (SteadyRow), and nothing
+        # above them changes height with the run's state: the teacher's second click lands where the first did.
+        self.start_button = SteadyButton("Start")
+        self.pause_button = SteadyButton("Pause", "Resume")
+        self.stop_button = SteadyButton("Stop")
         self.start_button.setDefault(True)
         self.start_button.clicked.connect(lambda: self.start_training())
         self.pause_button.clicked.connect(self.toggle_pause)
         self.stop_button.clicked.connect(self.stop_training)
-        buttons = QHBoxLayout()
-        for b in (self.start_button, self.pause_button, self.stop_button):
-            buttons.addWidget(b)
+        buttons = SteadyRow(self.start_button, self.pause_button, self.stop_button)
 
         self.fast_button = QPushButton("Fast preset: CNN to 99 % in one epoch")
         self.fast_button.clicked.connect(self.apply_fast_preset)
@@ -158,43 +156,48 @@ class TrainingTab(QWidget):
         files.addWidget(self.save_button)
         files.addWidget(self.load_button)
         files.addWidget(self.exercise_button)
+        # The canvas changes model only when the teacher says so: a finished run offers itself, naming what it reads.
+        self.use_button = QPushButton("Use on canvas")
+        self.use_button.setToolTip("Draw with the model of the last run on the Canvas tab")
+        self.use_button.clicked.connect(lambda: self.last_model and self.use_on_canvas.emit(self.last_model))
 
         self.progress = QProgressBar()
         self.progress.setRange(0, 1000)
         self.progress.setFormat("ready")
-        self.speed = QLabel("")
-        # Fixed size: its text changes several times a second, and a label that may resize makes
-        # Qt lay out the whole panel again each time (~7 ms).
-        self.speed.setFixedSize(320, self.speed.fontMetrics().height() + 4)
-        self.status = QLabel("Choose a model and press Start.")
-        self.status.setWordWrap(True)
-        self.device_label = QLabel("")
+        # Slots sized by the font, never by their text: the speed changes several times a second (a label
+        # that may resize makes Qt lay out the whole panel again, ~7 ms), and a status that grew a line would
+        # push the buttons above it up.
+        left_top = Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop
+        self.speed = FittedLabel("", chars=30, align=left_top)
+        self.status = FittedLabel("Choose a model and press Start.", chars=30, lines=3, min_scale=0.75,
+                                  align=left_top)
+        self.device_label = FittedLabel("", chars=30, align=left_top)
         self.log = QPlainTextEdit()
         self.log.setReadOnly(True)
+        self.log.setTabChangesFocus(True)
         self.log.setMaximumBlockCount(2000)
         self.log.setPlaceholderText("One line per epoch appears here.")
         self.log.setLineWrapMode(QPlainTextEdit.LineWrapMode.NoWrap)
-        self.log.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
+        monospace(self.log)  # follows View ▸ Larger text like every other text
         self.log.setMinimumHeight(4 * self.log.fontMetrics().lineSpacing())
         # The newest line stays in view: the document lays out lazily, so follow every growth of the range.
         follow = self.log.verticalScrollBar()
         follow.rangeChanged.connect(lambda _low, high: follow.setValue(high))
 
         left = QVBoxLayout()
-        left.addWidget(self.setup_scroll)  # its whole height when there is room; the log takes the rest
+        left.addWidget(self.setup_fold)  # its whole height when there is room; the log takes the rest
         left.addWidget(self.fast_button)
         left.addWidget(self.overfit_button)
-        left.addLayout(buttons)
+        left.addWidget(buttons)
         left.addLayout(files)
+        left.addWidget(self.use_button)
         left.addWidget(self.progress)
         left.addWidget(self.speed)
         left.addWidget(self.status)
         left.addWidget(self.device_label)
         left.addWidget(self.log, stretch=1)
-        left_panel = QWidget()
+        left_panel = TextColumn(48, 64)
         left_panel.setLayout(left)
-        left_panel.setMinimumWidth(300)
-        left_panel.setMaximumWidth(380)
 
         self.charts = LiveCharts()
         self.results = ResultsPanel()
@@ -234,6 +237,18 @@ class TrainingTab(QWidget):
     def show_config(self, cfg: TrainConfig) -> None:
         """Show a run's setup in the form: a recorded run loaded back, or the sweep's run now starting."""
         self.form.show({f.name: getattr(cfg, f.name) for f in self.form.fields})
+        self.setup_fold.refresh()
+
+    def setup_summary(self) -> str:
+        """The setup in one line, for the folded Setup form: "MNIST · CNN · 1 epoch · batch 64 · lr 0.008 · Adam"."""
+        cfg = self.config()
+        epochs = f"{cfg.epochs} epoch{'s' if cfg.epochs != 1 else ''}"
+        return " · ".join((DATASETS[cfg.dataset].title, MODELS[cfg.model].title, epochs, f"batch {cfg.batch_size}",
+                           f"lr {cfg.lr:g}", SETTING["optimizer"].title_of(cfg.optimizer)))
+
+    def set_presenting(self, on: bool) -> None:
+        """Presentation mode folds the Setup form into its summary (the Setup button opens it again)."""
+        self.setup_fold.set_open(not on)
 
     def _update_momentum_enabled(self) -> None:
         self.momentum.setEnabled(self.optimizer.currentData() == "momentum" and not self.is_running())
@@ -270,6 +285,9 @@ class TrainingTab(QWidget):
         self.pause_button.setEnabled(running)
         self.stop_button.setEnabled(running)
         self.save_button.setEnabled(not running and self.last_model is not None)
+        self.use_button.setEnabled(not running and self.last_model is not None)
+        if self.last_model is not None:
+            self.use_button.setText(f"Use on canvas ({DATASETS[self.last_model.meta.dataset].title})")
         self.pause_button.setText("Pause")
         self.runs.set_running(running)
         self._update_momentum_enabled()
@@ -285,17 +303,21 @@ class TrainingTab(QWidget):
         self.run_number += 1
         self.epochs_tested = 0
         self.charts.clear_curves(cfg.epochs)
+        floor = smoothed_loss_floor(cfg.label_smoothing)
+        self.charts.set_loss_floor(floor or None, cfg.label_smoothing)
         self.results.clear()  # the previous run's results belong to another model, maybe another data set
         self.speed.setText("")
         self.progress.setValue(0)
         self.progress.setFormat("loading data…")
         self.status.setText(f"Loading {DATASETS[cfg.dataset].title}…")
+        smoothing = f"  label smoothing {cfg.label_smoothing:g}: the loss cannot go below {floor:.2f}\n" if floor else ""
         self._log(f"— run {self.run_number}: {DATASETS[cfg.dataset].title} · {cfg.model} · {cfg.epochs} epochs\n"
                   f"  batch {cfg.batch_size} · lr {cfg.lr:g} · {SETTING['optimizer'].title_of(cfg.optimizer)} · "
-                  f"seed {cfg.seed}\nepoch  loss    train   test    time")
+                  f"seed {cfg.seed}\n{smoothing}epoch  loss    train   test    time")
         self.started_at = time.perf_counter()
         self.recorder = self.runs.recorder_for(cfg)
         self._set_running(True)
+        self.run_started.emit()
         control = RunControl()
         # The record is kept on the worker's thread as the events pass, never on the GUI thread.
         self.run = run_events(self.recorder.track, Trainer(cfg, control).run(), name="digitpad-training",
@@ -351,8 +373,9 @@ class TrainingTab(QWidget):
         self.charts.add_epoch(ev.epoch, ev.train_accuracy, ev.test_accuracy)
         self._log(f"{ev.epoch:>5}  {ev.train_loss:.4f}  {ev.train_accuracy:6.2%}  "
                   f"{ev.test_accuracy:6.2%}  {ev.seconds:4.1f}s")
-        self.results.show_report(ev.report, ev.snapshot.meta.class_names, ev.weight_templates)
-        self.snapshot_ready.emit(self._run_model(ev.snapshot, f", epoch {ev.epoch}"))
+        snapshot = self._run_model(ev.snapshot, f", epoch {ev.epoch}")
+        self.results.show_report(ev.report, ev.snapshot.meta.class_names, ev.weight_templates, snapshot)
+        self.snapshot_ready.emit(snapshot)
 
     def _run_model(self, model: TrainedModel, suffix: str = "") -> TrainedModel:
         """This run's model, named after the run and identified by it: a later run gets its own entry."""
@@ -377,12 +400,12 @@ class TrainingTab(QWidget):
         if ev.stopped:
             trained = f"{ev.epochs_done:.2f}".rstrip("0").rstrip(".")
             self.status.setText(f"Stopped after {trained} epochs of training ({acc_text}). "
-                                "The model so far is in the Canvas tab's model list.")
+                                f"{try_it(self.last_model)}")
             self.progress.setFormat(f"stopped · {elapsed}")
         else:
             self.progress.setValue(1000)
             self.progress.setFormat(f"done · {elapsed}")
-            self.status.setText(f"Finished: {acc_text}. Draw a digit on the Canvas tab to try it.")
+            self.status.setText(f"Finished: {acc_text}. {try_it(self.last_model)}")
         tested = f"test {acc:.2%}" if self.epochs_tested else "not tested"
         self._log(f"— {'stopped' if ev.stopped else 'finished'} · {elapsed} · {tested}")
         self.model_trained.emit(self.last_model, ev.stopped)
