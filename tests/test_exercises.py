@@ -11,7 +11,7 @@ import pytest
 
 from digitpad.cli import main
 from digitpad.core.checkpoints import save_checkpoint
-from digitpad.core.events import Failed, Finished, RunControl
+from digitpad.core.events import Failed, Finished, Progress, RunControl
 from digitpad.core.exercise_kinds import KINDS, Revealed, SetupProblem
 from digitpad.core.exercises import (FORMAT_VERSION, MAX_FILE_BYTES, Answer, AnswerRecord, AnswersLogError, Exercise,
                                      ExerciseError, Sheet, answers_path, append_answer, grade, parse_prediction,
@@ -297,10 +297,38 @@ def test_the_lesson_kind_runs_both_softmax_implementations():
 
 def test_exercise_check_cli(tmp_path, capsys):
     good = write(tmp_path, sheet_json(training_exercise()), "good.digitpad-exercise")
-    bad = write(tmp_path, sheet_json(training_exercise(kind="step")), "bad.digitpad-exercise")
+    bad = write(tmp_path, sheet_json(training_exercise(kind="map")), "bad.digitpad-exercise")
     assert main(["exercise", "check", str(good)]) == 0
     assert "ok — \"A sheet\", 1 exercise(s)" in capsys.readouterr().out
     assert main(["exercise", "check", "--json", str(good), str(bad)]) == 1
     lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert lines[0] == {"file": str(good), "ok": True, "exercises": 1, "problems": []}
-    assert lines[1]["ok"] is False and "'step' is not a kind of exercise" in lines[1]["problems"][0]
+    assert lines[1]["ok"] is False and "'map' is not a kind of exercise" in lines[1]["problems"][0]
+
+
+def test_the_step_kind_steps_from_fresh_weights_and_a_too_large_step_is_an_outcome():
+    kind = KINDS["step"]
+    setup = kind.check({"model": "softmax", "steps": 20, "test_limit": 500}, None, False)
+    assert setup["lr"] == 0.05 and setup["batch_size"] == 256  # the model's course values fill the rest
+    assert [f.key for f in kind.fields(setup)] == ["dataset", "model", "optimizer", "lr", "batch_size", "steps",
+                                                   "test_limit"]  # the rest only where not the default
+    events = list(kind.run(setup, None, RunControl()))
+    outcome = events[-1].outcome
+    assert [e.epoch for e in events if isinstance(e, Progress)][-1] == 20
+    assert outcome["loss_direction"] == "down" and 60 < outcome["test_accuracy"] <= 100
+    assert "500 images" in events[-1].summary
+    events = list(kind.run(kind.check({"model": "softmax", "steps": 5, "lr": 1e6}, None, False), None, RunControl()))
+    assert events[-1].outcome["loss_direction"] == "up"  # too large a step: the loss climbs, an outcome to predict
+    with pytest.raises(SetupProblem) as problem:
+        kind.check({"model": "cnn", "steps": 0, "epochs": 3}, None, False)
+    assert len(problem.value.problems) == 2 and "unknown key 'epochs'" in problem.value.problems[0]
+
+
+def test_the_playground_lesson_kind_trains_and_measures_the_overfitting_gap():
+    kind = KINDS["lesson"]
+    setup = kind.check({"lesson": "playground", "data": "moons", "points": 40, "noise": 0.3, "seed": 3,
+                        "hidden": [16, 16, 16], "batch_size": 20, "steps": 1500}, None, False)
+    outcome = list(kind.run(setup, None, RunControl()))[-1].outcome
+    assert outcome["train_accuracy"] == 100 and outcome["gap"] >= 10  # too little data: learnt by heart
+    with pytest.raises(SetupProblem, match="2 classes"):
+        kind.check({"lesson": "playground", "data": "xor", "classes": 3}, None, False)

@@ -10,7 +10,7 @@ import shutil
 import zipfile
 from dataclasses import replace
 
-from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
+from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QUrl
 from PySide6.QtGui import QDropEvent
 from PySide6.QtWidgets import QComboBox, QLabel, QLineEdit
 
@@ -128,6 +128,37 @@ def test_a_lesson_page_saved_as_exercise(qtbot, window, tmp_path):
     exercise = read_sheet(tmp_path / "lr50.digitpad-exercise").exercises[0]
     assert exercise.kind == "lesson" and exercise.setup["lesson"] == "softmax" and exercise.setup["lr"] == 50
     assert exercise.answer.options == ("down", "up")
+
+
+def test_the_step_tab_saved_as_exercise_after_some_steps_and_revealed(qtbot, window, mnist, tmp_path):
+    step = window.step
+    window.tabs.setCurrentWidget(step)
+    step.setup.model.setCurrentIndex(step.setup.model.findData("softmax"))
+    qtbot.mouseClick(step.ten_button, Qt.MouseButton.LeftButton)  # the teacher tries ten steps first
+    qtbot.waitUntil(lambda: step.steps_taken() == 10 and not step.is_busy(), timeout=60_000)
+    dialog = open_dialog(qtbot, window, step.exercise_button)
+    assert dialog.draft.kind == "step" and dialog.draft.setup["steps"] == 10 and dialog.draft.setup["lr"] == 0.05
+    dialog.measure.setCurrentIndex(dialog.measure.findData("loss_direction"))
+    page = save(qtbot, window, dialog, tmp_path / "ten.digitpad-exercise", "Ten steps", "Down or up?")
+    assert field_widget(page, "steps").text() == "10"
+    down = page.prediction.group.button(0)
+    assert down.text() == "down"
+    qtbot.mouseClick(down, Qt.MouseButton.LeftButton, pos=QPoint(8, down.height() // 2))  # on its circle
+    reveal(qtbot, page)
+    assert "it was down — right" in page.verdict_label.text()
+
+
+def test_the_playground_saved_as_exercise_keeps_its_data_model_and_steps(qtbot, window, tmp_path):
+    lessons = window.lessons
+    window.tabs.setCurrentWidget(lessons)
+    page = lessons.page("playground")
+    lessons.pages.setCurrentWidget(page)
+    page.apply_preset("overfit", run=False)
+    dialog = open_dialog(qtbot, window, page.exercise_button)
+    setup = dialog.draft.setup
+    assert (setup["lesson"], setup["data"], setup["points"], setup["hidden"]) == ("playground", "moons", 40,
+                                                                                  [16, 16, 16])
+    assert setup["steps"] == 1500  # nothing trained on the page yet: the lesson's usual run
 
 
 def test_a_sheet_steps_through_and_answers_survive_an_unwritable_folder(qtbot, window, tmp_path):

@@ -324,6 +324,8 @@ def test_f5_enters_presentation_mode_and_f5_again_puts_everything_back(qtbot, wi
     assert window.fits_in(window.screen().geometry().size())
     assert charts.smooth_loss.opts["pen"].widthF() == 2 * before[2]  # thicker lines for the back row
     assert not fold.is_open() and "MNIST" in fold.summary_label.text()  # the setup in one line
+    window.training.epochs.setValue(7)  # an edit while folded (a preset, a recorded run loaded) shows at once
+    assert "7 epochs" in fold.summary_label.text()
     now = QApplication.palette()
     white = hex_rgb(now.color(QPalette.ColorRole.Window).name())
     for group, role, least in ((QPalette.ColorGroup.Active, QPalette.ColorRole.WindowText, 7),

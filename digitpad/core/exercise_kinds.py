@@ -368,6 +368,7 @@ class LessonSpec:
     measures: Mapping[str, Measure]
     run: Callable[[dict, RunControl], Iterator[object]]
     bounds: Mapping[str, names.Bounds] = field(default_factory=dict)
+    choices: Mapping[str, tuple] = field(default_factory=dict)
 
 
 SOFTMAX_LESSON_KEYS = ("dataset", "epochs", "lr", "batch_size", "seed", "train_limit", "test_limit")
@@ -465,6 +466,83 @@ LESSONS: dict[str, LessonSpec] = {
 }
 
 
+# The 2-D playground: its data and model settings as flat keys, the steps to train, and what the run shows.
+PLAYGROUND_KEYS = ("data", "classes", "points", "noise", "test_share", "net", "hidden", "activation", "features",
+                   "optimizer", "lr", "momentum", "weight_decay", "batch_size", "seed", "steps")
+PLAYGROUND_BOUNDS = {**{k: names.PLAYGROUND_BOUNDS[k] for k in ("classes", "points", "noise", "test_share",
+                                                                "batch_size")},
+                     **{k: SETTING[k].bounds for k in ("lr", "momentum", "weight_decay", "seed")},
+                     "steps": names.Bounds(1, 20_000, integer=True)}
+PLAYGROUND_CHOICES = {"data": names.PLAYGROUND_DATA, "net": names.PLAYGROUND_MODELS,
+                      "activation": names.PLAYGROUND_ACTIVATIONS, "optimizer": SETTING["optimizer"].choices}
+
+
+def playground_config(values: dict):
+    """The PlaygroundConfig and number of steps of a playground exercise's flat values."""
+    from digitpad.core.playground import DataSpec, NetSpec, PlaygroundConfig
+
+    v = {**_playground_defaults(), **values}
+    data = DataSpec(v["data"], v["classes"], v["points"], v["noise"], v["test_share"], v["seed"])
+    net = NetSpec(v["net"], tuple(v["hidden"]), v["activation"], tuple(v["features"]))
+    return PlaygroundConfig(data, net, v["optimizer"], v["lr"], v["momentum"], v["weight_decay"], v["batch_size"],
+                            v["seed"]), v["steps"]
+
+
+def _playground_defaults() -> dict:
+    from digitpad.core.playground import PRESETS
+
+    preset = PRESETS["mlp-xor"]  # the lesson's own first example
+    cfg, data, net = preset.config, preset.config.data, preset.config.net
+    return {"data": data.kind, "classes": data.classes, "points": data.points, "noise": data.noise,
+            "test_share": data.test_share, "net": net.kind, "hidden": list(net.hidden),
+            "activation": net.activation, "features": list(net.features), "optimizer": cfg.optimizer, "lr": cfg.lr,
+            "momentum": cfg.momentum, "weight_decay": cfg.weight_decay, "batch_size": cfg.batch_size,
+            "seed": cfg.seed, "steps": preset.steps}
+
+
+def _check_playground(values: dict) -> list[str]:
+    problems = _check_with(PLAYGROUND_KEYS, PLAYGROUND_BOUNDS, PLAYGROUND_CHOICES)(values)
+    for key in ("hidden", "features"):
+        if key in values and not (isinstance(values[key], list) and len(values[key]) <= 8):
+            problems.append(f"setup.{key}: a list, e.g. {_playground_defaults()[key]}")
+    if problems:
+        return problems
+    try:
+        playground_config(values)[0].validate()  # the rules between values (2 classes for XOR, …)
+    except (TypeError, ValueError) as exc:
+        return [f"setup: {exc}"]
+    return []
+
+
+def _run_playground(values: dict, control: RunControl) -> Iterator[object]:
+    """The playground trained `steps` steps from its seed on the points its data spec draws."""
+    from digitpad.core.playground import train
+
+    cfg, steps = playground_config(values)
+    frame = None
+    for ev in train(cfg, steps, control=control, frame_s=0.25):
+        if isinstance(ev, Failed):
+            yield ev
+            return
+        frame = ev
+        yield Progress(frame.step, steps, 1, 1, frame.train_loss, frame.train_accuracy, math.nan, math.nan)
+    if control.stopped or frame is None:
+        yield Finished(None, True, 0)
+        return
+    outcome = {"train_accuracy": frame.train_accuracy * 100, "test_accuracy": frame.test_accuracy * 100,
+               "gap": (frame.train_accuracy - frame.test_accuracy) * 100}
+    yield Revealed(outcome, f"{cfg.net.describe()} on {cfg.data.kind}, {steps} steps: train accuracy "
+                            f"{frame.train_accuracy:.1%}, test accuracy {frame.test_accuracy:.1%}")
+
+
+LESSONS["playground"] = LessonSpec(
+    "2-D playground", PLAYGROUND_KEYS, _playground_defaults, _check_playground,
+    {"train_accuracy": Measure("train accuracy after the last step", NUMBER, "%"),
+     "test_accuracy": Measure("test accuracy after the last step", NUMBER, "%"),
+     "gap": Measure("train minus test accuracy (the overfitting gap)", NUMBER, "points")},
+    _run_playground, PLAYGROUND_BOUNDS, PLAYGROUND_CHOICES)
+
+
 def check_lesson(setup: dict, _base: Path | None = None, _deep: bool = False) -> dict:
     lesson = setup.get("lesson")
     if lesson not in LESSONS:
@@ -479,7 +557,7 @@ def check_lesson(setup: dict, _base: Path | None = None, _deep: bool = False) ->
 
 def lesson_fields(setup: dict) -> list[SetupField]:
     spec = LESSONS[setup["lesson"]]
-    choices = {"dataset": names.DATASETS}
+    choices = {"dataset": names.DATASETS, **spec.choices}
     return ([SetupField("lesson", "lesson", setup["lesson"], spec.title)] +
             [SetupField(k, SETTING[k].title.lower() if k in SETTING else k.replace("_", " "), setup[k],
                         number_text(setup[k]),
@@ -495,6 +573,100 @@ LESSON = ExerciseKind("lesson", "Lesson page", check_lesson, lesson_fields,
                       lambda setup: LESSONS[setup["lesson"]].measures, run_lesson)
 
 
+# --- the Step tab: N single mini-batch steps ------------------------------------------------------
+
+STEP_KEYS = ("dataset", "model", "optimizer", "lr", "momentum", "batch_size", "seed", "steps", "test_limit")
+STEP_SHOWN = ("dataset", "model", "optimizer", "lr", "batch_size", "steps")  # the rest only where not the default
+EXERCISE_STEPS = names.Bounds(1, 2000, integer=True)  # a class waits for them: minutes at most on a laptop
+STEP_MEASURES = {
+    "test_accuracy": Measure("test accuracy after the last step (on the test subset)", NUMBER, "%"),
+    "test_loss": Measure("test loss after the last step (on the test subset)", NUMBER),
+    "loss_direction": Measure("the test loss, from before the first step to after the last", CHOICE,
+                              options=(DOWN, UP)),
+    "update_ratio": Measure("‖ΔW‖ / ‖W‖ of the last step", NUMBER),
+}
+
+
+def _step_bounds(key: str) -> names.Bounds | None:
+    return EXERCISE_STEPS if key == "steps" else SETTING[key].bounds
+
+
+def step_config(setup: dict):
+    """The StepConfig and number of steps an exercise runs: the model's course defaults, then the file's values."""
+    from digitpad.core.step import LaneConfig, StepConfig
+
+    cfg = training_config({k: v for k, v in setup.items() if k in TRAINING_KEYS})
+    lane = LaneConfig(cfg.optimizer, cfg.lr, cfg.momentum)
+    return StepConfig(dataset=cfg.dataset, model=cfg.model, batch_size=cfg.batch_size, seed=cfg.seed, lanes=(lane,),
+                      test_subset=setup.get("test_limit") or 1000), setup.get("steps", 10)
+
+
+def check_step(setup: dict, _base: Path | None = None, _deep: bool = False) -> dict:
+    problems = unknown_keys(setup, STEP_KEYS)
+    for key, value in setup.items():
+        if key in STEP_KEYS:
+            problem = check_value(key, value, choices=_choices(key) if key in SETTING else (),
+                                  bounds=_step_bounds(key), optional=key == "test_limit")
+            problems += [problem] if problem else []
+    if problems:
+        raise SetupProblem(problems)
+    cfg, steps = step_config(setup)
+    try:
+        cfg.validate()
+    except ValueError as exc:
+        raise SetupProblem([f"setup: {exc}"]) from None
+    lane = cfg.lanes[0]
+    return {"dataset": cfg.dataset, "model": cfg.model, "optimizer": lane.optimizer, "lr": lane.lr,
+            "momentum": lane.momentum, "batch_size": cfg.batch_size, "seed": cfg.seed, "steps": steps,
+            "test_limit": cfg.test_subset}
+
+
+def step_fields(setup: dict) -> list[SetupField]:
+    defaults = check_step({k: setup[k] for k in ("model", "dataset") if k in setup})
+    return [SetupField(key, "steps" if key == "steps" else SETTING[key].title.lower(), setup[key],
+                       number_text(setup[key]), choices=_choices(key) if key in SETTING else (),
+                       bounds=_step_bounds(key))
+            for key in STEP_KEYS if key in STEP_SHOWN or setup[key] != defaults[key]]
+
+
+def run_step(setup: dict, _base: Path | None, control: RunControl) -> Iterator[object]:
+    """The Step tab's session, N steps from fresh seeded weights, measured after each as the tab does."""
+    from digitpad.core.step import Opened, Stepped, open_session
+
+    cfg, steps = step_config(setup)
+    session = None
+    for ev in open_session(cfg):
+        if isinstance(ev, Failed):
+            yield ev
+            return
+        session = ev.session if isinstance(ev, Opened) else session
+    start_loss = session.test_loss_now()
+    record = None
+    for ev in session.run(steps, control, views=False):
+        if isinstance(ev, Failed):
+            if ev.kind != FailureKind.DIVERGED:
+                yield ev
+                return
+            yield Revealed({"loss_direction": UP}, f"step {session.step + 1} made the loss infinite or NaN "
+                                                   f"(lr {cfg.lanes[0].lr:g} is too large): the loss blew up")
+            return
+        if isinstance(ev, Stepped) and ev.records:
+            record = ev.records[-1][0]
+            yield Progress(ev.step, steps, 1, 1, record.loss_after, math.nan, math.nan, math.nan)
+    if control.stopped or record is None:
+        yield Finished(None, True, 0)
+        return
+    outcome = {"test_accuracy": record.test_accuracy * 100, "test_loss": record.test_loss,
+               "loss_direction": loss_direction(start_loss, record.test_loss, False),
+               "update_ratio": record.update_ratio}
+    yield Revealed(outcome, f"{cfg.model}, {steps} step(s) of {cfg.lanes[0].label}, batch {cfg.batch_size}: test "
+                            f"loss {start_loss:.4g} → {record.test_loss:.4g}, test accuracy "
+                            f"{record.test_accuracy:.1%} on {len(session.data.y_test):,} images")
+
+
+STEP = ExerciseKind("step", "Step tab", check_step, step_fields, lambda _setup: STEP_MEASURES, run_step)
+
+
 # --- the registry: one entry per kind ------------------------------------------------------------
 
-KINDS: dict[str, ExerciseKind] = {kind.name: kind for kind in (TRAINING, CANVAS, LESSON)}
+KINDS: dict[str, ExerciseKind] = {kind.name: kind for kind in (TRAINING, CANVAS, LESSON, STEP)}

@@ -635,6 +635,11 @@ class StepSession:
             return
         yield Stepped(self.step, (), lane_views(), self.kept, self.memory)
 
+    def test_loss_now(self) -> float:
+        """The first lane's loss on the test subset with its weights as they are (at step 0: before any step)."""
+        torch.set_num_threads(STEP_THREADS)
+        return float(F.cross_entropy(self.lanes[0].eval_logits(self.data.x_test), self.data.y_test))
+
     def views_at_start(self) -> tuple[LaneView, ...]:
         return tuple(lane.view(0, None, lane.current, lane.current, None) for lane in self.lanes)
 

@@ -76,7 +76,7 @@ class MainWindow(QMainWindow):
         self.canvas.keep_row.chosen.connect(self.keep_drawing)
         self.lessons = self.add_room(LessonsTab(), "Lessons")
         self.step = self.add_room(StepTab(self.library), "Step")
-        self.classroom = self.add_room(ClassroomTab(self.library, self.training, self.canvas, self.lessons),
+        self.classroom = self.add_room(ClassroomTab(self.library, self.training, self.canvas, self.lessons, self.step),
                                        "Classroom")
         self.setCentralWidget(self.tabs)
         self.commands = Commands(self, self.tabs)  # File, Edit, Run: every action has its key

@@ -1,7 +1,8 @@
 """What each tab offers to "Save as exercise…": its current state as a `Draft` (kind + setup), or why not.
 
-To make a new tab a source (Step mode, the playground): give it an `exercise_requested` signal and a
-function here that reads its state into a Draft of its kind; `ClassroomTab.add_source` does the rest.
+To make a new tab a source: give it an `exercise_requested` signal and a function here that reads its state
+into a Draft of its kind; `ClassroomTab.add_source` does the rest. (A lesson page needs only an
+`exercise_setup()`: the Lessons tab's draft reads it.)
 """
 
 from __future__ import annotations
@@ -49,3 +50,14 @@ def lesson_draft(lessons) -> Draft | str:
     if setup is None:
         return f"The lesson \"{page.TITLE}\" has nothing to run, so no exercise can be made from it."
     return checked("lesson", setup)
+
+
+def step_draft(step) -> Draft | str:
+    """The Step tab's first lane and setup, as many steps as the session has taken (ten before any)."""
+    cfg = step.setup.config()
+    if len(cfg.lanes) > 1:
+        return "A race cannot be an exercise yet: untick Race, and make one exercise per optimizer."
+    lane = cfg.lanes[0]
+    return checked("step", {"dataset": cfg.dataset, "model": cfg.model, "optimizer": lane.optimizer, "lr": lane.lr,
+                            "momentum": lane.momentum, "batch_size": cfg.batch_size, "seed": cfg.seed,
+                            "steps": step.steps_taken() or 10, "test_limit": cfg.test_subset})

@@ -13,7 +13,7 @@ from PySide6.QtWidgets import QTabWidget, QVBoxLayout, QWidget
 
 from digitpad.core.exercises import Draft
 from digitpad.gui.classroom.class_page import ClassPage
-from digitpad.gui.classroom.drafts import canvas_draft, lesson_draft, training_draft
+from digitpad.gui.classroom.drafts import canvas_draft, lesson_draft, step_draft, training_draft
 from digitpad.gui.classroom.exercise_page import ExercisePage
 from digitpad.gui.classroom.save_dialog import SaveExerciseDialog
 from digitpad.gui.common.dialogs import show_warning
@@ -23,7 +23,7 @@ from digitpad.gui.model_library import ModelLibrary
 class ClassroomTab(QWidget):
     save_dialog_opened = Signal(object)  # the SaveExerciseDialog, for tests and screenshots
 
-    def __init__(self, library: ModelLibrary, training=None, canvas=None, lessons=None,
+    def __init__(self, library: ModelLibrary, training=None, canvas=None, lessons=None, step=None,
                  parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.exercises = ExercisePage()
@@ -36,7 +36,8 @@ class ClassroomTab(QWidget):
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addWidget(self.pages)
         self.dialog: SaveExerciseDialog | None = None
-        for source, draft in ((training, training_draft), (canvas, canvas_draft), (lessons, lesson_draft)):
+        for source, draft in ((training, training_draft), (canvas, canvas_draft), (lessons, lesson_draft),
+                              (step, step_draft)):
             if source is not None:
                 self.add_source(source, draft)
 

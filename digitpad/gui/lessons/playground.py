@@ -336,6 +336,11 @@ class PlaygroundLesson(LessonPage):
             presets.addWidget(button)
             self.preset_buttons[key] = button
         presets.addStretch(1)
+        self.exercise_button = QPushButton("Save as exercise…")
+        self.exercise_button.setToolTip("A predict-then-reveal exercise from this page's data, model and training "
+                                        "(the points are drawn again from the seed: clicked ones are not kept)")
+        self.exercise_button.clicked.connect(self.exercise_requested)
+        presets.addWidget(self.exercise_button)
         self.sentence = explanation(INTRO)
         self.sentence.setMinimumHeight(2 * self.sentence.fontMetrics().lineSpacing())
 
@@ -501,6 +506,17 @@ class PlaygroundLesson(LessonPage):
                       self.activation.currentData(), features)
         return PlaygroundConfig(data, net, self.optimizer.currentData(), self.lr.value(), weight_decay=self.weight_decay.value(),
                                 batch_size=self.batch_size.value(), seed=self.data_seed.value())
+
+    def exercise_setup(self) -> dict:
+        """The page's setup as an exercise, trained as many steps as the page has (the preset's count before any)."""
+        cfg = self.config()
+        steps = self.frame.step if self.frame is not None and self.frame.step > 0 else PRESETS["mlp-xor"].steps
+        data, net = cfg.data, cfg.net
+        return {"lesson": "playground", "data": data.kind, "classes": data.classes, "points": data.points,
+                "noise": data.noise, "test_share": data.test_share, "net": net.kind, "hidden": list(net.hidden),
+                "activation": net.activation, "features": list(net.features), "optimizer": cfg.optimizer,
+                "lr": cfg.lr, "momentum": cfg.momentum, "weight_decay": cfg.weight_decay,
+                "batch_size": cfg.batch_size, "seed": cfg.seed, "steps": steps}
 
     def show_config(self, cfg: PlaygroundConfig) -> None:
         """Fill the controls from a set-up (a preset) without a rebuild per control."""

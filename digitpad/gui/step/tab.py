@@ -8,7 +8,7 @@ thread only draws the numpy views the session hands back.
 from __future__ import annotations
 
 import numpy as np
-from PySide6.QtCore import Qt, QTimer
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (QComboBox, QFrame, QHBoxLayout, QLabel, QPushButton, QScrollArea, QSlider,
                                QSplitter, QToolButton, QVBoxLayout, QWidget)
@@ -43,6 +43,8 @@ def _megabytes(n: int) -> str:
 class StepTab(QWidget):
     """Setup on the left; the transport (Step … Rewind, speed, timeline) over the panels on the right."""
 
+    exercise_requested = Signal()  # "Save as exercise…": the setup shown, stepped as far as the session is
+
     def __init__(self, library: ModelLibrary, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.session: StepSession | None = None
@@ -64,6 +66,9 @@ class StepTab(QWidget):
         self.new_button = QPushButton("New session")
         self.new_button.setToolTip("Start over at step 0 with the setup above (the history is discarded)")
         self.new_button.clicked.connect(lambda: self.new_session())
+        self.exercise_button = QPushButton("Save as exercise…")
+        self.exercise_button.setToolTip("A predict-then-reveal exercise: this setup, as many steps as taken here")
+        self.exercise_button.clicked.connect(self.exercise_requested)
         self.history_label = FittedLabel(chars=30, lines=3,
                                          align=Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
         setup_scroll = QScrollArea()
@@ -77,6 +82,7 @@ class StepTab(QWidget):
         column.setContentsMargins(0, 0, 0, 0)
         column.addWidget(setup_scroll, stretch=1)
         column.addWidget(self.new_button)
+        column.addWidget(self.exercise_button)
         column.addWidget(self.history_label)
         # The setup column folds away (presentation mode folds it: the panels get the room); the button says what
         # the setup is while it is folded.
@@ -189,6 +195,10 @@ class StepTab(QWidget):
             self.stale = True
             self.status.setText("The setup changed: the next Step (or New session) starts over from step 0 with it.")
             self._set_busy(self.is_busy())
+
+    def steps_taken(self) -> int:
+        """How far the session in view has stepped (0 when none, or the setup changed since)."""
+        return self.session.step if self.session is not None and not self.stale else 0
 
     def _show_setup(self, on: bool) -> None:
         self.left.setVisible(on)

@@ -127,6 +127,10 @@ class TrainingTab(QWidget):
         # a one-line summary (presentation mode folds it: the charts get the room).
         self.setup_scroll = FormScroll(setup, self.epochs)
         self.setup_fold = Foldable("Setup", self.setup_scroll, self.setup_summary)
+        for widget in self.form.widgets.values():  # the folded summary follows every edit of the form
+            changed = next(getattr(widget, name) for name in ("currentIndexChanged", "valueChanged", "toggled")
+                           if hasattr(widget, name))
+            changed.connect(lambda *_: self.setup_fold.refresh())
 
         # Start, Pause/Resume and Stop keep one place and one size in every state (SteadyRow), and nothing
         # above them changes height with the run's state: the teacher's second click lands where the first did.
