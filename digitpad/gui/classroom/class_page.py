@@ -126,9 +126,10 @@ class ClassPage(QWidget):
 
         self.headline = QLabel()
         self.headline.setWordWrap(True)
-        self.table = make_table(["writer", "samples", "accuracy", "left out: after"])
-        self.table.setToolTip("Hardest writers first. \"left out: after\": fine-tuned on everyone else, "
-                              "tested on this writer")
+        self.table = make_table(["writer", "samples", "before", "left out: after"])
+        self.table.setToolTip("Hardest writers first, before and after side by side: \"before\", the model as it "
+                              "is on this writer; \"left out: after\", fine-tuned on everyone else (leave one "
+                              "writer out), tested on this writer")
         self.confusion = ConfusionMatrixView()
         self.confusion.setToolTip("The class's confusion matrix: each cell counts samples; colour is the log "
                                   "of the count")
