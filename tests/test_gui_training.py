@@ -157,7 +157,8 @@ def test_fast_preset_fills_the_controls(qtbot, window):
     tab = window.training
     qtbot.mouseClick(tab.fast_button, Qt.MouseButton.LeftButton)
     cfg = tab.config()
-    assert (cfg.model, cfg.epochs, cfg.schedule, cfg.optimizer, cfg.label_smoothing) == ("cnn", 1, "onecycle",
-                                                                                         "adam", 0.1)
+    assert (cfg.model, cfg.epochs, cfg.schedule, cfg.optimizer, cfg.label_smoothing, cfg.precision) == (
+        "cnn", 1, "onecycle", "adam", 0.1, "bfloat16")
     tab.model.setCurrentIndex(tab.model.findData("softmax"))
-    assert (tab.config().schedule, tab.config().label_smoothing) == ("constant", 0.0)
+    assert (tab.config().schedule, tab.config().label_smoothing, tab.config().precision) == ("constant", 0.0,
+                                                                                             "float32")

@@ -35,7 +35,7 @@ def test_the_command_line_offers_the_accepted_names():
     parser = build_parser()
     assert choices(parser, "train") == {"dataset": names.DATASETS, "model": names.MODELS, "preset": tuple(PRESETS),
                                         "optimizer": names.OPTIMIZERS, "schedule": names.SCHEDULES,
-                                        "adversarial": names.ADVERSARIAL}
+                                        "precision": names.PRECISIONS, "adversarial": names.ADVERSARIAL}
     assert choices(parser, "eval") == {"dataset": names.DATASETS}
 
 

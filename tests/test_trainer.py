@@ -1,5 +1,6 @@
 """The training engine: events, reproducibility, stop/pause within a batch, failures as events."""
 
+import math
 import threading
 import time
 
@@ -124,6 +125,21 @@ def test_bad_config_and_device_are_failure_events():
 def test_presets_fill_a_config():
     cfg = TrainConfig.with_preset("fast", seed=5)
     assert (cfg.model, cfg.epochs, cfg.schedule, cfg.seed) == ("cnn", 1, "onecycle", 5)
+
+
+def test_bfloat16_trains_the_cnn_with_float32_weights_and_says_which_arithmetic_it_used(mnist):
+    from digitpad.core.devices import autocast_dtype
+
+    cfg = small(model="cnn", precision="bfloat16", epochs=2, lr=1e-2, optimizer="adam")
+    evs = events(cfg)
+    started, ends = evs[0], [e for e in evs if isinstance(e, EpochEnd)]
+    native = autocast_dtype("bfloat16", torch.device("cpu")) is not None
+    assert started.device.endswith(", bfloat16 mixed precision" if native else
+                                   ", float32 (no native bfloat16 on this device)")
+    assert len(ends) == 2 and math.isfinite(ends[-1].train_loss) and ends[-1].train_loss < ends[0].train_loss * 1.5
+    model = ends[-1].snapshot.model
+    assert all(p.dtype == torch.float32 for p in model.parameters())  # only the forward pass was bfloat16
+    assert autocast_dtype("float32", torch.device("cpu")) is None and "bfloat16" not in events(small())[0].device
 
 
 @pytest.mark.slow

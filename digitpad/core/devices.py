@@ -153,6 +153,26 @@ def yield_to_the_window(niceness: int = BACKGROUND_NICENESS) -> None:
         pass
 
 
+def autocast_dtype(precision: str, device: torch.device) -> torch.dtype | None:
+    """The dtype to autocast the training forward pass to, or None for float32: bfloat16 only where the device
+    computes it natively (emulated, on a CPU without AVX-512 BF16, it would be slower than float32)."""
+    if precision != "bfloat16":
+        return None
+    if device.type == "cuda":
+        return torch.bfloat16 if torch.cuda.is_bf16_supported() else None
+    if device.type == "cpu":
+        native = torch.backends.mkldnn.is_available() and torch.ops.mkldnn._is_mkldnn_bf16_supported()
+        return torch.bfloat16 if native else None
+    return None
+
+
+def describe_precision(precision: str, dtype: torch.dtype | None) -> str:
+    """What the run's arithmetic is, for the status line: nothing for plain float32."""
+    if precision == "float32":
+        return ""
+    return ", bfloat16 mixed precision" if dtype is not None else ", float32 (no native bfloat16 on this device)"
+
+
 def describe(device: torch.device) -> str:
     """A human name for the status line, e.g. 'cuda (NVIDIA H100)' or 'cpu (2 threads)'."""
     if device.type == "cuda":

@@ -21,6 +21,7 @@ EXPORT_SUFFIXES: dict[str, str] = {"onnx": ".onnx", "pt2": ".pt2"}  # export for
 # Below this top probability the answer reads "not sure — 4 or 9?". Measured with the shipped MNIST
 # models on 400 scribbles and the 10,000 MNIST test digits (bench/unsure_threshold.py, docs/BENCHMARKS.md).
 UNSURE_BELOW = 0.7
+PRECISIONS: tuple[str, ...] = ("float32", "bfloat16")  # the forward pass's arithmetic while training
 ADVERSARIAL: tuple[str, ...] = ("none", "fgsm", "pgd")  # adversarial training: which attack makes the examples
 # The 2-D playground (core/playground.py): its data sets, input features, models and activations.
 PLAYGROUND_DATA: tuple[str, ...] = ("blobs", "moons", "circles", "xor", "spiral")

@@ -22,7 +22,8 @@ from torch import nn
 from digitpad.core.augment import augment_batch
 from digitpad.core.checkpoints import ModelMeta, TrainedModel
 from digitpad.core.datasets import DataError, Split, load_dataset, uci_split
-from digitpad.core.devices import CpuShare, DeviceError, describe, resolve_device
+from digitpad.core.devices import (CpuShare, DeviceError, autocast_dtype, describe, describe_precision,
+                                   resolve_device)
 from digitpad.core.evaluation import build_report, predict_all
 from digitpad.core.events import EpochEnd, Event, Failed, FailureKind, Finished, Progress, RunControl, Started
 from digitpad.core.models import build_model, linear_weight_templates, model_spec, parameter_count
@@ -52,6 +53,7 @@ class TrainConfig:
     weight_decay: float = SETTING["weight_decay"].default  # L2 penalty, added to the gradient by the optimizer
     adversarial: str = SETTING["adversarial"].default  # "fgsm"/"pgd": each batch also trained on its adversarial copy
     adv_eps: float = SETTING["adv_eps"].default  # their L∞ budget in pixel units [0, 1]
+    precision: str = SETTING["precision"].default  # "bfloat16": the training forward pass autocast, where native
     seed: int = SETTING["seed"].default
     device: str = SETTING["device"].default
     train_limit: int | None = SETTING["train_limit"].default  # use only the first N training images (quick demos)
@@ -189,8 +191,18 @@ OPTIMIZER_BUILDERS: dict[str, Callable[[TrainConfig, object], torch.optim.Optimi
     "sgd": lambda cfg, params: torch.optim.SGD(params, lr=cfg.lr, weight_decay=cfg.weight_decay),
     "momentum": lambda cfg, params: torch.optim.SGD(params, lr=cfg.lr, momentum=cfg.momentum,
                                                     weight_decay=cfg.weight_decay),
-    "adam": lambda cfg, params: torch.optim.Adam(params, lr=cfg.lr, weight_decay=cfg.weight_decay),
+    "adam": lambda cfg, params: adam(params, lr=cfg.lr, weight_decay=cfg.weight_decay),
 }
+
+
+def adam(params, **options) -> torch.optim.Adam:
+    """Adam with its fused kernel where this torch has one for the parameters' device (the CPU's since torch 2.4):
+    one pass over the weights instead of a dozen, ~0.3 ms saved per step of the CNN, a few % of a fast epoch."""
+    params = list(params)
+    try:
+        return torch.optim.Adam(params, fused=True, **options)
+    except (RuntimeError, TypeError):  # an older torch, or a device without the fused kernel
+        return torch.optim.Adam(params, **options)
 
 # Each schedule: (config, optimizer, total steps) → a scheduler stepped per batch, or None.
 SCHEDULE_BUILDERS: dict[str, Callable[[TrainConfig, torch.optim.Optimizer, int], object]] = {
@@ -223,9 +235,13 @@ def initial_model(name: str, seed: int, device: torch.device) -> nn.Module:
 
 
 def train_step(model: nn.Module, optimizer: torch.optim.Optimizer | None, xb: torch.Tensor, yb: torch.Tensor,
-               label_smoothing: float = 0.0, scheduler=None, *, lr: float = 0.0) -> tuple[torch.Tensor, torch.Tensor]:
+               label_smoothing: float = 0.0, scheduler=None, *, lr: float = 0.0,
+               autocast: torch.dtype | None = None) -> tuple[torch.Tensor, torch.Tensor]:
     """One mini-batch step on a normalized batch: forward, cross-entropy on the logits, backward, update (and the
-    schedule's step). Returns the batch's mean loss and its logits.
+    schedule's step). Returns the batch's mean loss and its logits (float32).
+
+    `autocast`: the forward pass in that dtype where it helps (bfloat16: convolutions and matrix products), the
+    loss on float32 logits, the weights and their update float32 (`devices.autocast_dtype` chooses it).
 
     Without an optimizer the model is the from-scratch one, stepped at `lr` by the course's own softmax,
     cross_entropy and sgd (`scratch_step`). The trainer, fine-tuning, the Step tab and the 2-D playground all
@@ -233,7 +249,12 @@ def train_step(model: nn.Module, optimizer: torch.optim.Optimizer | None, xb: to
     """
     if optimizer is None:
         return scratch_step(model, xb, yb, lr)
-    logits = model(xb)
+    if autocast is None:
+        logits = model(xb)
+    else:
+        with torch.autocast(xb.device.type, dtype=autocast):
+            logits = model(xb)
+        logits = logits.float()
     loss = F.cross_entropy(logits, yb, label_smoothing=label_smoothing)
     optimizer.zero_grad(set_to_none=True)
     loss.backward()
@@ -290,7 +311,8 @@ class Trainer:
         self.batches = math.ceil(len(self.train) / cfg.batch_size)
         self.scheduler = SCHEDULE_BUILDERS[cfg.schedule](cfg, self.optimizer, cfg.epochs * self.batches)
         self.divergence = DivergenceWatch()
-        yield Started(describe(device), data.source, len(self.train), len(self.test), self.batches,
+        self.autocast = autocast_dtype(cfg.precision, device)
+        yield Started(describe(device) + describe_precision(cfg.precision, self.autocast), data.source, len(self.train), len(self.test), self.batches,
                       parameter_count(self.model))
 
         test_acc: float | None = None
@@ -397,7 +419,7 @@ class Trainer:
             xb = torch.cat([xb, normalize_(adversarial, self.info.mean, self.info.std)])
             targets = torch.cat([yb, yb])
         loss, logits = train_step(self.model, self.optimizer, xb, targets, cfg.label_smoothing, self.scheduler,
-                                  lr=cfg.lr)
+                                  lr=cfg.lr, autocast=self.autocast)
         return loss, logits[:len(yb)], yb  # the clean half: train accuracy means what it means without the option
 
     def _adversarial(self, xb: torch.Tensor, yb: torch.Tensor) -> torch.Tensor:

@@ -224,7 +224,8 @@ class TrainingTab(QWidget):
     def _apply_model_defaults(self) -> None:
         """Changing the model loads the course's hyperparameters for it, on the data set shown."""
         defaults = MODELS[self.model.currentData()].defaults.for_dataset(self.dataset.currentData())
-        self.form.show({**defaults, "schedule": "constant", "label_smoothing": 0.0, "weight_decay": 0.0})
+        self.form.show({**defaults, "schedule": "constant", "label_smoothing": 0.0, "weight_decay": 0.0,
+                        "precision": "float32"})
 
     def apply_fast_preset(self) -> None:
         """The Fast preset on the data set, seed and device shown, on all the training images."""
