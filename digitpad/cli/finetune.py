@@ -18,7 +18,8 @@ def register(sub) -> None:
                    "(default: the app's My digits folder)")
     f.add_argument("--out", type=Path, required=True, help="checkpoint to write")
     # The same settings as `train`'s, with the same ranges (the settings table's).
-    f.add_argument("--epochs", type=bounded("epochs"), default=3)
+    f.add_argument("--epochs", type=bounded("epochs"),
+                   help="passes over your samples (default: as many as My digits' Teach makes)")
     f.add_argument("--test-limit", type=bounded("test_limit"),
                    help="measure MNIST before/after on the first N test images only")
     f.add_argument("--seed", type=bounded("seed"), default=0)
@@ -53,7 +54,8 @@ def cmd_finetune(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     counts = ", ".join(f"{d}: {n}" for d, n in enumerate(personal.counts()) if n)
     print(f"{len(personal.samples)} samples ({counts}) from {personal.root}; base model {base.title}", flush=True)
-    config = FinetuneConfig(epochs=args.epochs, seed=args.seed, device=args.device, mnist_test_limit=args.test_limit,
+    given = {"epochs": args.epochs} if args.epochs is not None else {}
+    config = FinetuneConfig(**given, seed=args.seed, device=args.device, mnist_test_limit=args.test_limit,
                             data_dir=args.data_dir, idx_dir=args.idx_dir)
     events = Finetuner(base, personal, config).run()
     status = 0
