@@ -13,6 +13,7 @@ from __future__ import annotations
 import math
 import os
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -318,7 +319,7 @@ class PlaygroundLesson(LessonPage):
         self.chosen_unit: tuple[int, int] | None = None
         self._applying = False  # a preset is filling the controls: one rebuild at the end
         self._side_drawn_at = 0.0
-        self._tiles_due = False  # the curves were drawn last frame: the tiles and weights come with this one
+        self._side_due: list[Callable[[], None]] = []  # the side panels' parts still to draw, one per frame
         self._painting: DrawnGate | None = None  # the run waits for the frame being painted
         self._build()
         self.apply_preset("mlp-xor", run=False)
@@ -678,16 +679,18 @@ class PlaygroundLesson(LessonPage):
         self.status.setText(f"step {frame.step:,} · train {percent(frame.train_accuracy)} · "
                             f"test {percent(frame.test_accuracy)}\nloss: train {number(frame.train_loss)} · "
                             f"test {number(frame.test_loss)}")
-        # The curves, then on the next frame the tiles and weights, follow a few times a second (the
-        # run's end draws the last): the regions are what must keep up, and no frame draws everything.
+        # The loss curves, the accuracy curves, then the tiles and weights, one of them per frame, follow a
+        # few times a second (the run's end draws them all): the regions are what must keep up, and no frame
+        # paints more than one chart beside them (a frame that painted both charts stalled the window 35 ms).
         if drawn is None:
+            self._side_due.clear()
             self._draw_side_panels()
-        elif self._tiles_due:
-            self._tiles_due = False
-            self._draw_units()
+        elif self._side_due:
+            self._side_due.pop(0)()
         elif (time.perf_counter() - self._side_drawn_at) * 1000 >= SIDE_PANELS_MS:
-            self._draw_curves()
-            self._tiles_due = True
+            self._side_drawn_at = time.perf_counter()
+            self._draw_curves("loss")
+            self._side_due = [lambda: self._draw_curves("accuracy"), self._draw_units]
         if drawn is not None:
             if self.view.plot.isVisible():
                 self._painting = drawn  # set by the plot's next paint (the whole window is painted together)
@@ -701,13 +704,17 @@ class PlaygroundLesson(LessonPage):
             QTimer.singleShot(0, drawn.set)  # after the rest of this paint pass
 
     def _draw_side_panels(self) -> None:
-        self._draw_curves()
+        self._side_drawn_at = time.perf_counter()
+        self._draw_curves("loss")
+        self._draw_curves("accuracy")
         self._draw_units()
 
-    def _draw_curves(self) -> None:
-        self._side_drawn_at = time.perf_counter()
+    def _draw_curves(self, metric: str) -> None:
+        """One chart's train and test curves ("loss" or "accuracy") from the history."""
         steps = self.history.get("step", [])
         for name, curve in self.curves.items():
+            if not name.endswith(metric):
+                continue
             values = np.array(self.history[name], dtype=float)
             keep = np.isfinite(values)
             curve.setData(np.array(steps, dtype=float)[keep], values[keep])
