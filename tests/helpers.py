@@ -7,6 +7,7 @@ import pickle
 import subprocess
 import sys
 
+import numpy as np
 import torch
 from PySide6.QtCore import QPointF, Qt
 from PySide6.QtGui import QMouseEvent
@@ -15,7 +16,10 @@ from PySide6.QtWidgets import QApplication
 from digitpad.core.checkpoints import ModelMeta, TrainedModel, save_checkpoint
 from digitpad.core.datasets import DATASETS
 from digitpad.core.models import build_model
-from digitpad.core.sample_digits import digit_strokes, transform
+from digitpad.core.personal_set import add_sample
+from digitpad.core.preprocess import stroke_pixels
+from digitpad.core.sample_digits import digit_strokes, mirrored_strokes, transform
+from digitpad.core.strokes import Stroke, StrokeSet, as_points
 
 # --- widgets ------------------------------------------------------------------------------------
 
@@ -198,3 +202,21 @@ def fake_runs(folder, n: int) -> None:
                               epochs=[{"epoch": e, "train_loss": 0.3, "train_accuracy": 0.8 + e / 40,
                                        "test_accuracy": 0.78 + e / 40 + k / 250, "seconds": 1.0} for e in range(1, 6)],
                               final_accuracy=0.9, folder=folder))
+
+
+def hand(seed: int, n: int = 10, mirrored: bool = False):
+    """One writer's drawings: each digit once per ten, in their own size, slant, place and pen."""
+    rng = np.random.default_rng(seed)
+    for k in range(n):
+        digit = k % 10
+        base = mirrored_strokes(digit) if mirrored else digit_strokes(digit)
+        moved = transform(base, scale=rng.uniform(0.55, 1), dx=rng.uniform(-30, 30), dy=rng.uniform(-30, 30),
+                          angle_deg=rng.uniform(-15, 15))
+        yield digit, StrokeSet(280, 280, float(rng.uniform(10, 24)), [Stroke(as_points(s)) for s in moved])
+
+
+def personal_set(folder, seed, n=10, mirrored=False):
+    """That writer's drawings kept in a personal set folder, as My digits keeps them."""
+    for digit, strokes in hand(seed, n, mirrored):
+        add_sample(folder, digit, strokes, stroke_pixels(strokes))
+    return folder

@@ -23,25 +23,9 @@ from digitpad.core.events import RunControl
 from digitpad.core.inference import classify_pixels
 from digitpad.core.personal_set import PersonalSetError, add_sample
 from digitpad.core.preprocess import stroke_pixels
-from digitpad.core.strokes import Stroke, StrokeSet, as_points
-from digitpad.core.sample_digits import digit_strokes, mirrored_strokes, transform
+from digitpad.core.strokes import Stroke, StrokeSet
 
-
-def hand(seed: int, n: int = 10, mirrored: bool = False):
-    """One writer's drawings: each digit once per ten, in their own size, slant, place and pen."""
-    rng = np.random.default_rng(seed)
-    for k in range(n):
-        digit = k % 10
-        base = mirrored_strokes(digit) if mirrored else digit_strokes(digit)
-        moved = transform(base, scale=rng.uniform(0.55, 1), dx=rng.uniform(-30, 30), dy=rng.uniform(-30, 30),
-                          angle_deg=rng.uniform(-15, 15))
-        yield digit, StrokeSet(280, 280, float(rng.uniform(10, 24)), [Stroke(as_points(s)) for s in moved])
-
-
-def personal_set(folder, seed, n=10, mirrored=False):
-    for digit, strokes in hand(seed, n, mirrored):
-        add_sample(folder, digit, strokes, stroke_pixels(strokes))
-    return folder
+from helpers import hand, personal_set
 
 
 WRITERS = (("Ann", 1, False), ("Bob", 2, True), ("Cy", 3, False))

@@ -20,8 +20,7 @@ from digitpad.core.personal_set import add_sample
 from digitpad.core.preprocess import stroke_pixels
 from digitpad.core.sample_digits import digit_strokes, transform
 from digitpad.gui.classroom.exercise_page import HIDDEN_TEXT
-from test_class_set import hand, personal_set
-from helpers import drag
+from helpers import drag, hand, personal_set
 
 
 def field_widget(page, title):
