@@ -14,15 +14,14 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QSize, Qt, QTimer
 from PySide6.QtGui import QFontDatabase, QFontMetricsF
-from PySide6.QtWidgets import (QFrame, QGroupBox, QHBoxLayout, QHeaderView, QLabel, QScrollArea, QSizePolicy,
-                               QSplitter,
+from PySide6.QtWidgets import (QFrame, QGroupBox, QHBoxLayout, QHeaderView, QLabel, QSizePolicy, QSplitter,
                                QTabWidget, QVBoxLayout, QWidget)
 
 from digitpad.core.step import RULE_OF_THUMB, LaneView, StepRecord
 from digitpad.gui.common.colours import DIVERGING, Legend, symmetric
 from digitpad.gui.common.charts import CHART_MIN_CHARS, StaticPlot, least_height, style_axis
 from digitpad.gui.common.widgets import FittedLabel, TextColumn
-from digitpad.gui.lessons.page import fill_table, make_table
+from digitpad.gui.lessons.page import fill_table, make_table, scrolled
 from digitpad.gui.step.pictures import BatchGrid, TemplateGrid, shared_legend
 
 LANE_COLOURS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728")  # one per lane, in the curves and the race table
@@ -82,15 +81,6 @@ class LazyPanel(QWidget):
         raise NotImplementedError
 
 
-def scrolling(inner: QWidget) -> QScrollArea:
-    area = QScrollArea()
-    area.setWidget(inner)
-    area.setWidgetResizable(True)
-    area.setFrameShape(QFrame.Shape.NoFrame)
-    area.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-    return area
-
-
 def wrapped(text: str = "") -> QLabel:
     label = QLabel(text)
     label.setWordWrap(True)
@@ -132,7 +122,7 @@ class BatchPanel(LazyPanel):
         column.addWidget(self.p_minus_y, stretch=1)
         column.addWidget(self.bar_note)
         row = QHBoxLayout()
-        row.addWidget(scrolling(self.grid), stretch=3)
+        row.addWidget(scrolled(self.grid), stretch=3)
         row.addWidget(chart, stretch=2)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
@@ -274,7 +264,7 @@ class UpdatePanel(LazyPanel):
         column.addStretch(1)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
-        self.scroll = scrolling(inner)
+        self.scroll = scrolled(inner)
         layout.addWidget(self.scroll)
 
     def resizeEvent(self, event) -> None:
@@ -479,7 +469,7 @@ class RacePanel(LazyPanel):
         column.addWidget(self.table)
         column.addLayout(self.rows)
         column.addStretch(1)
-        self.scroll = scrolling(inner)
+        self.scroll = scrolled(inner)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.scroll)
