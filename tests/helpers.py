@@ -4,6 +4,7 @@ tiny checkpoints (good and bad) and a folder that refuses writes. Test files imp
 import json
 import os
 import pickle
+import signal
 import subprocess
 import sys
 
@@ -220,3 +221,10 @@ def personal_set(folder, seed, n=10, mirrored=False):
     for digit, strokes in hand(seed, n, mirrored):
         add_sample(folder, digit, strokes, stroke_pixels(strokes))
     return folder
+
+
+def ctrl_c_raises() -> None:
+    """Ctrl+C (SIGINT) raises KeyboardInterrupt in this process, as in a terminal. A test runner started in the
+    background (`cmd &` in a script, as a CI may) hands its children SIGINT ignored, and Python then never
+    raises it: give this as a child's `preexec_fn`, or call it before signalling oneself."""
+    signal.signal(signal.SIGINT, signal.default_int_handler)

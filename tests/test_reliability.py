@@ -21,7 +21,7 @@ from digitpad.core.datasets import DataError
 from digitpad.core.preprocess import mnist_pixels, stroke_pixels
 from digitpad.core.strokes import StrokeError, StrokeSet
 from digitpad.core.sample_digits import photo_like
-from helpers import bad_files, draw, write_checkpoint
+from helpers import bad_files, ctrl_c_raises, draw, write_checkpoint
 
 
 # --- images and strokes given to `digitpad predict` (and the canvas) ----------------------------
@@ -150,7 +150,8 @@ def test_ctrl_c_during_training_exits_cleanly_and_keeps_the_old_checkpoint(tmp_p
     out = tmp_path / "model.pt"
     out.write_bytes(b"previous checkpoint")
     proc = subprocess.Popen([sys.executable, "-m", "digitpad", "train", "--model", "cnn", "--epochs", "3",
-                             "--out", str(out)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                             "--out", str(out)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=ctrl_c_raises)
     started = threading.Event()
 
     def watch():

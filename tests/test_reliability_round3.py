@@ -43,7 +43,7 @@ from digitpad.core.runs import RunRecord, RunRecorder, delete_run, load_runs, ne
 from digitpad.core.sample_digits import mirror_writing_set, photo_like
 from digitpad.core.strokes import StrokeError, read_stroke_file
 from digitpad.core.trainer import TrainConfig, Trainer, failures_as_events
-from helpers import trained, write_checkpoint
+from helpers import ctrl_c_raises, trained, write_checkpoint
 
 CANVAS = {"width": 280, "height": 280, "pen_width": 18}
 SEVEN = [[[60, 40], [200, 40], [110, 240]]]
@@ -622,7 +622,7 @@ def test_sigterm_ends_training_with_the_record_stopped(tmp_path, mnist):
 def test_ctrl_c_while_torch_imports_is_one_line():
     """Item 23: Ctrl+C in the first seconds (torch importing: parsing the options imported it) was a traceback."""
     proc = subprocess.Popen([sys.executable, "-m", "digitpad", "eval", "--limit", "10"], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
+                            stderr=subprocess.PIPE, text=True, preexec_fn=ctrl_c_raises)
     maps, deadline = Path(f"/proc/{proc.pid}/maps"), time.monotonic() + 60
     while "libtorch" not in maps.read_text() and time.monotonic() < deadline:  # torch's libraries are loading
         time.sleep(0.02)
@@ -641,7 +641,12 @@ def test_ctrl_c_during_export_is_one_line_though_torch_catches_it(tmp_path, monk
         except KeyboardInterrupt:
             raise AttributeError("module 'torch._dynamo' has no attribute 'exc'") from None
     monkeypatch.setattr(torch.export, "export", export_that_swallows)
-    assert main(["export", "--format", "pt2", "--out", str(tmp_path / "m.pt2")]) == 130
+    previous = signal.getsignal(signal.SIGINT)
+    ctrl_c_raises()
+    try:
+        assert main(["export", "--format", "pt2", "--out", str(tmp_path / "m.pt2")]) == 130
+    finally:
+        signal.signal(signal.SIGINT, previous)
     err = capsys.readouterr().err
     assert "interrupted" in err and "AttributeError" not in err and not (tmp_path / "m.pt2").exists()
 
