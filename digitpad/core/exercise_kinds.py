@@ -1,12 +1,13 @@
 """What an exercise can be about: each *kind* is one source of setup (the Training tab, the Canvas, a lesson
-page) with its own validated setup dict, the fields a student sees, what it can measure, and the run that
-reveals the outcome.
+page, the Step tab) with its own validated setup dict, the fields a student sees, what it can measure, and the
+run that reveals the outcome.
 
 A kind's `run` is a generator of the engine's events (the same ones `Trainer` yields, so the app's
 `run_events` and the CLI drive it alike) that ends with a `Revealed` carrying every measure it took, or
-with `Failed`, or with `Finished(stopped=True)` when Stop came first. To add a kind (Step mode, the 2-D
-playground): write its `ExerciseKind` and add it to `KINDS` — one entry; `exercises.py` validates, grades
-and logs every kind the same way, and the Classroom tab shows its `SetupField`s without knowing it.
+with `Failed`, or with `Finished(stopped=True)` when Stop came first. To add a kind: write its `ExerciseKind`
+and add it to `KINDS` — one entry (`STEP` is the latest); `exercises.py` validates, grades and logs every kind
+the same way, and the Classroom tab shows its `SetupField`s without knowing it. A lesson page is one more
+`LessonSpec` in `LESSONS` (the 2-D playground is one).
 """
 
 from __future__ import annotations
