@@ -579,6 +579,7 @@ LESSON = ExerciseKind("lesson", "Lesson page", check_lesson, lesson_fields,
 STEP_KEYS = ("dataset", "model", "optimizer", "lr", "momentum", "batch_size", "seed", "steps", "test_limit")
 STEP_SHOWN = ("dataset", "model", "optimizer", "lr", "batch_size", "steps")  # the rest only where not the default
 EXERCISE_STEPS = names.Bounds(1, 2000, integer=True)  # a class waits for them: minutes at most on a laptop
+DEFAULT_STEPS = 10  # a step exercise's steps when the file (or a session not yet stepped) gives none
 STEP_MEASURES = {
     "test_accuracy": Measure("test accuracy after the last step (on the test subset)", NUMBER, "%"),
     "test_loss": Measure("test loss after the last step (on the test subset)", NUMBER),
@@ -594,12 +595,12 @@ def _step_bounds(key: str) -> names.Bounds | None:
 
 def step_config(setup: dict):
     """The StepConfig and number of steps an exercise runs: the model's course defaults, then the file's values."""
-    from digitpad.core.step import LaneConfig, StepConfig
+    from digitpad.core.step import TEST_SUBSET, LaneConfig, StepConfig
 
     cfg = training_config({k: v for k, v in setup.items() if k in TRAINING_KEYS})
     lane = LaneConfig(cfg.optimizer, cfg.lr, cfg.momentum)
     return StepConfig(dataset=cfg.dataset, model=cfg.model, batch_size=cfg.batch_size, seed=cfg.seed, lanes=(lane,),
-                      test_subset=setup.get("test_limit") or 1000), setup.get("steps", 10)
+                      test_subset=setup.get("test_limit") or TEST_SUBSET), setup.get("steps", DEFAULT_STEPS)
 
 
 def check_step(setup: dict, _base: Path | None = None, _deep: bool = False) -> dict:

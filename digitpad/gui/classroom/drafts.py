@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from digitpad.core.checkpoints import ASSETS_DIR
-from digitpad.core.exercise_kinds import KINDS, TRAINING_KEYS, SetupProblem
+from digitpad.core.exercise_kinds import DEFAULT_STEPS, KINDS, TRAINING_KEYS, SetupProblem
 from digitpad.core.exercises import Draft
 from digitpad.core.preprocess import stroke_pixels
 
@@ -53,11 +53,11 @@ def lesson_draft(lessons) -> Draft | str:
 
 
 def step_draft(step) -> Draft | str:
-    """The Step tab's first lane and setup, as many steps as the session has taken (ten before any)."""
+    """The Step tab's first lane and setup, as many steps as the session has taken (DEFAULT_STEPS before any)."""
     cfg = step.setup.config()
     if len(cfg.lanes) > 1:
         return "A race cannot be an exercise yet: untick Race, and make one exercise per optimizer."
     lane = cfg.lanes[0]
     return checked("step", {"dataset": cfg.dataset, "model": cfg.model, "optimizer": lane.optimizer, "lr": lane.lr,
                             "momentum": lane.momentum, "batch_size": cfg.batch_size, "seed": cfg.seed,
-                            "steps": step.steps_taken() or 10, "test_limit": cfg.test_subset})
+                            "steps": step.steps_taken() or DEFAULT_STEPS, "test_limit": cfg.test_subset})

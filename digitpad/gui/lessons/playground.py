@@ -511,13 +511,14 @@ class PlaygroundLesson(LessonPage):
     def exercise_setup(self) -> dict:
         """The page's setup as an exercise, trained as many steps as the page has (the preset's count before any)."""
         cfg = self.config()
-        steps = self.frame.step if self.frame is not None and self.frame.step > 0 else PRESETS["mlp-xor"].steps
+        steps = self.frame.step if self.frame is not None and self.frame.step > 0 else None
         data, net = cfg.data, cfg.net
         return {"lesson": "playground", "data": data.kind, "classes": data.classes, "points": data.points,
                 "noise": data.noise, "test_share": data.test_share, "net": net.kind, "hidden": list(net.hidden),
                 "activation": net.activation, "features": list(net.features), "optimizer": cfg.optimizer,
                 "lr": cfg.lr, "momentum": cfg.momentum, "weight_decay": cfg.weight_decay,
-                "batch_size": cfg.batch_size, "seed": cfg.seed, "steps": steps}
+                "batch_size": cfg.batch_size, "seed": cfg.seed,
+                **({"steps": steps} if steps else {})}  # none trained yet: the lesson's usual run
 
     def show_config(self, cfg: PlaygroundConfig) -> None:
         """Fill the controls from a set-up (a preset) without a rebuild per control."""
