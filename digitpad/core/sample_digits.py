@@ -97,6 +97,94 @@ def small_thick_digit_set():
                             f"shape {shape_no}, {fraction:.0%} of the canvas, angle {angle}, pen {pen}"
 
 
+# The shapes that a pen of fixed width treats worst: a small loop can close into a blob (6, 8, 9) and a
+# flag or a foot on a 1 makes it look like a 7. Loop sizes are the loop's height over the digit's.
+LOOP_SIZES = (0.1, 0.15, 0.2, 0.25, 0.3, 0.38, 0.45)
+EIGHT_TOP_LOOPS = (0.3, 0.38, 0.45)  # an 8's top loop; smaller, it reads as a 0 with a knob to people too
+
+
+def _curve_to(p0, control, p1, steps: int = 30) -> list[tuple[float, float]]:
+    """A quadratic Bézier from p0 to p1: the sweep of a pen between two points."""
+    return [((1 - t) ** 2 * p0[0] + 2 * (1 - t) * t * control[0] + t * t * p1[0],
+             (1 - t) ** 2 * p0[1] + 2 * (1 - t) * t * control[1] + t * t * p1[1]) for t in np.linspace(0, 1, steps)]
+
+
+def small_loop_strokes(digit: int, loop: float, overshoot: float = 0.0) -> list[list[tuple[float, float]]]:
+    """A 6 or 9 whose loop is `loop` of the digit's height, or an 8 whose top loop is; the pen runs
+    `overshoot` degrees past where the loop closes, as a hand does."""
+    r = loop * SHAPE_HEIGHT / 2
+    if digit == 6:
+        cx, cy = 135, 240 - r
+        stem = _curve_to((185, 45), (cx - r - 25, 90), (cx - 1.1 * r, cy))
+        return [stem + arc(cx, cy, 1.1 * r, r, 180, 540 + overshoot)[1:]]
+    if digit == 9:
+        cx, cy = 130, 45 + r
+        return [arc(cx, cy, 1.1 * r, r, 0, -360 - overshoot),
+                _curve_to((cx + 1.1 * r, cy), (cx + 1.1 * r + 5, 150), (cx + 0.5 * r, 240))]
+    if digit == 8:
+        below = (SHAPE_HEIGHT - 2 * r) / 2
+        return [arc(140, 45 + r, 1.1 * r, r, 90, 450 + overshoot), arc(140, 240 - below, 1.15 * below, below, -90, 270)]
+    raise ValueError(f"no small-loop shape for {digit}")
+
+
+def serif_strokes(digit: int, flag: float, foot: bool) -> list[list[tuple[float, float]]]:
+    """A 1 with a flag `flag` of the digit's height (pointing down-left at 40°) and maybe a foot, or a 7
+    whose top bar starts with a downward tick of that length, with a crossbar when `foot`."""
+    length = flag * SHAPE_HEIGHT
+    if digit == 1:
+        strokes = [polyline((150 - length * 0.77, 45 + length * 0.64), (150, 45), (150, 240))]
+        return strokes + ([polyline((150 - length * 0.8 - 10, 240), (150 + length * 0.8 + 10, 240))] if foot else [])
+    if digit == 7:
+        strokes = [polyline((80, 55 + length), (80, 55), (205, 55), (120, 240))]
+        return strokes + ([polyline((115, 150), (190, 150))] if foot else [])
+    raise ValueError(f"no serif shape for {digit}")
+
+
+def hand_path(stroke: list[tuple[float, float]], rng: np.random.Generator, size: float) -> list[tuple[float, float]]:
+    """The path as a hand and a mouse lay it down: points at uneven spacing along it (1.5-4 % of the
+    digit's size) and a slow wobble of about 1 % of it."""
+    pts = np.asarray(stroke, dtype=float)
+    along = np.concatenate([[0.0], np.cumsum(np.hypot(*np.diff(pts, axis=0).T))])
+    if along[-1] == 0:
+        return stroke
+    gaps = rng.uniform(0.015, 0.04, size=int(along[-1] / (0.015 * size)) + 2) * size
+    at = np.clip(np.concatenate([[0.0], np.cumsum(gaps)]), 0, along[-1])
+    at = np.append(at[at < along[-1]], along[-1])
+    x, y = np.interp(at, along, pts[:, 0]), np.interp(at, along, pts[:, 1])
+    phase, wave = rng.uniform(0, 2 * math.pi, 2), rng.uniform(0.5, 1.5, 2) * size
+    x += 0.01 * size * np.sin(2 * math.pi * at / wave[0] + phase[0])
+    y += 0.01 * size * np.sin(2 * math.pi * at / wave[1] + phase[1])
+    return list(zip(x.tolist(), y.tolist()))
+
+
+def loop_and_serif_shapes() -> list[tuple[int, str, list[list[tuple[float, float]]]]]:
+    """(digit, shape name, strokes): small-loop 6s, 9s and 8s, and 1s and 7s with flags, ticks, feet and bars."""
+    out = [(d, f"loop {loop:.2f}", small_loop_strokes(d, loop, overshoot=25)) for d in (6, 9) for loop in LOOP_SIZES]
+    out += [(8, f"top loop {loop:.2f}", small_loop_strokes(8, loop, overshoot=25)) for loop in EIGHT_TOP_LOOPS]
+    out += [(d, f"{'flag' if d == 1 else 'tick'} {flag:.2f}{', foot' if foot and d == 1 else ', bar' if foot else ''}",
+             serif_strokes(d, flag, foot)) for d in (1, 7) for flag in (0.15, 0.25, 0.35) for foot in (False, True)]
+    return out
+
+
+def loop_and_serif_set(seeds: int = 2):
+    """(label, StrokeSet, style): every shape of `loop_and_serif_shapes`, laid down by a hand (`hand_path`),
+    drawn large with a thin and a thick brush and small (a fifth of the canvas) with brushes left on, at three
+    slants: ~1,200 drawings."""
+    from digitpad.core.strokes import Stroke, StrokeSet, as_points
+
+    placements = [(1.0, 0, 0, 8), (0.8, 10, 20, 30), (0.2 * 280 / SHAPE_HEIGHT, -80, 70, 14),
+                  (0.2 * 280 / SHAPE_HEIGHT, 80, -60, 24)]
+    for shape_no, (digit, name, strokes) in enumerate(loop_and_serif_shapes()):
+        for seed in range(seeds):
+            for scale, dx, dy, pen in placements:
+                for angle in (-10, 0, 10):
+                    rng = np.random.default_rng([shape_no, seed, pen, angle + 90])
+                    moved = transform(strokes, scale=scale, dx=dx, dy=dy, angle_deg=angle)
+                    paths = [hand_path(s, rng, scale * SHAPE_HEIGHT) for s in moved]
+                    yield digit, StrokeSet(280, 280, pen, [Stroke(as_points(p)) for p in paths]), \
+                        f"{name}, {'small' if scale < 0.5 else 'large'}, angle {angle}, pen {pen}"
+
+
 def transform(strokes, scale=1.0, dx=0.0, dy=0.0, angle_deg=0.0, centre=(140.0, 140.0)):
     """Scale, rotate and shift a drawing about the canvas centre."""
     a = math.radians(angle_deg)
