@@ -141,9 +141,8 @@ def test_scribbles_and_a_speck_are_unsure_a_clear_digit_is_not(models):
     cnn = models["cnn"]
     scribbles = [explain_strokes(cnn, scribble(seed)) for seed in range(10)]
     assert sum(e.unsure for e in scribbles) >= 7
-    speck = np.zeros((28, 28), dtype=np.float32)
-    speck[13:15, 13:15] = 1.0  # an empty-looking field: one dot
-    assert explain_pixels(cnn, speck).unsure
+    dot = StrokeSet(280, 280, 18, [Stroke([(140.0, 140.0, 1.0)])])  # one tap on the canvas
+    assert explain_strokes(cnn, dot).prediction.not_a_digit
     clear = explain_strokes(cnn, drawing(7))
     assert not clear.unsure and clear.prediction.confidence >= UNSURE_BELOW
     assert explain_strokes(cnn, drawing(7), unsure_below=0.99).unsure  # the threshold is settable

@@ -44,3 +44,10 @@ def random_thickness(x: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
 
 def augment_batch(x: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
     return random_thickness(random_affine(x, gen), gen)
+
+
+def random_blur(x: torch.Tensor, gen: torch.Generator, share: float = 1 / 3) -> torch.Tensor:
+    """`share` of the images softened by a 3×3 binomial kernel: a blurry scan, an upsampled 8×8 digit."""
+    kernel = torch.tensor([[1.0, 2.0, 1.0], [2.0, 4.0, 2.0], [1.0, 2.0, 1.0]], device=x.device).view(1, 1, 3, 3) / 16
+    pick = (torch.rand(x.shape[0], 1, 1, 1, generator=gen) < share).to(x.device)
+    return torch.where(pick, F.conv2d(x, kernel, padding=1), x)
