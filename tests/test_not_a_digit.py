@@ -47,3 +47,18 @@ def test_a_detector_file_of_another_format_version_is_refused_in_words(tmp_path)
     path.write_bytes(buffer.getvalue())
     with pytest.raises(ValueError, match="format version 1, this DigitPad reads 2: run scripts/train_not_a_digit.py"):
         ood.read_detector(path)
+
+
+def test_the_members_run_side_by_side_give_the_mean_of_their_logits():
+    torch.manual_seed(1)
+    ensemble = ood.ensemble_net().eval()
+    x = torch.rand(6, 1, 28, 28)
+    each = torch.stack([m(x) for m in ensemble.members]).mean(0).detach()
+    with torch.no_grad():
+        side_by_side = ensemble(x)
+        ensemble.load_state_dict(ood.ensemble_net().state_dict())  # new weights: made again
+        reloaded = ensemble(x)
+    torch.testing.assert_close(side_by_side, each, atol=1e-5, rtol=1e-5)
+    assert not torch.allclose(reloaded, side_by_side)
+    torch.testing.assert_close(reloaded, torch.stack([m(x) for m in ensemble.members]).mean(0).detach(),
+                               atol=1e-5, rtol=1e-5)
