@@ -71,10 +71,6 @@ def network_pen(ratio: float):
         preprocess.STROKE_RATIO = today
 
 
-def shape_of(style: str) -> str:
-    return style.split(", large")[0].split(", small")[0]
-
-
 def loop_and_serif_tables(models) -> str:
     """Accuracy per shape of the loop-and-serif set, for every model at each pen of PENS."""
     drawings = list(loop_and_serif_set())
@@ -83,12 +79,12 @@ def loop_and_serif_tables(models) -> str:
         with network_pen(ratio):
             fields = [stroke_pixels(s) for _, s, _ in drawings]
         for name, model in models:
-            for (label, _, style), px in zip(drawings, fields):
-                hit = classify_pixels(model, px).label == label
-                hits[name, ratio, f"{label}: {shape_of(style)}"].append(hit)
+            for (shape, _, placement), px in zip(drawings, fields):
+                hit = classify_pixels(model, px).label == shape.digit
+                hits[name, ratio, f"{shape.digit}: {shape.name}"].append(hit)
                 hits[name, ratio, "all"].append(hit)
-                hits[name, ratio, "large" if ", large" in style else "small"].append(hit)
-    keys = ["all", "large", "small"] + list(dict.fromkeys(f"{d}: {shape_of(st)}" for d, _, st in drawings))
+                hits[name, ratio, placement.split(",")[0]].append(hit)
+    keys = ["all", "large", "small"] + list(dict.fromkeys(f"{shape.digit}: {shape.name}" for shape, _, _ in drawings))
     headers = ["shapes"] + [f"{name}, pen {ratio:.2f}" + (" (today)" if ratio == preprocess.STROKE_RATIO else "")
                             for name, _ in models for ratio in PENS]
     rows = [[key if key in ("all", "large", "small") else f"{key} ({len(hits[models[0][0], PENS[0], key])})"]

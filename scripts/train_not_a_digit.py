@@ -1,4 +1,4 @@
-"""Train the not-a-digit detector shipped in assets/detectors/not-a-digit.pt (`make models` runs it; ~8 minutes
+"""Train the not-a-digit detector shipped in assets/detectors/not-a-digit.pt (`make models` runs it; ~10 minutes
 on 2 cores). Its members (`ood.MEMBERS`) train side by side, a process of one thread each. They learn from
 the scribble generators in `ood.TRAIN_GENERATORS` and the font families in `ood.TRAIN_FAMILIES` found on this
 machine; bench/not_a_digit.py measures the detector on the others."""

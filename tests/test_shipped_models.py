@@ -10,8 +10,8 @@ from digitpad.core.datasets import load_dataset, uci_split
 from digitpad.core.evaluation import predict_all
 from digitpad.core.inference import classify_image, classify_strokes
 from digitpad.core.strokes import Stroke, StrokeSet, as_points, rasterize_strokes
-from digitpad.core.sample_digits import (drawn_digit_set, loop_and_serif_set, shapes, small_thick_digit_set,
-                                         transform)
+from digitpad.core.sample_digits import (HardShape, drawn_digit_set, loop_and_serif_set, shapes,
+                                         small_thick_digit_set, transform)
 from digitpad.core.trainer import split_on_device
 
 SPEC = {"mnist-softmax": 0.92, "mnist-mlp": 0.98, "mnist-cnn": 0.995, "fashion-mnist-cnn": 0.91}
@@ -44,17 +44,16 @@ def test_the_shipped_cnn_recognises_drawn_digits(shipped_cnn):
     assert correct / len(drawings) >= 0.99
 
 
-def within_reach(label: int, style: str) -> bool:
+def within_reach(shape: HardShape) -> bool:
     """The loop-and-serif shapes the shipped models are known to read (docs/BENCHMARKS.md, "Small loops and
     serifs"): loops from a fifth of the digit's height, an 8's top loop from 0.38, 1s with a short flag or a
     foot, every 7. Tinier loops and long bare flags are misread at any pen width."""
-    shape = style.split(", large")[0].split(", small")[0]
-    size = float(shape.split()[-1]) if "loop" in shape else 0.0
-    return {6: size >= 0.2, 9: size >= 0.2, 8: size >= 0.38, 1: "foot" in shape or "0.15" in shape, 7: True}[label]
+    return {6: shape.size >= 0.2, 9: shape.size >= 0.2, 8: shape.size >= 0.38,
+            1: shape.extra or shape.size <= 0.15, 7: True}[shape.digit]
 
 
 def test_the_shipped_cnn_reads_small_loops_and_serifs_within_reach(shipped_cnn):
-    drawings = [(label, s) for label, s, style in loop_and_serif_set(seeds=1) if within_reach(label, style)]
+    drawings = [(shape.digit, s) for shape, s, _ in loop_and_serif_set(seeds=1) if within_reach(shape)]
     wrong = [label for label, s in drawings if classify_strokes(shipped_cnn, s).label != label]
     assert len(drawings) > 150 and not wrong
 

@@ -6,6 +6,7 @@ scaled, shifted, rotated and given other pen widths: what MNIST test accuracy do
 from __future__ import annotations
 
 import math
+from typing import NamedTuple
 
 import numpy as np
 from PIL import Image, ImageFilter
@@ -157,32 +158,45 @@ def hand_path(stroke: list[tuple[float, float]], rng: np.random.Generator, size:
     return list(zip(x.tolist(), y.tolist()))
 
 
-def loop_and_serif_shapes() -> list[tuple[int, str, list[list[tuple[float, float]]]]]:
-    """(digit, shape name, strokes): small-loop 6s, 9s and 8s, and 1s and 7s with flags, ticks, feet and bars."""
-    out = [(d, f"loop {loop:.2f}", small_loop_strokes(d, loop, overshoot=25)) for d in (6, 9) for loop in LOOP_SIZES]
-    out += [(8, f"top loop {loop:.2f}", small_loop_strokes(8, loop, overshoot=25)) for loop in EIGHT_TOP_LOOPS]
-    out += [(d, f"{'flag' if d == 1 else 'tick'} {flag:.2f}{', foot' if foot and d == 1 else ', bar' if foot else ''}",
-             serif_strokes(d, flag, foot)) for d in (1, 7) for flag in (0.15, 0.25, 0.35) for foot in (False, True)]
+class HardShape(NamedTuple):
+    """A digit's shape that a fixed pen treats worst (`loop_and_serif_shapes`)."""
+
+    digit: int
+    name: str  # as the benchmark lists it: "loop 0.15", "flag 0.25, foot", …
+    size: float  # the loop's height, or the flag's or tick's length, over the digit's height
+    extra: bool  # a 1's foot or a 7's bar
+    strokes: list[list[tuple[float, float]]]
+
+
+def loop_and_serif_shapes() -> list[HardShape]:
+    """Small-loop 6s, 9s and 8s, and 1s and 7s with flags, ticks, feet and bars."""
+    out = [HardShape(d, f"loop {loop:.2f}", loop, False, small_loop_strokes(d, loop, overshoot=25))
+           for d in (6, 9) for loop in LOOP_SIZES]
+    out += [HardShape(8, f"top loop {loop:.2f}", loop, False, small_loop_strokes(8, loop, overshoot=25))
+            for loop in EIGHT_TOP_LOOPS]
+    out += [HardShape(d, f"{'flag' if d == 1 else 'tick'} {flag:.2f}" + (f", {'foot' if d == 1 else 'bar'}" if extra else ""),
+                      flag, extra, serif_strokes(d, flag, extra))
+            for d in (1, 7) for flag in (0.15, 0.25, 0.35) for extra in (False, True)]
     return out
 
 
 def loop_and_serif_set(seeds: int = 2):
-    """(label, StrokeSet, style): every shape of `loop_and_serif_shapes`, laid down by a hand (`hand_path`),
-    drawn large with a thin and a thick brush and small (a fifth of the canvas) with brushes left on, at three
-    slants: ~1,200 drawings."""
+    """(HardShape, StrokeSet, placement): every shape of `loop_and_serif_shapes`, laid down by a hand
+    (`hand_path`), drawn large with a thin and a thick brush and small (a fifth of the canvas) with brushes
+    left on, at three slants: 696 drawings. The placement starts with "large" or "small"."""
     from digitpad.core.strokes import Stroke, StrokeSet, as_points
 
     placements = [(1.0, 0, 0, 8), (0.8, 10, 20, 30), (0.2 * 280 / SHAPE_HEIGHT, -80, 70, 14),
                   (0.2 * 280 / SHAPE_HEIGHT, 80, -60, 24)]
-    for shape_no, (digit, name, strokes) in enumerate(loop_and_serif_shapes()):
+    for shape_no, shape in enumerate(loop_and_serif_shapes()):
         for seed in range(seeds):
             for scale, dx, dy, pen in placements:
                 for angle in (-10, 0, 10):
                     rng = np.random.default_rng([shape_no, seed, pen, angle + 90])
-                    moved = transform(strokes, scale=scale, dx=dx, dy=dy, angle_deg=angle)
+                    moved = transform(shape.strokes, scale=scale, dx=dx, dy=dy, angle_deg=angle)
                     paths = [hand_path(s, rng, scale * SHAPE_HEIGHT) for s in moved]
-                    yield digit, StrokeSet(280, 280, pen, [Stroke(as_points(p)) for p in paths]), \
-                        f"{name}, {'small' if scale < 0.5 else 'large'}, angle {angle}, pen {pen}"
+                    yield shape, StrokeSet(280, 280, pen, [Stroke(as_points(p)) for p in paths]), \
+                        f"{'small' if scale < 0.5 else 'large'}, angle {angle}, pen {pen}"
 
 
 def transform(strokes, scale=1.0, dx=0.0, dy=0.0, angle_deg=0.0, centre=(140.0, 140.0)):
