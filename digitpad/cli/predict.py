@@ -109,6 +109,12 @@ def _render_figure(explanation, target: Path, answer: dict) -> str | None:
 
 
 def cmd_predict(args: argparse.Namespace) -> int:
+    from digitpad.core.devices import keep_this_thread_serial
+
+    # One file at a time, as the canvas does: on 2 cores beside a busy program, two threads made a drawing's
+    # answer 16.5 / 56 ms p50 / p95 and its explanation 65 / 110 ms, one thread 9 / 15 and 19 / 46 ms (alone
+    # one thread is as fast: 4.7 / 5.4 and 18 / 20 ms).
+    keep_this_thread_serial()
     explain_dir = args.out if args.command == "explain" else None
     dest = None
     if explain_dir is not None:
