@@ -16,7 +16,8 @@ from common import machine  # noqa: E402
 
 BENCHMARKS = ("epoch_time", "time_to_99", "canvas_latency", "gui_responsiveness", "busy_load", "startup",
               "drawn_digits", "finetune_time", "run_records", "explain_latency", "unsure_threshold", "lessons",
-              "playground", "map", "attacks", "adversarial_training", "not_a_digit", "class_set", "step_time")
+              "playground", "map", "attacks", "adversarial_training", "not_a_digit", "class_set", "step_time",
+              "drawn_training")
 
 
 NOTES = HERE / "NOTES.md"  # history and reasons no run re-measures, appended as they are

@@ -236,3 +236,20 @@ def test_the_uci_writers_join_mnist_training_only(mnist):
     assert started.n_train == 1000 + trainer_mod.UCI_REPEAT * 3823 and started.n_test == 500
     failed = list(Trainer(TrainConfig(dataset="fashion-mnist", with_uci=True)).run())
     assert isinstance(failed[0], Failed) and "only be added to MNIST" in failed[0].message
+
+
+def test_the_drawn_shapes_join_mnist_training_only(mnist):
+    """--with-drawn adds 1,320 drawings of small-loop 6s, 8s, 9s, flagged 1s and ticked 7s, none of the
+    benchmark's sizes, made into 28×28 fields as the canvas makes them."""
+    from digitpad.core.datasets import drawn_split
+    from digitpad.core.sample_digits import LOOP_SIZES, TRAINING_LOOP_SIZES
+
+    drawn = drawn_split()
+    assert len(drawn) == 1320 and drawn.images.dtype == torch.uint8 and set(drawn.labels.tolist()) == {1, 6, 7, 8, 9}
+    assert drawn.images.flatten(1).amax(1).min() > 200  # every field holds ink
+    assert not set(LOOP_SIZES) & set(TRAINING_LOOP_SIZES)
+    cfg = TrainConfig.for_model("softmax", epochs=1, train_limit=1000, test_limit=500, device="cpu", with_drawn=True)
+    started = next(ev for ev in Trainer(cfg).run() if isinstance(ev, Started))
+    assert started.n_train == 1000 + trainer_mod.UCI_REPEAT * 1320
+    failed = list(Trainer(TrainConfig(dataset="fashion-mnist", with_drawn=True)).run())
+    assert isinstance(failed[0], Failed) and "drawn digit shapes can only be added to MNIST" in failed[0].message

@@ -1,4 +1,5 @@
-"""Scripted drawings of digits in a 280×280 canvas: for the tests, the drawn-digit benchmark and the screenshots.
+"""Scripted drawings of digits in a 280×280 canvas: for the tests, the drawn-digit benchmark and the screenshots,
+and the shapes MNIST's writers rarely made that the shipped digit models also train on (`with_drawn`).
 
 They are drawn the way people draw (a closed loop for 0, a bar for 1, two strokes for 4), then
 scaled, shifted, rotated and given other pen widths: what MNIST test accuracy does not measure."""
@@ -102,6 +103,11 @@ def small_thick_digit_set():
 # flag or a foot on a 1 makes it look like a 7. Loop sizes are the loop's height over the digit's.
 LOOP_SIZES = (0.1, 0.15, 0.2, 0.25, 0.3, 0.38, 0.45)
 EIGHT_TOP_LOOPS = (0.3, 0.38, 0.45)  # an 8's top loop; smaller, it reads as a 0 with a knob to people too
+FLAG_SIZES = (0.15, 0.25, 0.35)  # a 1's flag or a 7's tick
+# The sizes the digit models train on (`loop_and_serif_training_set`): none of them is measured.
+TRAINING_LOOP_SIZES = (0.08, 0.12, 0.17, 0.22, 0.28, 0.34, 0.41)
+TRAINING_EIGHT_TOP_LOOPS = (0.27, 0.33, 0.42)
+TRAINING_FLAG_SIZES = (0.12, 0.2, 0.3, 0.4)
 
 
 def _curve_to(p0, control, p1, steps: int = 30) -> list[tuple[float, float]]:
@@ -168,15 +174,15 @@ class HardShape(NamedTuple):
     strokes: list[list[tuple[float, float]]]
 
 
-def loop_and_serif_shapes() -> list[HardShape]:
-    """Small-loop 6s, 9s and 8s, and 1s and 7s with flags, ticks, feet and bars."""
+def loop_and_serif_shapes(loops=LOOP_SIZES, top_loops=EIGHT_TOP_LOOPS, flags=FLAG_SIZES) -> list[HardShape]:
+    """Small-loop 6s, 9s and 8s, and 1s and 7s with flags, ticks, feet and bars, of these sizes."""
     out = [HardShape(d, f"loop {loop:.2f}", loop, False, small_loop_strokes(d, loop, overshoot=25))
-           for d in (6, 9) for loop in LOOP_SIZES]
+           for d in (6, 9) for loop in loops]
     out += [HardShape(8, f"top loop {loop:.2f}", loop, False, small_loop_strokes(8, loop, overshoot=25))
-            for loop in EIGHT_TOP_LOOPS]
+            for loop in top_loops]
     out += [HardShape(d, f"{'flag' if d == 1 else 'tick'} {flag:.2f}" + (f", {'foot' if d == 1 else 'bar'}" if extra else ""),
                       flag, extra, serif_strokes(d, flag, extra))
-            for d in (1, 7) for flag in (0.15, 0.25, 0.35) for extra in (False, True)]
+            for d in (1, 7) for flag in flags for extra in (False, True)]
     return out
 
 
@@ -197,6 +203,22 @@ def loop_and_serif_set(seeds: int = 2):
                     paths = [hand_path(s, rng, scale * SHAPE_HEIGHT) for s in moved]
                     yield shape, StrokeSet(280, 280, pen, [Stroke(as_points(p)) for p in paths]), \
                         f"{'small' if scale < 0.5 else 'large'}, angle {angle}, pen {pen}"
+
+
+def loop_and_serif_training_set(per_shape: int = 40):
+    """(digit, StrokeSet): the shapes of `loop_and_serif_shapes` at the TRAINING_ sizes, which the benchmark's
+    set leaves out, each laid down by `per_shape` other hands at a random size and slant (±14°): 1,320
+    drawings. What the shipped digit models learn these shapes from (`datasets.drawn_split`)."""
+    from digitpad.core.strokes import Stroke, StrokeSet, as_points
+
+    shapes = loop_and_serif_shapes(TRAINING_LOOP_SIZES, TRAINING_EIGHT_TOP_LOOPS, TRAINING_FLAG_SIZES)
+    for shape_no, shape in enumerate(shapes):
+        for hand in range(per_shape):
+            rng = np.random.default_rng([1000 + shape_no, hand])  # the benchmark's hands are [shape_no, 0-1, …]
+            scale = rng.uniform(0.3, 1.0)
+            moved = transform(shape.strokes, scale=scale, angle_deg=rng.uniform(-14, 14))
+            paths = [hand_path(s, rng, scale * SHAPE_HEIGHT) for s in moved]
+            yield shape.digit, StrokeSet(280, 280, 16, [Stroke(as_points(p)) for p in paths])
 
 
 def transform(strokes, scale=1.0, dx=0.0, dy=0.0, angle_deg=0.0, centre=(140.0, 140.0)):

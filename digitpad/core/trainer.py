@@ -21,7 +21,7 @@ from torch import nn
 
 from digitpad.core.augment import augment_batch
 from digitpad.core.checkpoints import ModelMeta, TrainedModel
-from digitpad.core.datasets import DataError, Split, load_dataset, uci_split
+from digitpad.core.datasets import DataError, Split, drawn_split, load_dataset, uci_split
 from digitpad.core.devices import (CpuShare, DeviceError, autocast_dtype, describe, describe_precision,
                                    resolve_device)
 from digitpad.core.evaluation import build_report, predict_all
@@ -49,6 +49,7 @@ class TrainConfig:
     schedule: str = SETTING["schedule"].default
     augment: bool = SETTING["augment"].default
     with_uci: bool = SETTING["with_uci"].default  # add the UCI training digits (optdigits.tra) to MNIST's
+    with_drawn: bool = SETTING["with_drawn"].default  # add drawings of shapes MNIST's writers rarely made
     label_smoothing: float = SETTING["label_smoothing"].default
     weight_decay: float = SETTING["weight_decay"].default  # L2 penalty, added to the gradient by the optimizer
     adversarial: str = SETTING["adversarial"].default  # "fgsm"/"pgd": each batch also trained on its adversarial copy
@@ -92,6 +93,8 @@ class TrainConfig:
                              "choose softmax for the nn.Linear version")
         if self.with_uci and self.dataset != "mnist":
             raise ValueError("the UCI training digits can only be added to MNIST")
+        if self.with_drawn and self.dataset != "mnist":
+            raise ValueError("the drawn digit shapes can only be added to MNIST")
 
 
 # A loss this many times its starting value at DIVERGED_CHECKS checks in a row, not falling back, is a
@@ -297,8 +300,9 @@ class Trainer:
             return
         self.info = data.info
         self.train, self.test = data.train.head(cfg.train_limit), data.test.head(cfg.test_limit)
-        if cfg.with_uci:
-            self.train = with_extra_writers(self.train, uci_split("train"))
+        extra = extra_digits(cfg)
+        if extra is not None:
+            self.train = with_extra_writers(self.train, extra)
         self.x_train, self.y_train = split_on_device(self.train, device)
         self.x_test, self.y_test = split_on_device(self.test, device)
         self.model = initial_model(cfg.model, cfg.seed, device)
@@ -448,7 +452,17 @@ class Trainer:
 
 ADV_PGD_STEPS = 7  # adversarial training's PGD: 7 steps of 2.5·ε/7 (Madry et al. used 40 on MNIST; 7 costs 4× less)
 
-UCI_REPEAT = 3  # optdigits.tra repeated 3× is ~16 % of the batches: enough to learn its writers, MNIST still leads
+UCI_REPEAT = 3  # the extra digits repeated 3×: UCI alone is ~16 % of the batches, with the drawn shapes ~20 %; MNIST still leads
+
+
+def extra_digits(cfg: TrainConfig) -> Split | None:
+    """The digits a run adds to MNIST's, as one split: the UCI writers' (`with_uci`), then the drawn shapes
+    (`with_drawn`); None when it adds none."""
+    parts = [load() for wanted, load in ((cfg.with_uci, lambda: uci_split("train")), (cfg.with_drawn, drawn_split))
+             if wanted]
+    if not parts:
+        return None
+    return Split(torch.cat([p.images for p in parts]), torch.cat([p.labels for p in parts]))
 
 
 def with_extra_writers(train: Split, extra: Split, repeat: int = UCI_REPEAT) -> Split:
