@@ -1,5 +1,5 @@
 """Scripted drawings of digits in a 280×280 canvas: for the tests, the drawn-digit benchmark and the screenshots,
-and the shapes MNIST's writers rarely made that the shipped digit models also train on (`with_drawn`).
+and the shapes MNIST's writers rarely made that the shipped CNN also trains on (`with_drawn`).
 
 They are drawn the way people draw (a closed loop for 0, a bar for 1, two strokes for 4), then
 scaled, shifted, rotated and given other pen widths: what MNIST test accuracy does not measure."""
@@ -208,7 +208,7 @@ def loop_and_serif_set(seeds: int = 2):
 def loop_and_serif_training_set(per_shape: int = 40):
     """(digit, StrokeSet): the shapes of `loop_and_serif_shapes` at the TRAINING_ sizes, which the benchmark's
     set leaves out, each laid down by `per_shape` other hands at a random size and slant (±14°): 1,320
-    drawings. What the shipped digit models learn these shapes from (`datasets.drawn_split`)."""
+    drawings. What the shipped CNN learns these shapes from (`datasets.drawn_split`)."""
     from digitpad.core.strokes import Stroke, StrokeSet, as_points
 
     shapes = loop_and_serif_shapes(TRAINING_LOOP_SIZES, TRAINING_EIGHT_TOP_LOOPS, TRAINING_FLAG_SIZES)
