@@ -20,7 +20,7 @@ from common import section  # noqa: E402
 from digitpad.core.datasets import Split, uci_split  # noqa: E402
 from digitpad.core.evaluation import predict_all  # noqa: E402
 from digitpad.core.events import Failed, Finished  # noqa: E402
-from digitpad.core.preprocess import stroke_pixels  # noqa: E402
+from digitpad.core.preprocess import stroke_pixels, uint8_images  # noqa: E402
 from digitpad.core.sample_digits import loop_and_serif_set  # noqa: E402
 from digitpad.core.trainer import TrainConfig, Trainer, split_on_device  # noqa: E402
 
@@ -45,8 +45,7 @@ def accuracy(trained, split: Split) -> float:
 def main(device: str = "cpu", seeds: tuple[int, ...] = (0, 1, 2)) -> str:
     uci = uci_split("test")
     drawings = list(loop_and_serif_set())
-    fields = np.stack([stroke_pixels(s) for _, s, _ in drawings])
-    hard = Split(torch.from_numpy(np.round(fields * 255).astype(np.uint8)),
+    hard = Split(uint8_images([stroke_pixels(s) for _, s, _ in drawings]),
                  torch.tensor([shape.digit for shape, _, _ in drawings]))
     rows, means = [], {}
     for with_drawn in (False, True):

@@ -226,14 +226,14 @@ def test_the_eta_counts_the_test_passes_still_to_come(mnist, monkeypatch):
 
 
 def test_the_uci_writers_join_mnist_training_only(mnist):
-    """--with-uci adds optdigits.tra (3,823 digits, repeated UCI_REPEAT times) to MNIST's training images."""
+    """--with-uci adds optdigits.tra (3,823 digits, repeated EXTRA_REPEAT times) to MNIST's training images."""
     from digitpad.core.datasets import uci_split
 
     uci = uci_split("train")
     assert len(uci) == 3823 and uci.images.shape[1:] == (28, 28) and set(uci.labels.tolist()) == set(range(10))
     cfg = TrainConfig.for_model("softmax", epochs=1, train_limit=1000, test_limit=500, device="cpu", with_uci=True)
     started = next(ev for ev in Trainer(cfg).run() if isinstance(ev, Started))
-    assert started.n_train == 1000 + trainer_mod.UCI_REPEAT * 3823 and started.n_test == 500
+    assert started.n_train == 1000 + trainer_mod.EXTRA_REPEAT * 3823 and started.n_test == 500
     failed = list(Trainer(TrainConfig(dataset="fashion-mnist", with_uci=True)).run())
     assert isinstance(failed[0], Failed) and "only be added to MNIST" in failed[0].message
 
@@ -250,6 +250,6 @@ def test_the_drawn_shapes_join_mnist_training_only(mnist):
     assert not set(LOOP_SIZES) & set(TRAINING_LOOP_SIZES)
     cfg = TrainConfig.for_model("softmax", epochs=1, train_limit=1000, test_limit=500, device="cpu", with_drawn=True)
     started = next(ev for ev in Trainer(cfg).run() if isinstance(ev, Started))
-    assert started.n_train == 1000 + trainer_mod.UCI_REPEAT * 1320
+    assert started.n_train == 1000 + trainer_mod.EXTRA_REPEAT * 1320
     failed = list(Trainer(TrainConfig(dataset="fashion-mnist", with_drawn=True)).run())
     assert isinstance(failed[0], Failed) and "drawn digit shapes can only be added to MNIST" in failed[0].message

@@ -169,26 +169,21 @@ def uci_digits(part: str) -> tuple[np.ndarray, np.ndarray]:
 def uci_split(part: str) -> Split:
     """UCI digits as a 28×28 Split, each upsampled by the same MNIST-style preprocessing the app uses
     (so a model can train on them beside MNIST and be measured on them as the canvas would see them)."""
-    from digitpad.core.preprocess import mnist_pixels
+    from digitpad.core.preprocess import mnist_pixels, uint8_images
 
     images, labels = uci_digits(part)
-    return _field_split([mnist_pixels(im) for im in images], labels)
+    return Split(uint8_images([mnist_pixels(im) for im in images]), torch.from_numpy(labels))
 
 
 def drawn_split() -> Split:
     """The scripted drawings of shapes MNIST's writers rarely made — small-loop 6s, 8s and 9s, 1s with flags,
     7s with ticks (`sample_digits.loop_and_serif_training_set`) — as the canvas turns strokes into its
     28×28 input: 1,320 digits in ~2.5 s, for training beside MNIST (`with_drawn`)."""
-    from digitpad.core.preprocess import stroke_pixels
+    from digitpad.core.preprocess import stroke_pixels, uint8_images
     from digitpad.core.sample_digits import loop_and_serif_training_set
 
     labels, fields = zip(*((digit, stroke_pixels(strokes)) for digit, strokes in loop_and_serif_training_set()))
-    return _field_split(fields, np.array(labels, dtype=np.int64))
-
-
-def _field_split(fields, labels: np.ndarray) -> Split:
-    """28×28 fields in [0, 1] and their labels as a Split of uint8 images, as MNIST's are kept."""
-    return Split(torch.from_numpy(np.round(np.stack(fields) * 255).astype(np.uint8)), torch.from_numpy(labels))
+    return Split(uint8_images(fields), torch.tensor(labels))
 
 
 def parse_idx(raw: bytes, name: str) -> np.ndarray:

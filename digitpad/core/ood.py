@@ -213,15 +213,12 @@ class DetectorData:
     val_uci: torch.Tensor  # UCI training digits it does not train on: other writers, for the threshold
 
 
-def as_uint8(fields: np.ndarray) -> torch.Tensor:
-    return torch.from_numpy(np.round(np.clip(fields, 0, 1) * 255).astype(np.uint8))
-
-
 def training_data(scribbles_per_generator: int = 3000, validation: int = 5000, uci_validation: int = 800) -> DetectorData:
     """Digits (MNIST train less its last `validation`, the UCI training digits less `uci_validation` of them,
     font digits) against scribbles of TRAIN_GENERATORS and letters (no look-alikes) of TRAIN_FAMILIES."""
     from digitpad.core.datasets import load_dataset, uci_split
     from digitpad.core.not_digits import LETTERS
+    from digitpad.core.preprocess import uint8_images
 
     mnist = load_dataset("mnist").train
     uci = uci_split("train").images
@@ -230,8 +227,8 @@ def training_data(scribbles_per_generator: int = 3000, validation: int = 5000, u
     font_digits, _, _ = glyph_fields(fonts, "0123456789", weights=WEIGHTS)
     letters, _, _ = glyph_fields(fonts, LETTERS, weights=WEIGHTS)
     scribbles = scribble_fields(TRAIN_GENERATORS, scribbles_per_generator, first_seed=100_000)
-    digits = torch.cat([mnist.images[:-validation]] + [uci[:-uci_validation]] * UCI_REPEAT + [as_uint8(font_digits)])
-    return DetectorData(digits, torch.cat([as_uint8(scribbles), as_uint8(letters)]), mnist.images[-validation:],
+    digits = torch.cat([mnist.images[:-validation]] + [uci[:-uci_validation]] * UCI_REPEAT + [uint8_images(font_digits)])
+    return DetectorData(digits, torch.cat([uint8_images(scribbles), uint8_images(letters)]), mnist.images[-validation:],
                         uci[-uci_validation:])
 
 

@@ -241,6 +241,11 @@ def naive_stroke_pixels(strokes: StrokeSet) -> np.ndarray | None:
     return naive_resize(bounded_raster(strokes))
 
 
+def uint8_images(fields) -> torch.Tensor:
+    """28×28 fields in [0, 1] (an array, or a sequence of them) → uint8 0–255, as data sets are kept."""
+    return torch.from_numpy(np.round(np.clip(np.asarray(fields), 0, 1) * 255).astype(np.uint8))
+
+
 def unit_float(images: torch.Tensor) -> torch.Tensor:
     """uint8 0–255 → float 0–1, one batch at a time: data sets stay uint8 on the device (4× less memory)."""
     return images.float().div_(255)

@@ -7,10 +7,13 @@ scaled, shifted, rotated and given other pen widths: what MNIST test accuracy do
 from __future__ import annotations
 
 import math
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 from PIL import Image, ImageFilter
+
+if TYPE_CHECKING:
+    from digitpad.core.strokes import StrokeSet
 
 
 def polyline(*pts, steps: int = 12) -> list[tuple[float, float]]:
@@ -164,6 +167,14 @@ def hand_path(stroke: list[tuple[float, float]], rng: np.random.Generator, size:
     return list(zip(x.tolist(), y.tolist()))
 
 
+def laid_down(strokes, rng: np.random.Generator, pen: float, scale: float, **placement) -> StrokeSet:
+    """A StrokeSet of `strokes` scaled and placed (`transform`), each laid down by a hand (`hand_path`)."""
+    from digitpad.core.strokes import Stroke, StrokeSet, as_points
+
+    moved = transform(strokes, scale=scale, **placement)
+    return StrokeSet(280, 280, pen, [Stroke(as_points(hand_path(s, rng, scale * SHAPE_HEIGHT))) for s in moved])
+
+
 class HardShape(NamedTuple):
     """A digit's shape that a fixed pen treats worst (`loop_and_serif_shapes`)."""
 
@@ -190,8 +201,6 @@ def loop_and_serif_set(seeds: int = 2):
     """(HardShape, StrokeSet, placement): every shape of `loop_and_serif_shapes`, laid down by a hand
     (`hand_path`), drawn large with a thin and a thick brush and small (a fifth of the canvas) with brushes
     left on, at three slants: 696 drawings. The placement starts with "large" or "small"."""
-    from digitpad.core.strokes import Stroke, StrokeSet, as_points
-
     placements = [(1.0, 0, 0, 8), (0.8, 10, 20, 30), (0.2 * 280 / SHAPE_HEIGHT, -80, 70, 14),
                   (0.2 * 280 / SHAPE_HEIGHT, 80, -60, 24)]
     for shape_no, shape in enumerate(loop_and_serif_shapes()):
@@ -199,9 +208,7 @@ def loop_and_serif_set(seeds: int = 2):
             for scale, dx, dy, pen in placements:
                 for angle in (-10, 0, 10):
                     rng = np.random.default_rng([shape_no, seed, pen, angle + 90])
-                    moved = transform(shape.strokes, scale=scale, dx=dx, dy=dy, angle_deg=angle)
-                    paths = [hand_path(s, rng, scale * SHAPE_HEIGHT) for s in moved]
-                    yield shape, StrokeSet(280, 280, pen, [Stroke(as_points(p)) for p in paths]), \
+                    yield shape, laid_down(shape.strokes, rng, pen, scale, dx=dx, dy=dy, angle_deg=angle), \
                         f"{'small' if scale < 0.5 else 'large'}, angle {angle}, pen {pen}"
 
 
@@ -209,16 +216,11 @@ def loop_and_serif_training_set(per_shape: int = 40):
     """(digit, StrokeSet): the shapes of `loop_and_serif_shapes` at the TRAINING_ sizes, which the benchmark's
     set leaves out, each laid down by `per_shape` other hands at a random size and slant (±14°): 1,320
     drawings. What the shipped CNN learns these shapes from (`datasets.drawn_split`)."""
-    from digitpad.core.strokes import Stroke, StrokeSet, as_points
-
     shapes = loop_and_serif_shapes(TRAINING_LOOP_SIZES, TRAINING_EIGHT_TOP_LOOPS, TRAINING_FLAG_SIZES)
     for shape_no, shape in enumerate(shapes):
         for hand in range(per_shape):
             rng = np.random.default_rng([1000 + shape_no, hand])  # the benchmark's hands are [shape_no, 0-1, …]
-            scale = rng.uniform(0.3, 1.0)
-            moved = transform(shape.strokes, scale=scale, angle_deg=rng.uniform(-14, 14))
-            paths = [hand_path(s, rng, scale * SHAPE_HEIGHT) for s in moved]
-            yield shape.digit, StrokeSet(280, 280, 16, [Stroke(as_points(p)) for p in paths])
+            yield shape.digit, laid_down(shape.strokes, rng, 16, rng.uniform(0.3, 1.0), angle_deg=rng.uniform(-14, 14))
 
 
 def transform(strokes, scale=1.0, dx=0.0, dy=0.0, angle_deg=0.0, centre=(140.0, 140.0)):
